@@ -1,0 +1,58 @@
+# signage: the two commands a fresh Debian 12 machine needs are `make demo` and `make test`.
+# Every target is idempotent and fast when everything is already installed.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# Debian packages: CJK fonts for slides, Xvfb and the xcb libraries PyQt6's xcb plugin needs for a real
+# window, python3-venv for the venv itself.
+DEB_PACKAGES := fonts-noto-cjk xvfb xauth libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0 \
+	libxkbcommon-x11-0 libxcb-cursor0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-xkb1 \
+	libegl1 libgl1 libfontconfig1 libdbus-1-3 python3-venv
+
+.PHONY: test lint typecheck pytest demo deps venv bench sample clean
+
+test: venv lint typecheck pytest
+
+demo: venv
+	$(BIN)/signage demo
+
+deps:
+	@missing=$$(dpkg-query -W -f='$${Package} $${Status}\n' $(DEB_PACKAGES) 2>/dev/null \
+		| awk '$$NF == "installed" {print $$1}' | sort | comm -13 - <(tr ' ' '\n' <<< "$(DEB_PACKAGES)" | sort)); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null; then echo "make deps: not Debian; install by hand: $$missing" >&2; exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then echo "make deps: not root; missing Debian packages: $$missing" >&2; exit 0; fi; \
+	echo "make deps: installing $$missing"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml | deps
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv
+	$(BIN)/mypy
+
+pytest: venv
+	$(BIN)/pytest -q
+
+bench: venv
+	$(BIN)/python -m bench.import_speed
+
+sample: venv
+	$(BIN)/python playlists/generate_sample.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

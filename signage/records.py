@@ -1,0 +1,203 @@
+"""What a displayable item is: a debtor record or an operator notice (pure data).
+
+The fields follow Art. 6 of the SPC provisions on publishing the list of dishonest judgment debtors
+(最高人民法院关于公布失信被执行人名单信息的若干规定, 2017), read as a whitelist: nothing else about a
+person (address, phone, employer, relatives) has a field here, so nothing else can reach a screen.
+A record holds an ID number only in masked form.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+from decimal import Decimal
+
+from signage.rules import refuse
+from signage.rules.idcard import ADULT_AGE, could_be_minor, is_lawful_mask, visible_birth_year
+
+
+class Status(enum.StrEnum):
+    """Fulfilment status. Only these two may ever be displayed."""
+
+    UNFULFILLED = "未履行"
+    PARTIALLY_FULFILLED = "部分履行"
+
+
+# Statuses that mean the entry must leave every screen; named so the message can say why.
+_ENDED_STATUSES = {
+    "已履行": "fulfilled",
+    "全部履行": "fulfilled",
+    "履行完毕": "fulfilled",
+    "撤销": "revoked",
+    "已撤销": "revoked",
+    "删除": "deleted",
+    "已删除": "deleted",
+    "屏蔽": "withdrawn",
+    "已屏蔽": "withdrawn",
+}
+_STATUS_ALIASES = {
+    "未履行": Status.UNFULFILLED,
+    "全部未履行": Status.UNFULFILLED,
+    "unfulfilled": Status.UNFULFILLED,
+    "部分履行": Status.PARTIALLY_FULFILLED,
+    "部分未履行": Status.PARTIALLY_FULFILLED,
+    "partially fulfilled": Status.PARTIALLY_FULFILLED,
+    "partially_fulfilled": Status.PARTIALLY_FULFILLED,
+}
+
+
+def parse_status(raw: str) -> Status:
+    """Read a fulfilment status; anything but 未履行 and 部分履行 (or their English names) is refused.
+
+    Raises:
+        RuleViolation: 已履行, 撤销, 删除 and the like (must not be shown), or an unknown status.
+    """
+    text = "".join(raw.split()).lower() if raw.isascii() else "".join(raw.split())
+    text = text.replace("_", " ") if text.isascii() else text
+    if text in _STATUS_ALIASES:
+        return _STATUS_ALIASES[text]
+    if text in _ENDED_STATUSES:
+        raise refuse(
+            "status.ended",
+            f"履行情况为“{text}”，该条目不得公布",
+            f"the status is '{text}' ({_ENDED_STATUSES[text]}); this entry must not be published",
+            "请从名单中删除此行；已在屏幕上的条目请用撤回功能立即下线",
+            "delete this row; if the entry is already on screens, revoke it so it is taken down now",
+        )
+    raise refuse(
+        "status.unknown",
+        f"履行情况“{raw.strip()}”无法识别",
+        f"the status '{raw.strip()}' is not recognised",
+        "只能填写“未履行”或“部分履行”",
+        "it must be 未履行 (unfulfilled) or 部分履行 (partially fulfilled)",
+    )
+
+
+class Sex(enum.StrEnum):
+    """Sex as the SPC list publishes it."""
+
+    MALE = "男"
+    FEMALE = "女"
+
+
+@dataclass(frozen=True)
+class PhotoRef:
+    """A normalised photo, addressed by content.
+
+    Attributes:
+        sha256: Hex digest of the normalised JPEG bytes.
+        length: Their length in bytes.
+    """
+
+    sha256: str
+    length: int
+
+
+@dataclass(frozen=True)
+class Person:
+    """A natural person on the list.
+
+    Attributes:
+        name: NFC-normalised name.
+        id_masked: The ID number, masked (see ``signage.rules.idcard``).
+        sex: Optional.
+        age: Optional, in whole years as the court published it.
+    """
+
+    name: str
+    id_masked: str
+    sex: Sex | None = None
+    age: int | None = None
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """A legal person or other organisation on the list.
+
+    Attributes:
+        name: NFC-normalised name.
+        code: USCC, or the 9-character organisation code ``XXXXXXXX-X``.
+        legal_representative: The legal representative's (or person in charge's) name, and nothing else
+            about them.
+    """
+
+    name: str
+    code: str
+    legal_representative: str
+
+
+Debtor = Person | Organisation
+
+
+@dataclass(frozen=True)
+class DebtorRecord:
+    """One entry of the list: a debtor in one enforcement case.
+
+    Attributes:
+        entry_id: Stable id across re-exports (from the file, or derived from case and debtor).
+        debtor: The person or organisation.
+        court: The executing court.
+        case_number: 案号, exactly as the court wrote it.
+        amount: The obligation (执行标的) in yuan.
+        status: 未履行 or 部分履行.
+        listed_on: The listing (or publication) date.
+        term_ends: The end of the listing term; the entry is displayable before this day only.
+        photo: Optional, persons only.
+        qr_url: Optional https URL for a QR code, such as the court's official query page.
+        court_phone: Optional phone number of the court, for the footer's correction line.
+    """
+
+    entry_id: str
+    debtor: Debtor
+    court: str
+    case_number: str
+    amount: Decimal
+    status: Status
+    listed_on: dt.date
+    term_ends: dt.date
+    photo: PhotoRef | None = None
+    qr_url: str | None = None
+    court_phone: str | None = None
+
+    def is_displayable(self, on: dt.date) -> bool:
+        """Whether this record may be shown on ``on``, judged from the record alone.
+
+        The screen calls this too (issue 2 asks that masking and minors are checked again there), so it
+        repeats the checks that do not need the full ID: the mask shape, the visible birth year, the term.
+        """
+        # No status check: Status has only the two displayable members, so an ended one cannot be here.
+        if not self.listed_on <= on < self.term_ends:
+            return False
+        if isinstance(self.debtor, Person):
+            if not is_lawful_mask(self.debtor.id_masked):
+                return False
+            if self.debtor.age is not None and self.debtor.age < ADULT_AGE:
+                return False
+            year = visible_birth_year(self.debtor.id_masked)
+            if year is not None and could_be_minor(dt.date(year, 12, 31), on):
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class Notice:
+    """An operator's message shown between debtor slides.
+
+    Attributes:
+        notice_id: Stable id.
+        title: Short heading.
+        body: The message.
+        starts: First moment it may be shown, or ``None`` for always.
+        ends: Moment from which it is no longer shown, or ``None`` for never.
+    """
+
+    notice_id: str
+    title: str
+    body: str
+    starts: dt.datetime | None = None
+    ends: dt.datetime | None = None
+
+    def is_displayable(self, at: dt.datetime) -> bool:
+        """Whether the notice is inside its window at ``at``."""
+        return (self.starts is None or self.starts <= at) and (self.ends is None or at < self.ends)

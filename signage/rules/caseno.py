@@ -1,0 +1,55 @@
+"""Case numbers (案号) of enforcement cases, in the current form and the pre-2016 one.
+
+The string is kept exactly as the court wrote it; the rule only decides whether it is a case number.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from signage.rules import refuse
+
+_OPEN = "[（(]"
+_CLOSE = "[）)]"
+# 法〔2015〕137号 (最高人民法院关于人民法院案件案号的若干规定) and its annex: province abbreviations as
+# used in case numbers, with 内 (Inner Mongolia), 黔 (Guizhou), 兵 (XPCC courts) and 军 (military courts).
+PROVINCES = "京津冀晋内辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川黔云藏陕甘青宁新兵军"
+ENFORCEMENT_TYPES = ("执恢", "执保", "执异", "执复", "执监", "执协", "执他", "执")
+_COURT = f"(?:[{PROVINCES}]\\d{{2}}(?:\\d{{2}})?|最高法)"
+_TYPE = "(?:" + "|".join(ENFORCEMENT_TYPES) + ")"
+_CURRENT = re.compile(f"{_OPEN}(\\d{{4}}){_CLOSE}{_COURT}{_TYPE}\\d{{1,7}}号")
+# Before 2016 each court wrote its own abbreviation: （2014）广法执字第00232号, （2013）深中法执恢字第12号.
+_LEGACY = re.compile(f"{_OPEN}(\\d{{4}}){_CLOSE}[\u4e00-\u9fff]{{1,12}}?执[恢保异复监协他]?字第\\d{{1,7}}号")
+_EARLIEST_YEAR = 1949
+
+
+def parse_case_number(raw: str, *, current_year: int) -> str:
+    """Check a case number and return it as written (only surrounding spaces removed).
+
+    Raises:
+        RuleViolation: not an enforcement case number in either accepted form, or an impossible year.
+    """
+    text = raw.strip()
+    # Matching is done on an NFC copy; what is kept is the court's own string.
+    probe = unicodedata.normalize("NFC", text)
+    match = _CURRENT.fullmatch(probe) or _LEGACY.fullmatch(probe)
+    if match is None:
+        raise refuse(
+            "case.format",
+            f"案号“{text}”不是执行案号的规范格式",
+            f"'{text}' is not an enforcement case number in a recognised form",
+            "请照抄裁判文书上的案号，例如（2016）浙0106执1234号，或 2016 年前的（2014）广法执字第00232号",
+            "copy it exactly from the court document, e.g. （2016）浙0106执1234号, or before 2016 "
+            "（2014）广法执字第00232号",
+        )
+    year = int(match.group(1))
+    if not _EARLIEST_YEAR <= year <= current_year:
+        raise refuse(
+            "case.year",
+            f"案号中的年份 {year} 不可能",
+            f"the year {year} in the case number is impossible",
+            "请核对括号中的立案年份",
+            "check the filing year in the brackets",
+        )
+    return text

@@ -1,0 +1,82 @@
+"""Names and other display text: Unicode normalisation and the characters a screen may draw.
+
+Names are NFC-normalised. Control characters, bidi overrides, zero-width characters, private-use and
+unassigned code points are refused: each can hide or reorder what a passer-by reads. Characters outside
+the BMP (𠮷) and the middle dot of minority names (阿不都·热合曼) are accepted.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from signage.rules import refuse
+
+MIDDLE_DOT = "\u00b7"
+# Look-alikes operators type for the middle dot of minority names; GB 18030 and the SPC list use U+00B7.
+_DOT_VARIANTS = str.maketrans(dict.fromkeys("\u2022\u2027\u30fb\uff65\u2219\u22c5", MIDDLE_DOT))
+# Unicode general categories never allowed on a screen: controls, format characters (bidi overrides,
+# zero-width joiners and spaces), surrogates, private use, unassigned, line and paragraph separators.
+_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+PERSON_NAME_LENGTH = (2, 40)
+ORG_NAME_LENGTH = (2, 100)
+
+
+def clean_text(raw: str, *, field_zh: str, field_en: str, length: tuple[int, int]) -> str:
+    """NFC-normalise ``raw``, refuse invisible or reordering characters, and check its length.
+
+    Length counts code points, so a non-BMP character counts once.
+
+    Raises:
+        RuleViolation: a forbidden character, or a length outside ``length``.
+    """
+    text = unicodedata.normalize("NFC", raw).strip()
+    for position, char in enumerate(text, start=1):
+        if unicodedata.category(char) in _FORBIDDEN_CATEGORIES:
+            raise refuse(
+                "text.invisible_character",
+                f"{field_zh}第 {position} 个字符 U+{ord(char):04X} 是不可见或控制字符",
+                f"{field_en} has an invisible or control character U+{ord(char):04X} at position {position}",
+                "请删除该字符后重新输入（从网页或微信复制时常会带入）",
+                "delete it and type the text again (copying from web pages or chat apps brings these in)",
+            )
+    low, high = length
+    if not low <= len(text) <= high:
+        raise refuse(
+            "text.length",
+            f"{field_zh}长度为 {len(text)} 个字，应在 {low} 到 {high} 之间",
+            f"{field_en} is {len(text)} characters long; it must be {low} to {high}",
+            "请核对是否填错列或漏填",
+            "check that the value is in the right column and complete",
+        )
+    return text
+
+
+def clean_person_name(raw: str) -> str:
+    """A person's name: letters, combining marks, the middle dot and single inner spaces only."""
+    text = clean_text(
+        raw.translate(_DOT_VARIANTS), field_zh="姓名", field_en="the name", length=PERSON_NAME_LENGTH
+    )
+    for char in text:
+        if char not in (MIDDLE_DOT, " ") and unicodedata.category(char)[0] not in "LM":
+            raise refuse(
+                "name.character",
+                f"姓名中含有不应出现的字符“{char}”",
+                f"the name contains '{char}', which does not belong in a person's name",
+                "姓名只能包含文字和少数民族姓名中的间隔号“·”；请核对是否误填了其他内容",
+                "a name may hold only letters and the middle dot '·' of minority names; check the cell",
+            )
+    if text.startswith(MIDDLE_DOT) or text.endswith(MIDDLE_DOT) or MIDDLE_DOT * 2 in text:
+        raise refuse(
+            "name.middle_dot",
+            "间隔号“·”只能出现在姓名中间且不能连续",
+            "the middle dot '·' may only stand between parts of the name, once",
+            "例如：阿不都·热合曼",
+            "for example: 阿不都·热合曼",
+        )
+    return text
+
+
+def clean_org_name(raw: str) -> str:
+    """An organisation's name: any visible characters within the length bounds."""
+    return clean_text(raw, field_zh="名称", field_en="the organisation name", length=ORG_NAME_LENGTH)
