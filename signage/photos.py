@@ -121,20 +121,17 @@ def normalise_photo(path: Path) -> bytes:
             decoded = Image.open(io.BytesIO(data), formats=_ACCEPTED_FORMATS)
             width, height = decoded.size
             if width * height > MAX_PHOTO_PIXELS:
-                raise refuse(
-                    "photo.pixels",
-                    f"照片为 {width}×{height} 像素，超过上限（可能是恶意构造的文件）",
-                    f"the photo is {width}×{height} pixels, over the limit (possibly a decompression bomb)",
-                    "请使用普通尺寸的证件照",
-                    "use an ordinary-sized portrait photo",
-                )
+                raise _too_many_pixels(f"{width}×{height} ")
             # JPEG can decode at a reduced scale directly; it saves most of the time on camera photos.
             decoded.draft("RGB", (OUTPUT_BOX[0] * 2, OUTPUT_BOX[1] * 2))
             image = _flatten(ImageOps.exif_transpose(decoded))
             image.thumbnail(OUTPUT_BOX, Image.Resampling.LANCZOS)
     except RuleViolation:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+    except Image.DecompressionBombError:
+        # Pillow's own guard fires first, at twice its default limit, before the size is known to us.
+        raise _too_many_pixels("") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise refuse(
             "photo.corrupt",
             "照片文件损坏或不是图片",
@@ -150,6 +147,16 @@ def normalise_photo(path: Path) -> bytes:
         if buffer.tell() <= MAX_OUTPUT_BYTES:
             break
     return buffer.getvalue()
+
+
+def _too_many_pixels(size: str) -> RuleViolation:
+    return refuse(
+        "photo.pixels",
+        f"照片 {size}像素数超过上限 {MAX_PHOTO_PIXELS // 10_000} 万（可能是恶意构造的文件）",
+        f"the photo {size}has more than {MAX_PHOTO_PIXELS:,} pixels (possibly a decompression bomb)",
+        "请使用普通尺寸的证件照",
+        "use an ordinary-sized portrait photo",
+    )
 
 
 def _flatten(image: Image.Image) -> Image.Image:

@@ -53,8 +53,11 @@ def parse_status(raw: str) -> Status:
     Raises:
         RuleViolation: 已履行, 撤销, 删除 and the like (must not be shown), or an unknown status.
     """
-    text = "".join(raw.split()).lower() if raw.isascii() else "".join(raw.split())
-    text = text.replace("_", " ") if text.isascii() else text
+    # English names keep one space between words ("partially fulfilled"); Chinese ones lose all spaces.
+    if raw.isascii():
+        text = " ".join(raw.replace("_", " ").split()).lower()
+    else:
+        text = "".join(raw.split())
     if text in _STATUS_ALIASES:
         return _STATUS_ALIASES[text]
     if text in _ENDED_STATUSES:

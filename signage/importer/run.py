@@ -99,6 +99,10 @@ def import_file(path: Path, options: ImportOptions) -> ImportReport:
             else:
                 record = with_photo(record, photo)
         report.records.append(record)
+    if report.rows_read == 0:
+        raise InputFileError(
+            f"{path.name} 只有表头，没有数据行", f"{path.name} has a header row but no data rows"
+        )
     if options.strict and report.refused_rows and report.records:
         report.records.clear()
         report.problems.insert(0, Problem(Severity.REFUSED, _strict(len(report.refused_rows))))

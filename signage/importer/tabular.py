@@ -95,7 +95,7 @@ def decode_text(data: bytes) -> tuple[str, str]:
         candidates = [("utf-16", "UTF-16")]
     else:
         # UTF-8 first: GBK text is almost never valid UTF-8, while UTF-8 often decodes as GB18030 garbage.
-        candidates = [("utf-8", "UTF-8"), ("gb18030", "GB18030")]
+        candidates = [("utf-8", "UTF-8"), ("gb18030", "GBK/GB18030")]
     for codec, name in candidates:
         try:
             return data.decode(codec), name
@@ -111,9 +111,10 @@ def _open_csv(path: Path) -> Table:
     text, encoding = decode_text(path.read_bytes())
     first_line = text.split("\n", 1)[0]
     delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
-    # csv refuses fields over its limit, so a stray quote cannot swallow the rest of the file unnoticed.
-    csv.field_size_limit(MAX_CELL_CHARS * 4)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    # Cells a little over MAX_CELL_CHARS are refused row by row; far over it, a stray quote has swallowed
+    # the rest of the file, which strict mode also reports when the file ends inside quotes.
+    csv.field_size_limit(MAX_CELL_CHARS * 64)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
 
     def numbered() -> Iterator[tuple[int, list[Cell]]]:
         try:

@@ -40,14 +40,7 @@ def parse_amount(value: object) -> Decimal:
         amount = _parse_text(text)
     if not amount.is_finite() or amount < 0:
         raise _bad_amount(text)
-    if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
-        raise refuse(
-            "amount.decimals",
-            f"金额“{text}”精确到分以下（超过两位小数）",
-            f"the amount '{text}' has more than two decimals (below one fen)",
-            "请四舍五入到分，例如 1048.67",
-            "round it to fen, e.g. 1048.67",
-        )
+    # Before the decimals check: quantizing a value past 28 significant digits raises InvalidOperation.
     if amount > MAXIMUM:
         raise refuse(
             "amount.too_large",
@@ -56,7 +49,16 @@ def parse_amount(value: object) -> Decimal:
             "请核对金额和单位（元、万元）",
             "check the amount and its unit (元 or 万元)",
         )
-    return amount.quantize(CENT)
+    if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
+        raise refuse(
+            "amount.decimals",
+            f"金额“{text}”精确到分以下（超过两位小数）",
+            f"the amount '{text}' has more than two decimals (below one fen)",
+            "请四舍五入到分，例如 1048.67",
+            "round it to fen, e.g. 1048.67",
+        )
+    # copy_abs(): a -0 cell (Decimal or float) would otherwise come out and display as -0.00.
+    return amount.quantize(CENT).copy_abs()
 
 
 def canonical_amount(amount: Decimal) -> str:

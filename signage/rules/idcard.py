@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -23,11 +24,13 @@ from signage.rules.dates import add_years
 ADULT_AGE = 18
 _EARLIEST_BIRTH_YEAR = 1900
 
-_FULL_18 = re.compile(r"\d{17}[\dX]")
-_FULL_15 = re.compile(r"\d{15}")
+# re.ASCII: a bare \d also matches other scripts' digits (Arabic-Indic ٣, Devanagari ३), which NFKC
+# leaves alone; such a "number" must be refused, not masked and shown.
+_FULL_18 = re.compile(r"\d{17}[\dX]", re.ASCII)
+_FULL_15 = re.compile(r"\d{15}", re.ASCII)
 # The only masked shapes accepted as input: exactly the SPC list's (GB 11643 positions 11-14 hidden).
-_MASKED_18 = re.compile(r"\d{10}\*{4}\d{3}[\dX]")
-_MASKED_15 = re.compile(r"\d{8}\*{4}\d{3}")
+_MASKED_18 = re.compile(r"\d{10}\*{4}\d{3}[\dX]", re.ASCII)
+_MASKED_15 = re.compile(r"\d{8}\*{4}\d{3}", re.ASCII)
 
 
 class MaskPolicy(enum.StrEnum):
@@ -122,12 +125,13 @@ def is_lawful_mask(text: str) -> bool:
     """
     if len(text) == 18:
         return any(
-            re.fullmatch(pattern, text) is not None
+            re.fullmatch(pattern, text, re.ASCII) is not None
             for pattern in (r"\d{10}\*{4}\d{3}[\dX]", r"\d{6}\*{8}\d{3}[\dX]")
         )
     if len(text) == 15:
         return any(
-            re.fullmatch(pattern, text) is not None for pattern in (r"\d{8}\*{4}\d{3}", r"\d{6}\*{6}\d{3}")
+            re.fullmatch(pattern, text, re.ASCII) is not None
+            for pattern in (r"\d{8}\*{4}\d{3}", r"\d{6}\*{6}\d{3}")
         )
     return False
 
@@ -198,7 +202,9 @@ def _birth_year(year: int, today: dt.date) -> int:
     return year
 
 
+@functools.lru_cache(maxsize=4096)
 def _region_warnings(region: str) -> tuple[Finding, ...]:
+    # Cached: the lookup dominates import time, and a list has a few thousand regions at most.
     # ric.validate() would also refuse codes younger than the holder; the code records where the person
     # was registered when the card was issued, so only an entirely unknown code is worth a warning.
     try:

@@ -42,7 +42,10 @@ def parse_org_code(raw: str) -> OrgCode:
     """
     text = "".join(unicodedata.normalize("NFKC", raw).split()).upper()
     if _USCC_SHAPE.fullmatch(text):
-        if uscc.is_valid(text):
+        # Only the check character: uscc.is_valid() also wants 8 leading digits, so a code whose
+        # registration-department character is a letter (GB 32100: Y for 其他) would get this warning
+        # even with a correct check character.
+        if uscc.calc_check_digit(text[:17]) == text[17]:
             return OrgCode(text, ())
         return OrgCode(
             text,

@@ -66,6 +66,14 @@ def clean_person_name(raw: str) -> str:
                 "姓名只能包含文字和少数民族姓名中的间隔号“·”；请核对是否误填了其他内容",
                 "a name may hold only letters and the middle dot '·' of minority names; check the cell",
             )
+    if "  " in text:
+        raise refuse(
+            "name.space",
+            "姓名中有连续的空格",
+            "the name has two or more spaces in a row",
+            "各部分之间只保留一个空格",
+            "keep a single space between the parts of the name",
+        )
     if text.startswith(MIDDLE_DOT) or text.endswith(MIDDLE_DOT) or MIDDLE_DOT * 2 in text:
         raise refuse(
             "name.middle_dot",
