@@ -10,6 +10,7 @@ import argparse
 import datetime as dt
 import io
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
@@ -103,6 +104,10 @@ def main(
     except KeyboardInterrupt:
         print("已中断 / interrupted", file=err)
         return 130
+    except Exception:  # the last line of defence: a bug gets a traceback and its own exit code
+        traceback.print_exc(file=err)
+        print("内部错误，请将以上信息报告给开发者 / internal error: please report the text above", file=err)
+        return int(ExitStatus.INTERNAL)
 
 
 def _check(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:

@@ -1,0 +1,83 @@
+"""The command line, called in-process through ``main(argv)`` as a user would call it."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+
+from signage.cli import main
+from tests.helpers import HEADERS, person_row, write_csv
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    status = main(list(argv), stdout=out, stderr=err)
+    return status, out.getvalue(), err.getvalue()
+
+
+def test_clean_file_exits_zero(tmp_path):
+    status, out, _ = run("check", str(write_csv(tmp_path / "ok.csv", [person_row()])))
+    assert status == 0
+    assert "1 accepted, 0 refused" in out and "接受 1 行" in out
+
+
+def test_refused_rows_exit_one_with_per_row_messages(tmp_path):
+    rows = [person_row("A1"), person_row("A2", 案号="2025-1")]
+    status, out, _ = run("check", str(write_csv(tmp_path / "bad.csv", rows)))
+    assert status == 1
+    assert "[REFUSED] row 3, column '案号' (case_number)" in out
+    assert "[拒绝] 第 3 行，列“案号”" in out
+
+
+def test_unusable_file_exits_four_with_a_bilingual_message(tmp_path):
+    status, out, err = run("check", str(write_csv(tmp_path / "cols.csv", [person_row()], headers=("姓名",))))
+    assert status == 4 and out == ""
+    assert "缺少必需的列" in err and "required columns are missing" in err
+
+
+def test_json_output(tmp_path):
+    status, out, _ = run("check", "--json", str(write_csv(tmp_path / "ok.csv", [person_row()])))
+    assert status == 0 and json.loads(out)["accepted"] == 1
+
+
+def test_mask_option_is_validated(tmp_path):
+    status, _, _ = run("check", "--mask", "weak", str(tmp_path / "x.csv"))
+    assert status == 2
+
+
+def test_a_folder_source_uses_its_only_spreadsheet_and_photos(tmp_path):
+    (tmp_path / "photos").mkdir()
+    write_csv(tmp_path / "list.csv", [person_row(照片="missing.jpg")], headers=(*HEADERS, "照片"))
+    status, out, _ = run("check", str(tmp_path))
+    assert status == 0 and "photo folder" in out  # looked in photos/ and said what is missing
+    write_csv(tmp_path / "second.csv", [person_row()])
+    status, _, err = run("check", str(tmp_path))
+    assert status == 4 and "exactly one" in err
+
+
+def test_sample_reports_only_its_intended_refusals():
+    status, out, _ = run("check", "playlists/sample")
+    assert status == 1
+    refused = {line.split(":")[0] for line in out.splitlines() if line.startswith("[REFUSED]")}
+    documented = (
+        open("playlists/sample/README.md", encoding="utf-8").read()  # noqa: PTH123, SIM115
+    )
+    for block in refused:
+        row = block.split(",")[0].removeprefix("[REFUSED] ")
+        assert row in documented
+
+
+def test_demo_checks_the_sample_and_says_what_it_does():
+    status, out, _ = run("demo")
+    assert status == 0
+    assert "for now this only imports and checks" in out and "accepted" in out
+
+
+def test_help_lists_exit_codes():
+    assert main(["--help"]) == 0
+    result = subprocess.run(
+        [sys.executable, "-m", "signage", "check", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "exit status" in result.stdout and "--photos" in result.stdout
