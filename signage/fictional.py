@@ -19,9 +19,10 @@ import csv
 import datetime as dt
 import math
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import TypeVar
 
 from PIL import Image, ImageDraw
 from stdnum.cn import ric, uscc
@@ -130,30 +131,42 @@ INDUSTRIES: tuple[str, ...] = (
 ORG_FORMS: tuple[str, ...] = ("有限公司", "有限责任公司", "股份有限公司", "商贸行", "农民专业合作社")
 STREETS: tuple[str, ...] = ("柳岸路", "青石街", "渔歌巷", "银杏大道", "望湖路", "松风里", "云杉街", "稻香路")
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_ORG_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+# The organisation code inside a USCC is written in the USCC alphabet too.
+_ORG_CODE_ALPHABET = _USCC_ALPHABET
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 RGB = tuple[int, int, int]
+T = TypeVar("T")
 
 
 # Rows ---------------------------------------------------------------------------------------------------
 
 
+def _pick(rng: random.Random, options: Sequence[T]) -> T:
+    """One of ``options`` (like ``rng.choice``, twice as fast: it matters for 100,000 rows)."""
+    return options[int(rng.random() * len(options))]
+
+
+def _int(rng: random.Random, low: int, high: int) -> int:
+    """A whole number from ``low`` to ``high`` inclusive (like ``randint``, faster)."""
+    return low + int(rng.random() * (high - low + 1))
+
+
 def person_name(rng: random.Random) -> str:
     """A made-up Han name of two to four characters."""
-    surname = rng.choice(COMPOUND_SURNAMES) if rng.random() < 0.03 else rng.choice(SURNAMES)
+    surname = _pick(rng, COMPOUND_SURNAMES) if rng.random() < 0.03 else _pick(rng, SURNAMES)
     given_length = 1 if rng.random() < 0.2 else 2
-    return surname + "".join(rng.choice(GIVEN) for _ in range(given_length))
+    return surname + "".join(_pick(rng, GIVEN) for _ in range(given_length))
 
 
 def organisation_name(rng: random.Random) -> str:
     """A made-up organisation in a made-up place, e.g. 金穗市澄远建材贸易有限公司."""
-    return rng.choice(PLACES) + rng.choice(TRADE_NAMES) + rng.choice(INDUSTRIES) + rng.choice(ORG_FORMS)
+    return _pick(rng, PLACES) + _pick(rng, TRADE_NAMES) + _pick(rng, INDUSTRIES) + _pick(rng, ORG_FORMS)
 
 
 def address(rng: random.Random) -> str:
     """A made-up street address (for the ignored 住址 column of the sample)."""
-    return f"{rng.choice(PLACES)}{rng.choice(STREETS)}{rng.randint(1, 299)}号{rng.randint(1, 30)}栋"
+    return f"{_pick(rng, PLACES)}{_pick(rng, STREETS)}{_int(rng, 1, 299)}号{_int(rng, 1, 30)}栋"
 
 
 def masked_id(rng: random.Random, *, male: bool, birth_year: int | None = None) -> str:
@@ -162,16 +175,16 @@ def masked_id(rng: random.Random, *, male: bool, birth_year: int | None = None) 
     The 17th character is odd for men and even for women, as in real numbers; the check character is
     arbitrary because the hidden digits make it uncheckable.
     """
-    year = rng.randint(1950, 1995) if birth_year is None else birth_year
-    sequence = f"{rng.randint(0, 99):02d}{rng.choice('13579' if male else '02468')}"
-    check = rng.choice("0123456789X")
-    return f"{rng.choice(MASK_REGIONS)}{year}****{sequence}{check}"
+    year = _int(rng, 1950, 1995) if birth_year is None else birth_year
+    sequence = f"{_int(rng, 0, 99):02d}{_pick(rng, '13579' if male else '02468')}"
+    check = _pick(rng, "0123456789X")
+    return f"{_pick(rng, MASK_REGIONS)}{year}****{sequence}{check}"
 
 
 def full_fictional_id(rng: random.Random, *, male: bool) -> str:
     """A full 18-character ID number of an adult in the non-existent region 999999, valid check digit."""
-    birth = dt.date(1950, 1, 1) + dt.timedelta(days=rng.randint(0, 365 * 45))
-    sequence = f"{rng.randint(0, 99):02d}{rng.choice('13579' if male else '02468')}"
+    birth = dt.date(1950, 1, 1) + dt.timedelta(days=_int(rng, 0, 365 * 45))
+    sequence = f"{_int(rng, 0, 99):02d}{_pick(rng, '13579' if male else '02468')}"
     body = f"{FICTIONAL_REGION}{birth:%Y%m%d}{sequence}"
     # calc_check_digit ignores the last character of what it is given.
     return body + ric.calc_check_digit(body + "0")
@@ -179,8 +192,8 @@ def full_fictional_id(rng: random.Random, *, male: bool) -> str:
 
 def fictional_uscc(rng: random.Random, *, valid: bool = True) -> str:
     """A USCC with the non-existent region ``99xxxx``; ``valid=False`` gives a wrong check character."""
-    region = f"99{rng.randint(0, 9999):04d}"
-    body = "".join(rng.choice(_ORG_CODE_ALPHABET) for _ in range(8))
+    region = f"99{_int(rng, 0, 9999):04d}"
+    body = "".join(_pick(rng, _ORG_CODE_ALPHABET) for _ in range(8))
     code = f"91{region}{body}{_org_code_check(body)}"
     check = uscc.calc_check_digit(code)
     if not valid:
@@ -189,20 +202,20 @@ def fictional_uscc(rng: random.Random, *, valid: bool = True) -> str:
 
 
 def fictional_amount(rng: random.Random) -> str:
-    """An amount as operators write it, in the 元 (30%), 万元 (60%) or 亿元 (10%) display range."""
+    """An amount as operators write it, in the 元 (30%), 万元 (60%) or 亿元 (10%) display range.
+
+    Sizes are log-uniform inside each range; 30% of the larger amounts are written in 万元 or
+    亿元 (12.35万元, 2.35亿元), the rest in yuan with or without thousands separators and 元.
+    """
     draw = rng.random()
-    if draw < 0.3:
-        cents = rng.randint(10_000, 999_999)
-    elif draw < 0.9:
-        cents = rng.randint(1_000_000, 9_999_999_999)
-    else:
-        cents = rng.randint(10_000_000_000, 500_000_000_000)
-    yuan = Decimal(cents) / 100
+    low, high = (100, 10_000) if draw < 0.3 else (10_000, 100_000_000) if draw < 0.9 else (100_000_000, 5e9)
+    cents = min(round(math.exp(rng.uniform(math.log(low), math.log(high))) * 100), round(high * 100) - 1)
     style = rng.random()
-    if cents >= 10_000_000_000 and cents % 1_000_000 == 0 and style < 0.5:
-        return f"{yuan / 100_000_000:f}亿元"
-    if cents >= 1_000_000 and cents % 100 == 0 and style < 0.5:
-        return f"{yuan / 10_000:f}万元"
+    if high > 100_000_000 and style < 0.3:
+        return f"{Decimal(cents // 100_000_000) / 100:f}亿元"
+    if high > 10_000 and style < 0.3:
+        return f"{Decimal(cents // 10_000) / 100:f}万元"
+    yuan = Decimal(cents) / 100
     if style < 0.6:
         return f"{yuan:,.2f}"
     if style < 0.8:
@@ -213,13 +226,13 @@ def fictional_amount(rng: random.Random) -> str:
 def case_number(rng: random.Random, province: str, court_code: str, year: int) -> str:
     """A current-form enforcement case number, e.g. （2025）鲁0192执1234号."""
     kind = "执恢" if rng.random() < 0.08 else "执"
-    return f"（{year}）{province}{court_code}{kind}{rng.randint(1, 9999)}号"
+    return f"（{year}）{province}{court_code}{kind}{_int(rng, 1, 9999)}号"
 
 
 def base_row(rng: random.Random, number: int) -> dict[str, str]:
     """The case fields every row has: court, case number, amount, status, dates and QR link."""
-    court, province, code = rng.choice(COURTS)
-    listed = LISTED_FROM + dt.timedelta(days=rng.randint(0, (LISTED_UNTIL - LISTED_FROM).days))
+    court, province, code = _pick(rng, COURTS)
+    listed = LISTED_FROM + dt.timedelta(days=_int(rng, 0, (LISTED_UNTIL - LISTED_FROM).days))
     row = dict.fromkeys(COLUMNS, "")
     row.update(
         {
@@ -228,7 +241,7 @@ def base_row(rng: random.Random, number: int) -> dict[str, str]:
             "履行情况": "部分履行" if rng.random() < 0.3 else "未履行",
             "执行法院": court,
             "执行法院电话": COURT_PHONE,
-            "案号": case_number(rng, province, code, rng.randint(2023, listed.year)),
+            "案号": case_number(rng, province, code, _int(rng, 2023, listed.year)),
             "发布日期": listed.isoformat(),
             "期限截止日期": listed.replace(year=listed.year + TERM_YEARS).isoformat(),
             "二维码链接": QR_URL,
@@ -360,6 +373,8 @@ _SKIN: tuple[RGB, ...] = (
     (128, 84, 56),
     (96, 62, 42),
 )
+#: Lighter and medium tones are drawn more often than the darkest ones.
+_SKIN_WEIGHTS = (4, 5, 5, 4, 3, 2, 1, 1)
 _HAIR: tuple[RGB, ...] = (
     (24, 22, 24),
     (24, 22, 24),
@@ -390,7 +405,7 @@ def portrait(seed: int, size: tuple[int, int] = (480, 640)) -> Image.Image:
         Image.linear_gradient("L").resize((width, height)),
     )
     draw = ImageDraw.Draw(image)
-    skin = _jitter(rng, rng.choice(_SKIN), 8)
+    skin = _jitter(rng, rng.choices(_SKIN, weights=_SKIN_WEIGHTS)[0], 8)
     shade = _scale(skin, 0.86)
     hair = _jitter(rng, rng.choice(_HAIR), 6)
     style = rng.choice(_HAIR_STYLES)
@@ -402,14 +417,7 @@ def portrait(seed: int, size: tuple[int, int] = (480, 640)) -> Image.Image:
     left, right = cx - head_w / 2, cx + head_w / 2
     head_top, head_bottom = cy - head_h / 2, cy + head_h / 2
 
-    if style in ("long", "bob"):
-        reach = head_h * (1.05 if style == "long" else 0.55)
-        draw.rounded_rectangle(
-            (left - head_w * 0.12, head_top - head_h * 0.04, right + head_w * 0.12, cy + reach),
-            radius=head_w * 0.45,
-            fill=hair,
-        )
-
+    _hair_back(draw, style, cx, cy, head_w, head_h, hair)
     _shoulders(draw, rng, cx, head_bottom, width, height, shade)
     for side in (-1, 1):
         ear_x = cx + side * head_w * 0.49
@@ -433,7 +441,7 @@ def _shoulders(
     height: int,
     shade: RGB,
 ) -> None:
-    clothes = _jitter(rng, (rng.randint(30, 200), rng.randint(30, 200), rng.randint(30, 200)), 0)
+    clothes = (rng.randint(30, 200), rng.randint(30, 200), rng.randint(30, 200))
     neck_w = width * rng.uniform(0.075, 0.095)
     shoulder_top = head_bottom + height * rng.uniform(0.02, 0.05)
     draw.rectangle(
@@ -557,6 +565,29 @@ def _face(
         )
 
 
+def _hair_back(
+    draw: ImageDraw.ImageDraw, style: str, cx: float, cy: float, head_w: float, head_h: float, hair: RGB
+) -> None:
+    """The hair behind the head: volume at the top and sides, long hair down to the shoulders."""
+    left, right = cx - head_w / 2, cx + head_w / 2
+    head_top = cy - head_h / 2
+    if style in ("long", "bob"):
+        reach = head_h * (1.05 if style == "long" else 0.5)
+        draw.rounded_rectangle(
+            (left - head_w * 0.1, head_top - head_h * 0.05, right + head_w * 0.1, cy + reach),
+            radius=head_w * 0.4,
+            fill=hair,
+        )
+    elif style == "bald":
+        # A fringe around the back of the head, showing as thin crescents above the ears.
+        draw.ellipse(
+            (left - head_w * 0.035, cy - head_h * 0.22, right + head_w * 0.035, cy + head_h * 0.1), fill=hair
+        )
+    else:
+        margin = head_w * (0.015 if style == "buzz" else 0.05)
+        draw.ellipse((left - margin, head_top - margin, right + margin, cy + head_h * 0.08), fill=hair)
+
+
 def _hair(
     draw: ImageDraw.ImageDraw,
     rng: random.Random,
@@ -570,11 +601,6 @@ def _hair(
     left, right = cx - head_w / 2, cx + head_w / 2
     head_top = cy - head_h / 2
     if style == "bald":
-        for side in (-1, 1):
-            x = cx + side * head_w * 0.47
-            draw.ellipse(
-                (x - head_w * 0.06, cy - head_h * 0.2, x + head_w * 0.06, cy + head_h * 0.02), fill=hair
-            )
         return
     thickness = head_h * (0.02 if style == "buzz" else rng.uniform(0.05, 0.09))
     hairline = head_h * (0.3 if style == "buzz" else rng.uniform(0.16, 0.24))
@@ -589,16 +615,6 @@ def _hair(
         360,
         fill=hair,
     )
-    if style in ("short", "side_part", "long", "bob", "bun"):
-        # Sideburns or side locks down past the ears.
-        drop = head_h * (0.55 if style in ("long", "bob") else 0.1)
-        for side in (-1, 1):
-            x = cx + side * head_w * 0.47
-            draw.rounded_rectangle(
-                (x - head_w * 0.07, cy - head_h * 0.3, x + head_w * 0.07, cy + drop),
-                radius=head_w * 0.06,
-                fill=hair,
-            )
     if style == "side_part":
         side = rng.choice((-1, 1))
         draw.polygon(

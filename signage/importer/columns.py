@@ -67,6 +67,12 @@ def normalise_header(header: str) -> str:
     return _UNIT_SUFFIX.sub("", text)
 
 
+def header_scales_to_wan(header: str) -> bool:
+    """True for a header such as 执行标的（万元）: its bare numbers are in units of 10,000 yuan."""
+    match = _UNIT_SUFFIX.search("".join(unicodedata.normalize("NFKC", header).split()).lower())
+    return match is not None and match.group(1) == "万元"
+
+
 _LOOKUP = {normalise_header(alias): field for field, aliases in ALIASES.items() for alias in aliases}
 _RANK = {normalise_header(alias): rank for aliases in ALIASES.values() for rank, alias in enumerate(aliases)}
 

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from signage.importer.columns import ALIASES, ColumnMap
+from signage.importer.columns import ALIASES, ColumnMap, header_scales_to_wan
 from signage.importer.tabular import MAX_CELL_CHARS, Cell
 from signage.records import DebtorRecord, Organisation, Person, PhotoRef, Sex, parse_status
 from signage.report import Problem, Severity
@@ -74,6 +74,7 @@ class _Row:
         self.problems: list[Problem] = []
         # The minors check at the listing date needs the birth date; it stays on the row, never the record.
         self.youngest_birth: dt.date | None = None
+        self.is_organisation = False
 
     def raw(self, name: str) -> Cell:
         position = self._columns.index.get(name)
@@ -90,7 +91,8 @@ class _Row:
 
     def safe_value(self, name: str) -> str:
         text = self.text(name)
-        if name == "id_number":
+        # An organisation's code is public registration data; a person's number is shown redacted only.
+        if name == "id_number" and not self.is_organisation:
             return redact_for_report(text)
         return text if len(text) <= 80 else text[:77] + "..."
 
@@ -137,7 +139,7 @@ def build_record(
 ) -> RowOutcome:
     """Validate one row. ``number`` is its spreadsheet row number, used in every message."""
     row = _Row(cells, columns, number)
-    is_org = _is_organisation(row)
+    is_org = row.is_organisation = _is_organisation(row)
     debtor: Person | Organisation | None = (
         _organisation(row) if is_org else _person(row, policy=policy, today=today)
     )
@@ -146,6 +148,8 @@ def build_record(
     amount: Decimal | None = None
     if row.text("amount") == "":
         row.add(Severity.REFUSED, _missing("amount"), "amount")
+    elif header_scales_to_wan(columns.headers["amount"]):
+        amount = row.check("amount", _amount_in_wan)
     else:
         amount = row.check("amount", parse_amount)
     status = row.required("status", parse_status)
@@ -292,6 +296,14 @@ def _term_end(row: _Row, listed_on: dt.date | None, today: dt.date) -> dt.date |
 def _is_number_cell(value: Cell) -> bool:
     # Excel keeps 15 significant digits: an 18-digit ID typed into a number cell has lost its last three.
     return isinstance(value, int | float) and not isinstance(value, bool) and len(str(int(value))) > 15
+
+
+def _amount_in_wan(value: Cell) -> Decimal:
+    # Under a 执行标的（万元） header a bare 12.5 means 125,000 yuan; a cell that names its own unit wins.
+    text = repr(value) if isinstance(value, float) else str(value).strip()
+    if not text.endswith(("元", "万", "亿")):
+        text += "万"
+    return parse_amount(text)
 
 
 def _court(text: str) -> str:

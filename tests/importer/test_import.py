@@ -124,7 +124,9 @@ def test_strict_accepts_nothing_when_a_row_is_refused(tmp_path):
 
 
 def test_every_bad_field_of_a_row_is_reported_with_row_field_and_value(tmp_path):
-    row = person_row("A1", 执行标的="12.345", 案号="（2025）鲁0102民1号", 履行情况="已履行", 发布日期="2026-02-30")
+    row = person_row(
+        "A1", 执行标的="12.345", 案号="（2025）鲁0102民1号", 履行情况="已履行", 发布日期="2026-02-30"
+    )
     report = import_file(write_csv(tmp_path / "list.csv", [row]), OPTIONS)
     refused = {(p.row, p.field, p.column, p.value) for p in report.problems if p.severity is Severity.REFUSED}
     assert refused == {
@@ -266,3 +268,25 @@ def test_source_path_that_does_not_exist(tmp_path: Path):
     with pytest.raises(InputFileError) as caught:
         import_file(tmp_path / "nope.csv", OPTIONS)
     assert "nope.csv" in caught.value.en
+
+
+@pytest.mark.parametrize(
+    ("header", "cell", "yuan"),
+    [
+        ("执行标的（万元）", "12.5", "125000.00"),
+        ("执行标的(万元)", "3000元", "3000.00"),
+        ("执行标的（元）", "12.5", "12.50"),
+    ],
+)
+def test_a_unit_in_the_amount_header_scales_bare_numbers(tmp_path, header, cell, yuan):
+    headers = tuple(header if h == "执行标的" else h for h in HEADERS)
+    row = {header if k == "执行标的" else k: v for k, v in person_row(执行标的=cell).items()}
+    [record] = import_file(write_csv(tmp_path / "list.csv", [row], headers=headers), OPTIONS).records
+    assert str(record.amount) == yuan
+
+
+def test_organisation_codes_are_not_redacted_in_reports(tmp_path):
+    headers = (*HEADERS, "法定代表人")
+    row = person_row(姓名="青川市示例建材贸易有限公司", 证件号码="BAD-CODE", 法定代表人="周一鸣")
+    report = import_file(write_csv(tmp_path / "list.csv", [row], headers=headers), OPTIONS)
+    assert [p.value for p in report.problems if p.field == "id_number"] == ["BAD-CODE"]
