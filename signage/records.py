@@ -54,10 +54,7 @@ def parse_status(raw: str) -> Status:
         RuleViolation: 已履行, 撤销, 删除 and the like (must not be shown), or an unknown status.
     """
     # English names keep one space between words ("partially fulfilled"); Chinese ones lose all spaces.
-    if raw.isascii():
-        text = " ".join(raw.replace("_", " ").split()).lower()
-    else:
-        text = "".join(raw.split())
+    text = " ".join(raw.replace("_", " ").split()).lower() if raw.isascii() else "".join(raw.split())
     if text in _STATUS_ALIASES:
         return _STATUS_ALIASES[text]
     if text in _ENDED_STATUSES:

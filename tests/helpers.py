@@ -40,7 +40,11 @@ def person_row(entry_id: str = "A1", **overrides: str) -> dict[str, str]:
 
 
 def write_csv(
-    path: Path, rows: Sequence[Mapping[str, str]], *, encoding: str = "utf-8-sig", headers: Sequence[str] = HEADERS
+    path: Path,
+    rows: Sequence[Mapping[str, str]],
+    *,
+    encoding: str = "utf-8-sig",
+    headers: Sequence[str] = HEADERS,
 ) -> Path:
     """Write ``rows`` as a CSV file the way Excel would, in ``encoding``."""
     with path.open("w", encoding=encoding, newline="") as handle:

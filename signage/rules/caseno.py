@@ -16,7 +16,9 @@ _CLOSE = "[）)]"
 # used in case numbers, with 内 (Inner Mongolia), 黔 (Guizhou), 兵 (XPCC courts) and 军 (military courts).
 PROVINCES = "京津冀晋内辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川黔云藏陕甘青宁新兵军"
 ENFORCEMENT_TYPES = ("执恢", "执保", "执异", "执复", "执监", "执协", "执他", "执")
-_COURT = f"(?:[{PROVINCES}]\\d{{2}}(?:\\d{{2}})?|最高法)"
+# A high court's code is the abbreviation alone ((2020)湘执复244号), an intermediate or special court's
+# adds 2 digits (浙01, 京73), a basic court's 4 (浙0106).
+_COURT = f"(?:[{PROVINCES}](?:\\d{{2}}(?:\\d{{2}})?)?|最高法)"
 _TYPE = "(?:" + "|".join(ENFORCEMENT_TYPES) + ")"
 _CURRENT = re.compile(f"{_OPEN}(\\d{{4}}){_CLOSE}{_COURT}{_TYPE}\\d{{1,7}}号")
 # Before 2016 each court wrote its own abbreviation: （2014）广法执字第00232号, （2013）深中法执恢字第12号.

@@ -138,9 +138,10 @@ def is_lawful_mask(text: str) -> bool:
 
 def visible_birth_year(masked: str) -> int | None:
     """The birth year a masked number still shows, or ``None`` when the policy hid it."""
-    if len(masked) == 18 and masked[6:10].isdigit():
+    # isascii(): str.isdigit() is also true of "²", which int() refuses.
+    if len(masked) == 18 and masked[6:10].isascii() and masked[6:10].isdigit():
         return int(masked[6:10])
-    if len(masked) == 15 and masked[6:8].isdigit():
+    if len(masked) == 15 and masked[6:8].isascii() and masked[6:8].isdigit():
         return 1900 + int(masked[6:8])
     return None
 
@@ -153,13 +154,16 @@ def could_be_minor(youngest_birth: dt.date, on: dt.date) -> bool:
 def redact_for_report(raw: str) -> str:
     """A refused value as it may appear in a report or a log: never the hidden positions.
 
-    Keeps at most the first 6 characters (the region) and the last 2, so an operator can find the row
-    while a full number with a typo is not printed.
+    Keeps at most the first 6 characters (the region) and, for 15 or 18 characters, the last 2, so an
+    operator can find the row while a full number with a typo is not printed. Any other length may be a
+    number with digits dropped or added, whose tail could be the hidden birth date: it shows no tail.
     """
     text = normalise_id_text(raw)
     if len(text) <= 8:
         return "*" * len(text)
-    return text[:6] + "*" * (len(text) - 8) + text[-2:]
+    if len(text) in (15, 18):
+        return text[:6] + "*" * (len(text) - 8) + text[-2:]
+    return text[:6] + "*" * (len(text) - 6)
 
 
 def _mask_18(text: str, policy: MaskPolicy) -> str:
