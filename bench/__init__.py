@@ -1,0 +1,1 @@
+"""Measurements of the project, run by ``make bench``; never timed assertions in the test suite."""
