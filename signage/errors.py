@@ -24,6 +24,12 @@ class ExitStatus(enum.IntEnum):
     CONFIG = 3
     #: An input file cannot be used at all: missing, empty, unreadable, missing columns, too large.
     INPUT = 4
+    #: Signed content was refused: bad signature, rollback, expired, wrong channel, hash mismatch.
+    REFUSED = 5
+    #: The hub could not be reached or answered with an error; try again later.
+    NETWORK = 6
+    #: The local disk could not be written (full, read-only, permissions).
+    DISK = 7
     #: Anything unexpected: a bug. The message says where to report it.
     INTERNAL = 70
 
@@ -48,6 +54,12 @@ class SignageError(Exception):
         return f"{self.zh}\n{self.en}"
 
 
+class UsageError(SignageError):
+    """A command was asked for something that cannot be done as given (an unknown entry id, say)."""
+
+    exit_status = ExitStatus.USAGE
+
+
 class ConfigError(SignageError):
     """A setting or option is invalid; the message names the key."""
 
@@ -58,6 +70,36 @@ class InputFileError(SignageError):
     """An operator's input file cannot be used at all (as opposed to one bad row in it)."""
 
     exit_status = ExitStatus.INPUT
+
+
+class ContentError(SignageError):
+    """A playlist or revocation document is malformed or breaks a display rule."""
+
+    exit_status = ExitStatus.REFUSED
+
+
+class TrustError(SignageError):
+    """Signed content failed verification: signature, rollback, expiry, channel, hash or length."""
+
+    exit_status = ExitStatus.REFUSED
+
+
+class NetworkError(SignageError):
+    """The hub could not be reached, was too slow, or answered with an HTTP error."""
+
+    exit_status = ExitStatus.NETWORK
+
+
+class DiskError(SignageError):
+    """Writing the local cache or repository failed (full disk, read-only filesystem)."""
+
+    exit_status = ExitStatus.DISK
+
+
+class RepositoryError(SignageError):
+    """The operator's repository directory is missing, incomplete or locked by another command."""
+
+    exit_status = ExitStatus.CONFIG
 
 
 def exit_status_for(error: BaseException) -> ExitStatus:
