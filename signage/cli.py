@@ -9,14 +9,17 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import io
+import json
+import logging
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from signage import __version__
-from signage.errors import ExitStatus, InputFileError, SignageError, exit_status_for
+from signage.config import DEFAULT_CONFIG_PATH
+from signage.errors import ExitStatus, InputFileError, SignageError, UsageError, exit_status_for
 from signage.importer import ImportOptions, import_file
 from signage.report import render_json, render_text
 from signage.rules.idcard import MaskPolicy
@@ -74,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.set_defaults(handler=_check)
 
+    _add_distribution_commands(commands)
+
     demo = commands.add_parser(
         "demo",
         help="check the fictional sample channel and print its report",
@@ -82,6 +87,130 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(handler=_demo)
     return parser
+
+
+def _add_distribution_commands(commands: Any) -> None:
+    """``repo``, ``publish``, ``revoke``, ``hub`` (operators) and ``sync``, ``status`` (installers)."""
+    repo = commands.add_parser("repo", help="create and maintain the signed (TUF) repository")
+    repo_commands = repo.add_subparsers(dest="repo_command", required=True, metavar="ACTION")
+    init = repo_commands.add_parser(
+        "init",
+        help="create keys and a new repository in DIR",
+        description="Create a TUF repository with consistent snapshots: DIR/public/ is served, DIR/keys/ "
+        "(mode 0700) holds the private keys and is never served. Give screens DIR/public/metadata/1.root.json.",
+    )
+    init.add_argument("directory", type=Path, metavar="DIR")
+    init.add_argument("--keys", type=Path, metavar="KEYS", help="where to write the keys (default: DIR/keys)")
+    init.add_argument(
+        "--freshness-hours",
+        type=float,
+        default=24,
+        metavar="H",
+        help="how long screens trust a signed timestamp without a new one (2 to 72; default 24)",
+    )
+    init.set_defaults(handler=_repo_init)
+    refresh = repo_commands.add_parser(
+        "refresh",
+        help="re-sign the timestamp (and snapshot when needed); run it every hour",
+        description="Re-sign timestamp.json with the online key, and snapshot when half its lifetime has "
+        "passed. Screens hide debtor slides once the timestamp they have expires.",
+    )
+    refresh.add_argument("directory", type=Path, metavar="DIR")
+    refresh.add_argument("--keys", type=Path, metavar="KEYS")
+    refresh.set_defaults(handler=_repo_refresh)
+    rotate = repo_commands.add_parser(
+        "rotate",
+        help="replace one role's key through a new root version",
+        description="Generate a new key for ROLE, sign a new root version with the current root key, and "
+        "re-sign the metadata below it. Screens follow the root chain and keep working.",
+    )
+    rotate.add_argument("directory", type=Path, metavar="DIR")
+    rotate.add_argument("role", choices=["root", "targets", "snapshot", "timestamp"])
+    rotate.add_argument("--keys", type=Path, metavar="KEYS")
+    rotate.set_defaults(handler=_repo_rotate)
+
+    publish = commands.add_parser(
+        "publish",
+        help="check a court export and publish it as a channel's signed playlist",
+        description="Import SOURCE as `signage check` does and, when no row is refused (or with "
+        "--allow-partial), publish it as the channel's next playlist with its photos. Channel settings "
+        "(QR hosts, dayparts, notices) are read from DIR/channels/ID.toml when it exists.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    publish.add_argument("source", type=Path, metavar="SOURCE")
+    publish.add_argument("--repo", type=Path, required=True, metavar="DIR")
+    publish.add_argument("--keys", type=Path, metavar="KEYS")
+    publish.add_argument("--channel", required=True, metavar="ID")
+    publish.add_argument("--photos", type=Path, metavar="DIR")
+    publish.add_argument(
+        "--settings", type=Path, metavar="FILE", help="channel settings (default DIR/channels/ID.toml)"
+    )
+    publish.add_argument(
+        "--allow-partial", action="store_true", help="publish the good rows even if some are refused"
+    )
+    publish.add_argument(
+        "--mask", choices=[policy.value for policy in MaskPolicy], default=MaskPolicy.SPC.value
+    )
+    publish.set_defaults(handler=_publish)
+
+    revoke = commands.add_parser(
+        "revoke",
+        help="take entries down from every screen of a channel now",
+        description="Publish a small signed revocations file: screens drop the entries at their next check "
+        "without downloading the playlist again. Later publishes leave the entries out until --reinstate.",
+    )
+    revoke.add_argument("entry_ids", nargs="+", metavar="ENTRY_ID")
+    revoke.add_argument("--repo", type=Path, required=True, metavar="DIR")
+    revoke.add_argument("--keys", type=Path, metavar="KEYS")
+    revoke.add_argument("--channel", required=True, metavar="ID")
+    revoke.add_argument(
+        "--reason", metavar="TEXT", help="why (paid, corrected, expired…); required unless --reinstate"
+    )
+    revoke.add_argument(
+        "--reinstate",
+        action="store_true",
+        help="forget earlier takedowns so the next publish may list them again",
+    )
+    revoke.set_defaults(handler=_revoke)
+
+    hub = commands.add_parser(
+        "hub",
+        help="serve the repository over HTTP and re-sign the timestamp every hour",
+        description="Serve DIR/public over HTTP for screens (metadata with validators and short caching, "
+        "content-addressed files as immutable) and run `repo refresh` every hour.",
+    )
+    hub.add_argument("--repo", type=Path, required=True, metavar="DIR")
+    hub.add_argument("--keys", type=Path, metavar="KEYS")
+    hub.add_argument("--host", default="127.0.0.1")
+    hub.add_argument("--port", type=int, default=8080)
+    hub.set_defaults(handler=_hub)
+
+    sync = commands.add_parser(
+        "sync",
+        help="run one sync of a screen's content, without a display",
+        description="Fetch and verify the channel's signed content into the screen's cache and print what "
+        "happened. Exit 0 on success (also when nothing was new), non-zero when anything was refused or "
+        "failed.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sync.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, metavar="FILE")
+    sync.add_argument("--once", action="store_true", required=True, help="one sync, then exit")
+    sync.set_defaults(handler=_sync)
+
+    status = commands.add_parser(
+        "status",
+        help="print what the screen would show now (or at a later TIME)",
+        description="Print the channel, versions, verified-until and freshness, and the displayable "
+        "entries with id, name and masked ID number.",
+    )
+    status.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, metavar="FILE")
+    status.add_argument("--json", action="store_true", help="print the documented JSON form")
+    status.add_argument(
+        "--at", metavar="TIME", help="an ISO-8601 time later than now, e.g. 2026-11-27T08:00+08:00"
+    )
+    status.set_defaults(handler=_status)
 
 
 def main(
@@ -149,6 +278,239 @@ def _demo(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus
     )
     # The sample is meant to contain refusals; the demo itself succeeded.
     return ExitStatus.OK if status in (ExitStatus.OK, ExitStatus.ROWS_REFUSED) else status
+
+
+def _now() -> dt.datetime:
+    # The one place the command line reads the clock; everything below takes the time as an argument.
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def _repo_init(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
+    from signage.publish.repo import OperatorRepository
+
+    freshness = dt.timedelta(hours=arguments.freshness_hours)
+    repository = OperatorRepository.init(
+        arguments.directory, now=_now(), freshness=freshness, keys=arguments.keys
+    )
+    print(
+        f"已创建发布目录 {arguments.directory}\n"
+        f"created the repository {arguments.directory}\n"
+        f"  served / 对外提供:      {repository.public}\n"
+        f"  private keys / 私钥:    {repository.keys}  (never serve or copy to screens / 切勿公开)\n"
+        f"  trusted root for screens / 交给屏幕的信任根: {repository.metadata_dir / '1.root.json'}\n"
+        "  move keys/root.pem offline after this / 之后请将 keys/root.pem 离线保存",
+        file=out,
+    )
+    return ExitStatus.OK
+
+
+def _repo_refresh(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
+    from signage.publish.repo import TARGETS_WARNING, OperatorRepository
+
+    repository = OperatorRepository(arguments.directory, arguments.keys)
+    now = _now()
+    with repository.locked():
+        result = repository.refresh(now=now)
+    print(
+        f"timestamp v{result.timestamp_version}, verified until {result.verified_until.isoformat()}"
+        f"{', snapshot re-signed' if result.snapshot_resigned else ''}",
+        file=out,
+    )
+    if result.targets_expires - now < TARGETS_WARNING:
+        print(
+            f"注意：目标元数据将于 {result.targets_expires:%Y-%m-%d} 过期，请在此之前重新发布\n"
+            f"warning: targets metadata expires on {result.targets_expires:%Y-%m-%d}; publish before then",
+            file=err,
+        )
+    return ExitStatus.OK
+
+
+def _repo_rotate(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
+    from signage.publish.repo import OperatorRepository
+
+    repository = OperatorRepository(arguments.directory, arguments.keys)
+    with repository.locked():
+        keyid = repository.rotate(arguments.role, now=_now())
+    print(f"new {arguments.role} key {keyid[:16]}…, root v{repository.root().signed.version}", file=out)
+    return ExitStatus.OK
+
+
+def _publish(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
+    from signage.publish.channel import check_channel_id, load_channel_settings, publish_channel
+    from signage.publish.repo import OperatorRepository
+
+    channel = check_channel_id(arguments.channel)
+    repository = OperatorRepository(arguments.repo, arguments.keys)
+    settings_file = arguments.settings or arguments.repo / "channels" / f"{channel}.toml"
+    source, photos = _locate(arguments.source, arguments.photos)
+    result = publish_channel(
+        repository,
+        channel,
+        source,
+        photos=photos,
+        now=_now(),
+        settings=load_channel_settings(settings_file),
+        allow_partial=arguments.allow_partial,
+        policy=MaskPolicy(arguments.mask),
+        progress=_progress_printer(err),
+    )
+    if err.isatty():
+        err.write("\r\033[K")
+    out.write(render_text(result.report))
+    if result.version is None:
+        print(
+            "\n有行被拒绝，未发布。改正后重试，或用 --allow-partial 只发布合格的行。\n"
+            "Rows were refused, so nothing was published. Fix them, or use --allow-partial to publish the good rows.",
+            file=out,
+        )
+        return ExitStatus.ROWS_REFUSED
+    print(
+        f"\n已发布频道 {channel} 第 {result.version} 版：{len(result.report.records)} 条，照片 {result.photos} 张\n"
+        f"published channel {channel} version {result.version}: {len(result.report.records)} entries, "
+        f"{result.photos} photos",
+        file=out,
+    )
+    return ExitStatus.OK
+
+
+def _revoke(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
+    from signage.publish.channel import check_channel_id, reinstate_entries, revoke_entries
+    from signage.publish.repo import OperatorRepository
+
+    channel = check_channel_id(arguments.channel)
+    repository = OperatorRepository(arguments.repo, arguments.keys)
+    if arguments.reinstate:
+        reinstate_entries(repository, channel, arguments.entry_ids)
+        print(f"reinstated {len(arguments.entry_ids)} entries; the next publish may list them", file=out)
+        return ExitStatus.OK
+    if not arguments.reason:
+        raise UsageError("请用 --reason 说明撤回原因", "say why with --reason (paid, corrected, expired…)")
+    revocations = revoke_entries(
+        repository, channel, arguments.entry_ids, reason=arguments.reason, now=_now()
+    )
+    print(
+        f"已撤回 {len(arguments.entry_ids)} 条（撤回清单第 {revocations.version} 版）；屏幕将在下次检查时下线这些条目\n"
+        f"revoked {len(arguments.entry_ids)} entries (revocations version {revocations.version}); screens drop "
+        "them at their next check",
+        file=out,
+    )
+    return ExitStatus.OK
+
+
+def _hub(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
+    from signage.hub.files import make_app
+    from signage.hub.server import Hub
+    from signage.publish.repo import OperatorRepository
+
+    repository = OperatorRepository(arguments.repo, arguments.keys)
+
+    def refresh() -> None:
+        with repository.locked():
+            result = repository.refresh(now=_now())
+        logging.getLogger("signage.hub").info(
+            "timestamp v%d signed, verified until %s",
+            result.timestamp_version,
+            result.verified_until.isoformat(),
+        )
+
+    hub = Hub(make_app(repository.public), refresh, host=arguments.host, port=arguments.port)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    print(
+        f"serving {repository.public} on http://{arguments.host}:{arguments.port}/ (Ctrl-C stops) / 按 Ctrl-C 停止",
+        file=out,
+        flush=True,
+    )
+    hub.serve_forever()
+    return ExitStatus.OK
+
+
+def _screen(config_path: Path) -> Any:
+    from signage.config import load_player_config
+    from signage.sync.client import ScreenSync
+    from signage.sync.fetcher import HttpFetcher
+
+    config = load_player_config(config_path)
+    fetcher = HttpFetcher(user_agent=f"signage-screen/{__version__} ({config.screen_id})")
+    return ScreenSync(config, fetcher=fetcher, clock=_now)
+
+
+def _sync(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
+    screen = _screen(arguments.config)
+    result = screen.sync_once()
+    until = "-" if result.verified_until is None else result.verified_until.isoformat()
+    print(
+        f"{result.state}: {result.zh}\n{result.state}: {result.en}\n"
+        f"  playlist v{result.playlist_version}, revocations v{result.revocations_version}, verified until {until}, "
+        f"{result.photos_downloaded} photos and {result.bytes_received} bytes downloaded",
+        file=out,
+    )
+    if result.ok:
+        return ExitStatus.OK
+    return {"refused": ExitStatus.REFUSED, "offline": ExitStatus.NETWORK, "disk": ExitStatus.DISK}[
+        str(result.state)
+    ]
+
+
+def _status(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
+    screen = _screen(arguments.config)
+    now = screen.trusted_now(_now())
+    at = now
+    if arguments.at:
+        at = _parse_at(arguments.at)
+        if at < now:
+            raise UsageError(
+                f"--at 须晚于现在（{now.isoformat()}）：屏幕从不相信更早的时间",
+                f"--at must be later than now ({now.isoformat()}): a screen never believes an earlier time",
+            )
+    display = screen.current(at)
+    document = status_document(display)
+    if arguments.json:
+        out.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+        return ExitStatus.OK
+    print(
+        f"channel / 频道: {document['channel']}\n"
+        f"playlist / 名单: v{document['playlist_version']}, revocations / 撤回: v{document['revocations_version']}\n"
+        f"verified until / 有效期至: {document['verified_until']} "
+        f"({'fresh / 有效' if document['fresh'] else 'NOT fresh: debtor slides hidden / 已过期：不显示名单'})\n"
+        f"displayable / 可显示: {len(document['displayable'])}"
+        + ("" if display.withheld is None else f" ({display.withheld})"),
+        file=out,
+    )
+    for entry in document["displayable"]:
+        print(f"  {entry['id']}\t{entry['name']}\t{entry['id_masked'] or ''}", file=out)
+    return ExitStatus.OK
+
+
+def status_document(display: Any) -> dict[str, Any]:
+    """The documented, stable JSON form of ``signage status``."""
+    from signage.records import Person
+
+    return {
+        "channel": display.channel,
+        "playlist_version": display.playlist_version,
+        "revocations_version": display.revocations_version,
+        "verified_until": None if display.verified_until is None else display.verified_until.isoformat(),
+        "fresh": display.fresh,
+        "displayable": [
+            {
+                "id": record.entry_id,
+                "name": record.debtor.name,
+                "id_masked": record.debtor.id_masked if isinstance(record.debtor, Person) else None,
+            }
+            for record in display.records
+        ],
+    }
+
+
+def _parse_at(text: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--at 时间格式不对：{text}", f"--at is not an ISO-8601 time: {text}") from None
+    if moment.tzinfo is None:
+        # Screens are in China; a time without an offset means China Standard Time.
+        moment = moment.replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    return moment.astimezone(dt.UTC)
 
 
 def _locate(source: Path, photos: Path | None) -> tuple[Path, Path | None]:

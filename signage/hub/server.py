@@ -1,0 +1,311 @@
+"""The hub process: a WSGI application served by waitress, and the repository refresh on a schedule.
+
+Why waitress: it is a production WSGI server in pure Python (nothing to compile on a court's mini-PC),
+and it protects the application from slow clients itself: each connection is buffered by its own
+channel in an event loop, idle channels are closed after ``channel_timeout``, the number of open
+connections is bounded by ``connection_limit``, and a file handed over as ``wsgi.file_wrapper`` is sent
+from the event loop without holding a worker thread. The stdlib's ``wsgiref`` has none of this.
+
+Threads, and what each may touch:
+
+- ``signage-hub-http`` (ours) runs waitress's event loop; after :meth:`Hub.stop` asks it to leave, it
+  closes every connection and shuts the worker pool down itself, so no socket is closed under a
+  running ``select``.
+- waitress's workers call the application, which only reads files.
+- APScheduler's single worker runs ``refresh``, whose failure is logged and retried at the next
+  interval; serving never depends on it.
+
+The scheduler keeps its own clock (it is the shell around the core, not the core), so
+``refresh_interval`` is the only time this module is given.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from types import FrameType
+from typing import Any, Final
+from wsgiref.types import WSGIApplication
+
+# Neither ships type information (types-waitress in the test extras would cover waitress).
+import waitress  # type: ignore[import-untyped]
+from apscheduler.executors.pool import ThreadPoolExecutor  # type: ignore[import-untyped]
+from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
+from waitress import trigger as waitress_trigger
+from waitress import wasyncore
+from waitress.channel import HTTPChannel  # type: ignore[import-untyped]
+
+from signage.errors import ConfigError, SignageError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_REFRESH_INTERVAL: Final = dt.timedelta(hours=1)
+#: Seconds an idle connection may stay open: long enough for keep-alive between the few requests of one
+#: update, short enough that a thousand sleeping screens do not pin connections.
+DEFAULT_CHANNEL_TIMEOUT: Final = 30
+#: Open connections at once. waitress stops accepting above it (the kernel backlog queues the rest), so
+#: a burst of screens waking together slows down instead of running the hub out of descriptors: each
+#: connection streaming a file holds two.
+DEFAULT_CONNECTION_LIMIT: Final = 250
+DEFAULT_THREADS: Final = 8
+#: How long the loop may sleep in select(); stop() wakes it at once anyway, through waitress's trigger.
+_LOOP_TIMEOUT_SECONDS: Final = 1.0
+_JOIN_TIMEOUT_SECONDS: Final = 15.0
+
+
+class Hub:
+    """Serves ``app`` on ``host:port`` and calls ``refresh`` at start and every ``refresh_interval``.
+
+    Args:
+        app: The WSGI application, normally :func:`signage.hub.files.make_app` of ``DIR/public``.
+        refresh: Re-signs what expires (``signage repo refresh DIR``); it may raise, the hub logs it.
+        host: Address to listen on; ``127.0.0.1`` unless screens reach the hub directly.
+        port: TCP port; 0 picks a free one, readable afterwards from :attr:`port`.
+        refresh_interval: Time between two refreshes.
+        threads: waitress worker threads.
+        connection_limit: Connections open at once before waitress stops accepting.
+        channel_timeout: Seconds before an idle connection is closed.
+    """
+
+    def __init__(
+        self,
+        app: WSGIApplication,
+        refresh: Callable[[], None],
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        refresh_interval: dt.timedelta = DEFAULT_REFRESH_INTERVAL,
+        threads: int = DEFAULT_THREADS,
+        connection_limit: int = DEFAULT_CONNECTION_LIMIT,
+        channel_timeout: int = DEFAULT_CHANNEL_TIMEOUT,
+    ) -> None:
+        if refresh_interval <= dt.timedelta(0):
+            raise ConfigError(
+                f"刷新间隔必须大于零，而不是 {refresh_interval}",
+                f"the refresh interval must be positive, not {refresh_interval}",
+            )
+        self._app = app
+        self._refresh = refresh
+        self._host = host
+        self._requested_port = port
+        self._refresh_interval = refresh_interval
+        self._threads = threads
+        self._connection_limit = connection_limit
+        self._channel_timeout = channel_timeout
+        self._lock = threading.Lock()
+        self._stop_requested = threading.Event()
+        self._started = False
+        self._stopped = False
+        self._map: dict[int, Any] = {}
+        self._server: Any = None
+        self._loop_thread: threading.Thread | None = None
+        self._scheduler: Any = None
+        self._addresses: list[tuple[str, int]] = []
+
+    @property
+    def port(self) -> int:
+        """The port actually bound (the first, if the host name gave several addresses).
+
+        Raises:
+            RuntimeError: the hub has not been started.
+        """
+        return self.addresses[0][1]
+
+    @property
+    def addresses(self) -> list[tuple[str, int]]:
+        """Every ``(host, port)`` listened on; ``localhost`` may give both IPv4 and IPv6.
+
+        Raises:
+            RuntimeError: the hub has not been started.
+        """
+        if not self._addresses:
+            raise RuntimeError("the hub is not listening; call start() first")
+        return list(self._addresses)
+
+    def start(self) -> None:
+        """Listen, serve in a background thread and start the refresh schedule; return once listening.
+
+        Raises:
+            ConfigError: the address cannot be listened on (in use, not ours, not resolvable).
+            RuntimeError: the hub was started before (a stopped hub is not restarted; make a new one).
+        """
+        with self._lock:
+            if self._started:
+                raise RuntimeError("a Hub is started once; create a new one to serve again")
+            self._started = True
+            try:
+                self._server = self._listen()
+            except BaseException:
+                self._stopped = True  # nothing runs yet, so there is nothing for stop() to do
+                raise
+            self._loop_thread = threading.Thread(target=self._run_loop, name="signage-hub-http", daemon=True)
+            self._loop_thread.start()
+            self._scheduler = self._schedule()
+        logger.info(
+            "hub serving on %s; refresh every %s",
+            ", ".join(f"http://{_bracketed(host)}:{port}" for host, port in self._addresses),
+            self._refresh_interval,
+        )
+
+    def stop(self) -> None:
+        """Stop serving and the schedule, waiting for a running request batch and refresh; idempotent."""
+        with self._lock:
+            if not self._started or self._stopped:
+                return
+            self._stopped = True
+            self._stop_requested.set()
+            self._wake_loop()
+            loop_thread, scheduler = self._loop_thread, self._scheduler
+        if loop_thread is not None:
+            loop_thread.join(_JOIN_TIMEOUT_SECONDS)
+            if loop_thread.is_alive():
+                logger.warning("the hub's HTTP thread did not finish within %s s", _JOIN_TIMEOUT_SECONDS)
+        if scheduler is not None:
+            scheduler.shutdown(wait=True)
+        logger.info("hub stopped")
+
+    def serve_forever(self, stop_signals: Sequence[signal.Signals] = (signal.SIGINT, signal.SIGTERM)) -> None:
+        """Start, block until one of ``stop_signals`` arrives (or :meth:`stop` is called), then stop.
+
+        Must be called from the main thread: only it may install signal handlers. The previous handlers
+        are put back before returning.
+        """
+        received: list[int] = []
+
+        def on_signal(number: int, frame: FrameType | None) -> None:
+            # Only a list append here: a handler that took a lock could deadlock against the main
+            # thread interrupted while holding it. The loop below sees the append within a tick.
+            received.append(number)
+
+        previous = {number: signal.signal(number, on_signal) for number in stop_signals}
+        try:
+            self.start()
+            while not received and not self._stop_requested.wait(0.2):
+                pass
+            if received:
+                logger.info("hub received %s, stopping", signal.Signals(received[0]).name)
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+            self.stop()
+
+    def _listen(self) -> Any:
+        """The waitress server, already bound and listening, driven later by our own loop."""
+        try:
+            server = waitress.create_server(
+                self._app,
+                map=self._map,
+                host=self._host,
+                port=self._requested_port,
+                threads=self._threads,
+                connection_limit=self._connection_limit,
+                channel_timeout=self._channel_timeout,
+                # poll() has no FD_SETSIZE ceiling of 1024 descriptors, unlike select().
+                asyncore_use_poll=True,
+                ident="signage-hub",
+            )
+        except (OSError, ValueError) as error:
+            # waitress creates its trigger pipe and socket before bind() fails; they are in our map.
+            wasyncore.close_all(self._map, ignore_all=True)
+            raise ConfigError(
+                f"无法在 {self._host}:{self._requested_port} 上监听：{error}（端口被占用或地址不属于本机？）",
+                f"cannot listen on {self._host}:{self._requested_port}: {error} "
+                "(is the port in use, or the address not this machine's?)",
+            ) from error
+        listening = getattr(server, "effective_listen", None)
+        self._addresses = (
+            [(str(host), int(port)) for host, port in listening]
+            if listening is not None
+            else [(str(server.effective_host), int(server.effective_port))]
+        )
+        return server
+
+    def _run_loop(self) -> None:
+        """waitress's event loop, one poll at a time so that a stop request is seen; then clean up."""
+        use_poll = bool(self._server.adj.asyncore_use_poll)
+        try:
+            while not self._stop_requested.is_set():
+                try:
+                    wasyncore.loop(timeout=_LOOP_TIMEOUT_SECONDS, map=self._map, use_poll=use_poll, count=1)
+                except Exception:
+                    # waitress handles errors of one connection itself; what reaches here is the loop's
+                    # own failure. Keep serving, but not in a tight loop if it persists.
+                    logger.exception("the hub's HTTP loop failed; continuing")
+                    self._stop_requested.wait(1.0)
+        finally:
+            self._close_server()
+
+    def _close_server(self) -> None:
+        """Close every connection and the listening sockets, then let the workers finish."""
+        # handle_close() (not close()) wakes a worker blocked writing to a full channel, which then
+        # sees the client as disconnected instead of waiting for a loop that is no longer running.
+        for dispatcher in list(self._map.values()):
+            if isinstance(dispatcher, HTTPChannel):
+                try:
+                    dispatcher.handle_close()
+                except Exception:
+                    logger.debug("closing %r failed", dispatcher, exc_info=True)
+        # The listening sockets and the trigger are closed plainly: their handle_close() only warns.
+        wasyncore.close_all(self._map, ignore_all=True)
+        self._server.task_dispatcher.shutdown()
+
+    def _wake_loop(self) -> None:
+        """Interrupt the loop's select() so that it sees the stop request now."""
+        for dispatcher in list(self._map.values()):
+            if isinstance(dispatcher, waitress_trigger.trigger):
+                # OSError: already closed, because the loop is leaving anyway.
+                with contextlib.suppress(OSError):
+                    dispatcher.pull_trigger()
+                return
+
+    def _schedule(self) -> Any:
+        """The started scheduler, with the refresh due now and then every interval."""
+        # One worker: two refreshes must never sign at the same time. coalesce and max_instances=1 turn
+        # a backlog (machine asleep, a slow refresh) into one run, and misfire_grace_time=None runs a
+        # late refresh however late rather than skipping it.
+        scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=1)},
+            timezone=dt.UTC,
+        )
+        scheduler.start()
+        scheduler.add_job(
+            self._run_refresh,
+            trigger="interval",
+            seconds=self._refresh_interval.total_seconds(),
+            next_run_time=dt.datetime.now(dt.UTC),
+            id="signage-repo-refresh",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
+        return scheduler
+
+    def _run_refresh(self) -> None:
+        """Call ``refresh``; any failure becomes one log line, never an exception in the scheduler."""
+        try:
+            self._refresh()
+        except SignageError as error:
+            logger.error(
+                "repository refresh failed, retrying in %s: %s / %s",
+                self._refresh_interval,
+                error.zh,
+                error.en,
+            )
+        except Exception as error:
+            logger.error(
+                "repository refresh failed, retrying in %s: %s: %s",
+                self._refresh_interval,
+                type(error).__name__,
+                error,
+            )
+            # The traceback is for whoever debugs it; the line above is for whoever runs the hub.
+            logger.debug("refresh traceback", exc_info=True)
+
+
+def _bracketed(host: str) -> str:
+    """``host`` as it is written in a URL (IPv6 addresses in brackets)."""
+    return f"[{host}]" if ":" in host else host

@@ -1,0 +1,248 @@
+"""The screen's last verified set on disk: content-addressed objects and one small pointer file.
+
+::
+
+    cache_dir/
+        tuf/            python-tuf's trusted metadata (ngclient keeps it; no offline mode of its own)
+        objects/<sha256> playlists, revocation documents and photos, each verified by hash
+        current.json    the pointer: which objects make up the set on screen, and how fresh it is
+        clock.json      the time floor: the newest trustworthy time this screen has seen
+
+Power may vanish at any instant, so every file is written as temp file, fsync, rename. A new set enters
+only by replacing ``current.json`` once every object it names is present and verified; until then the old
+set plays. Objects the pointer no longer names are deleted after the switch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from signage.errors import DiskError
+from signage.fsutil import atomic_write, fsync_directory
+
+POINTER_FORMAT = 1
+_MAX_POINTER_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """A verified object of the set.
+
+    Attributes:
+        sha256: Hex digest.
+        length: Size in bytes.
+        version: The document's own version (playlists and revocations), else 0.
+    """
+
+    sha256: str
+    length: int
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class CacheState:
+    """What ``current.json`` says.
+
+    Attributes:
+        channel: The channel the set belongs to.
+        playlist: The playlist object, or ``None`` when the channel has none.
+        revocations: The newest revocations document applied, or ``None``.
+        revoked: Entry ids that must not be shown, in effect now.
+        verified_until: Expiry of the newest verified timestamp: the freshness bound.
+        timestamp_version: Its version; a lower one later is a rollback.
+        synced_at: When the last successful sync finished (the trusted time then).
+    """
+
+    channel: str
+    playlist: ObjectRef | None = None
+    revocations: ObjectRef | None = None
+    revoked: frozenset[str] = field(default_factory=frozenset)
+    verified_until: dt.datetime | None = None
+    timestamp_version: int = 0
+    synced_at: dt.datetime | None = None
+
+    def with_changes(self, **changes: Any) -> CacheState:
+        """A copy with some fields replaced."""
+        return replace(self, **changes)
+
+
+class ContentCache:
+    """Reads and writes the last verified set under ``cache_dir``.
+
+    Every method that writes raises :class:`~signage.errors.DiskError` (never a bare ``OSError``) when the
+    disk is full or read-only, so the caller can keep playing what it has.
+    """
+
+    def __init__(self, cache_dir: Path) -> None:
+        self.cache_dir = cache_dir
+        self.tuf_dir = cache_dir / "tuf"
+        self.objects_dir = cache_dir / "objects"
+        self._pointer = cache_dir / "current.json"
+        self._clock = cache_dir / "clock.json"
+
+    def prepare(self) -> None:
+        """Create the folders (a fresh screen starts with none)."""
+        with _disk("create the cache folders"):
+            for folder in (self.cache_dir, self.tuf_dir, self.objects_dir):
+                folder.mkdir(parents=True, exist_ok=True)
+
+    # --- the pointer ---------------------------------------------------------------------------------
+
+    def load_state(self, channel: str) -> CacheState:
+        """The current pointer, or an empty state for ``channel`` when there is none or it is unusable."""
+        try:
+            data = self._pointer.read_bytes()
+        except OSError:
+            return CacheState(channel)
+        try:
+            document = json.loads(data[:_MAX_POINTER_BYTES])
+            state = _state_from_json(document)
+        except (ValueError, KeyError, TypeError):
+            return CacheState(channel)
+        # A pointer for another channel (the screen was moved) is not this channel's set.
+        return state if state.channel == channel else CacheState(channel)
+
+    def switch(self, state: CacheState) -> None:
+        """Make ``state`` the current set: one atomic replace of the pointer."""
+        with _disk("switch to the new set"):
+            atomic_write(self._pointer, json.dumps(_state_to_json(state), sort_keys=True).encode())
+
+    # --- objects -------------------------------------------------------------------------------------
+
+    def object_path(self, sha256: str) -> Path:
+        """Where the object with this hash lives."""
+        return self.objects_dir / sha256
+
+    def has(self, ref: ObjectRef) -> bool:
+        """Whether the object is present with the right length (its hash was checked on the way in)."""
+        try:
+            return self.object_path(ref.sha256).stat().st_size == ref.length
+        except OSError:
+            return False
+
+    def read(self, ref: ObjectRef) -> bytes | None:
+        """The object's bytes if present and matching its hash, else ``None`` (and a bad file is removed)."""
+        path = self.object_path(ref.sha256)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        if len(data) != ref.length or hashlib.sha256(data).hexdigest() != ref.sha256:
+            path.unlink(missing_ok=True)
+            return None
+        return data
+
+    def put(self, data: bytes, expected: ObjectRef) -> None:
+        """Store verified bytes under their hash.
+
+        Raises:
+            ValueError: the bytes do not match ``expected`` (the caller refuses the download).
+            DiskError: the disk is full or read-only.
+        """
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != expected.sha256 or len(data) != expected.length:
+            raise ValueError(
+                f"expected {expected.sha256} ({expected.length} bytes), got {digest} ({len(data)})"
+            )
+        with _disk("store a downloaded file"):
+            atomic_write(self.object_path(digest), data)
+
+    def collect(self, keep: set[str]) -> int:
+        """Delete every object not in ``keep``; returns how many were deleted."""
+        deleted = 0
+        with _disk("delete files no longer needed"):
+            for path in self.objects_dir.iterdir():
+                if path.name not in keep:
+                    path.unlink(missing_ok=True)
+                    deleted += 1
+            if deleted:
+                fsync_directory(self.objects_dir)
+        return deleted
+
+    def sync_tuf_metadata(self) -> None:
+        """fsync what python-tuf wrote: it renames atomically but does not flush to the disk."""
+        with _disk("flush the trusted metadata"):
+            for path in self.tuf_dir.rglob("*.json"):
+                if path.is_file() and not path.is_symlink():
+                    with path.open("rb+") as handle:
+                        os.fsync(handle.fileno())
+            fsync_directory(self.tuf_dir)
+
+    # --- the time floor ------------------------------------------------------------------------------
+
+    def time_floor(self) -> dt.datetime | None:
+        """The newest trustworthy time seen, or ``None``."""
+        try:
+            document = json.loads(self._clock.read_bytes()[:4096])
+            return dt.datetime.fromisoformat(document["floor"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def raise_time_floor(self, moment: dt.datetime) -> dt.datetime:
+        """Move the floor up to ``moment`` (never down); returns the floor in effect."""
+        current = self.time_floor()
+        if current is not None and current >= moment:
+            return current
+        with _disk("record the time floor"):
+            atomic_write(self._clock, json.dumps({"floor": moment.isoformat()}).encode())
+        return moment
+
+
+@contextlib.contextmanager
+def _disk(doing: str) -> Iterator[None]:
+    """Turn ``OSError`` into :class:`DiskError` naming what was being done and the likely cause."""
+    try:
+        yield
+    except OSError as error:
+        cause = {
+            errno.ENOSPC: ("磁盘已满", "the disk is full"),
+            errno.EROFS: ("文件系统只读", "the filesystem is read-only"),
+            errno.EACCES: ("没有写权限", "no permission to write"),
+            errno.EDQUOT: ("磁盘配额已满", "the disk quota is exhausted"),
+        }.get(error.errno or 0, (str(error), str(error)))
+        raise DiskError(
+            f"无法{doing}：{cause[0]}；继续播放现有内容",
+            f"could not {doing}: {cause[1]}; playing on with what is cached",
+        ) from error
+
+
+def _state_to_json(state: CacheState) -> dict[str, Any]:
+    document = asdict(state)
+    document["format"] = POINTER_FORMAT
+    document["revoked"] = sorted(state.revoked)
+    for key in ("verified_until", "synced_at"):
+        value = getattr(state, key)
+        document[key] = None if value is None else value.isoformat()
+    return document
+
+
+def _state_from_json(document: dict[str, Any]) -> CacheState:
+    if document.get("format") != POINTER_FORMAT:
+        raise ValueError("unknown pointer format")
+
+    def ref(value: Any) -> ObjectRef | None:
+        if value is None:
+            return None
+        return ObjectRef(str(value["sha256"]), int(value["length"]), int(value["version"]))
+
+    def moment(value: Any) -> dt.datetime | None:
+        return None if value is None else dt.datetime.fromisoformat(value)
+
+    return CacheState(
+        channel=str(document["channel"]),
+        playlist=ref(document["playlist"]),
+        revocations=ref(document["revocations"]),
+        revoked=frozenset(str(entry) for entry in document["revoked"]),
+        verified_until=moment(document["verified_until"]),
+        timestamp_version=int(document["timestamp_version"]),
+        synced_at=moment(document["synced_at"]),
+    )

@@ -1,0 +1,401 @@
+"""The screen's sync: verify with python-tuf, keep a complete last verified set, say what may be shown.
+
+``sync_once()`` blocks (run it on a worker thread); ``current(now)`` is cheap and pure but for reading
+the cache. Order matters: revocations are fetched and applied before the playlist and its photos, so a
+takedown never waits behind a large download. Every failure leaves the last verified set in place and
+comes back as a :class:`SyncResult` state; :class:`StateLog` logs a line only when the state changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tuf.api import exceptions as tuf_errors
+from tuf.api.metadata import Metadata, TargetFile, Timestamp
+from tuf.ngclient import Updater, UpdaterConfig
+
+from signage.config import PlayerConfig
+from signage.display import DisplaySet, compute_display_set
+from signage.errors import ContentError, DiskError, SignageError, TrustError
+from signage.playlist import (
+    MAX_PLAYLIST_BYTES,
+    MAX_REVOCATIONS_BYTES,
+    Playlist,
+    Revocations,
+    decode_playlist,
+    decode_revocations,
+)
+from signage.publish.repo import playlist_path, revocations_path
+from signage.sync.cache import CacheState, ContentCache, ObjectRef
+from signage.sync.fetcher import HttpFetcher
+
+log = logging.getLogger(__name__)
+
+# Bounds on what a screen downloads before verification (endless-data attacks): metadata stays small
+# because photos are not TUF targets, and playlists are bounded by their own format limit.
+UPDATER_LIMITS = UpdaterConfig(
+    root_max_length=512 * 1024,
+    timestamp_max_length=16 * 1024,
+    snapshot_max_length=256 * 1024,
+    targets_max_length=512 * 1024,
+)
+
+
+class SyncState(enum.StrEnum):
+    """How a sync ended."""
+
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    REFUSED = "refused"
+    OFFLINE = "offline"
+    DISK = "disk"
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """The outcome of one sync.
+
+    Attributes:
+        state: How it ended.
+        zh: What happened, in Chinese.
+        en: What happened, in English.
+        playlist_version: The playlist version in effect afterwards.
+        revocations_version: The revocations version in effect afterwards.
+        verified_until: The freshness bound in effect afterwards.
+        photos_downloaded: Photos fetched in this sync.
+        bytes_received: Bytes read from the network in this sync.
+    """
+
+    state: SyncState
+    zh: str
+    en: str
+    playlist_version: int | None = None
+    revocations_version: int | None = None
+    verified_until: dt.datetime | None = None
+    photos_downloaded: int = 0
+    bytes_received: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """Whether the sync succeeded (new content or none)."""
+        return self.state in (SyncState.UPDATED, SyncState.UNCHANGED)
+
+
+class StateLog:
+    """Logs a sync outcome only when its state or reason changes: never one line per poll."""
+
+    def __init__(self, logger: logging.Logger = log) -> None:
+        self._logger = logger
+        self._last: tuple[SyncState, str] | None = None
+
+    def record(self, result: SyncResult) -> bool:
+        """Log ``result`` if it differs from the previous one; returns whether it logged."""
+        key = (result.state, result.en if not result.ok else "")
+        if key == self._last:
+            return False
+        self._last = key
+        level = logging.INFO if result.ok else logging.WARNING
+        self._logger.log(level, "sync %s: %s", result.state, result.en)
+        return True
+
+
+class ScreenSync:
+    """One screen's view of its channel.
+
+    Args:
+        config: The screen's configuration.
+        fetcher: The HTTP client (shared with photo downloads; it records the hub's Date header).
+        clock: Returns the local time (aware, UTC); the trusted time is never earlier than the floor.
+    """
+
+    def __init__(
+        self,
+        config: PlayerConfig,
+        *,
+        fetcher: HttpFetcher,
+        clock: Callable[[], dt.datetime],
+    ) -> None:
+        self._config = config
+        self._fetcher = fetcher
+        self._clock = clock
+        self.cache = ContentCache(config.cache_dir)
+        self._hub = config.hub_url.rstrip("/") + "/"
+        # Parsed documents by hash: a 35,000-record playlist is decoded once, not on every current().
+        self._playlists: dict[str, Playlist] = {}
+
+    # --- time ----------------------------------------------------------------------------------------
+
+    def trusted_now(self, now: dt.datetime | None = None) -> dt.datetime:
+        """``now`` (or the clock), but never earlier than the persisted time floor."""
+        moment = now if now is not None else self._clock()
+        floor = self.cache.time_floor()
+        return moment if floor is None or moment >= floor else floor
+
+    # --- what may be shown ---------------------------------------------------------------------------
+
+    def current(self, now: dt.datetime) -> DisplaySet:
+        """The records and notices that may be shown at ``now`` (never before the time floor)."""
+        at = self.trusted_now(now)
+        state = self.cache.load_state(self._config.channel)
+        playlist = self._load_playlist(state.playlist)
+        return compute_display_set(
+            channel=self._config.channel,
+            playlist=playlist,
+            revoked=state.revoked,
+            revocations_version=None if state.revocations is None else state.revocations.version,
+            verified_until=state.verified_until,
+            at=at,
+        )
+
+    def _load_playlist(self, ref: ObjectRef | None) -> Playlist | None:
+        if ref is None:
+            return None
+        cached = self._playlists.get(ref.sha256)
+        if cached is not None:
+            return cached
+        data = self.cache.read(ref)
+        if data is None:
+            return None
+        try:
+            playlist = decode_playlist(data, channel=self._config.channel)
+        except ContentError:
+            return None
+        self._playlists = {ref.sha256: playlist}
+        return playlist
+
+    # --- syncing -------------------------------------------------------------------------------------
+
+    def sync_once(self, *, full: bool = True) -> SyncResult:
+        """Refresh trusted metadata and bring the set up to date; never raises for expected failures.
+
+        Args:
+            full: Also fetch a new playlist and its photos. ``False`` is the cheap, frequent check that
+                applies revocations only.
+        """
+        counted_from = self._fetcher.bytes_received
+        photos = 0
+        try:
+            self.cache.prepare()
+            before = self.cache.load_state(self._config.channel)
+            updater = self._updater()
+            updater.refresh()
+            state = self._after_refresh(before)
+            state = self._apply_revocations(updater, state)
+            if full:
+                state, photos = self._apply_playlist(updater, state)
+            self.cache.switch(state)
+            self._collect(state)
+            self.cache.sync_tuf_metadata()
+        except tuf_errors.DownloadError as error:
+            return self._result(SyncState.OFFLINE, *_network_message(error), counted_from)
+        except (tuf_errors.RepositoryError, TrustError, ContentError) as error:
+            return self._result(SyncState.REFUSED, *_refusal_message(error), counted_from)
+        except DiskError as error:
+            return self._result(SyncState.DISK, error.zh, error.en, counted_from)
+        changed = (state.playlist, state.revocations) != (before.playlist, before.revocations)
+        if changed:
+            return self._result(SyncState.UPDATED, "内容已更新", "new content applied", counted_from, photos)
+        return self._result(
+            SyncState.UNCHANGED, "内容无变化，时效已延长", "nothing new; freshness extended", counted_from
+        )
+
+    def _updater(self) -> Updater:
+        try:
+            bootstrap = self._config.root.read_bytes()
+        except OSError as error:
+            raise TrustError(
+                f"无法读取信任根文件 {self._config.root}",
+                f"cannot read the trusted root {self._config.root}: {error}",
+            ) from None
+        # Bootstrapping from the installed root every time walks the root chain again (cheaply, from the
+        # local copies), so a root.json damaged by a power cut is never trusted as the start.
+        return Updater(
+            metadata_dir=str(self.cache.tuf_dir),
+            metadata_base_url=self._hub + "metadata/",
+            target_base_url=self._hub + "targets/",
+            fetcher=self._fetcher,
+            config=UPDATER_LIMITS,
+            bootstrap=bootstrap,
+        )
+
+    def _after_refresh(self, before: CacheState) -> CacheState:
+        timestamp = Metadata[Timestamp].from_file(str(self.cache.tuf_dir / "timestamp.json")).signed
+        if timestamp.version < before.timestamp_version:
+            # python-tuf checks this too, but its local copy may have been lost; this record was fsynced.
+            raise TrustError(
+                f"收到的时间戳版本 {timestamp.version} 低于已接受的 {before.timestamp_version}：回滚攻击，已拒绝",
+                f"timestamp version {timestamp.version} is older than the accepted {before.timestamp_version}: "
+                "rollback refused",
+            )
+        # The time floor: the hub's Date on this verified response, but never past what it just signed.
+        now = self._clock()
+        hub_time = self._fetcher.last_date
+        candidates = [now]
+        if hub_time is not None:
+            candidates.append(min(hub_time, timestamp.expires))
+        floor = self.cache.raise_time_floor(max(candidates))
+        return before.with_changes(
+            verified_until=timestamp.expires,
+            timestamp_version=timestamp.version,
+            synced_at=max(now, floor),
+        )
+
+    def _apply_revocations(self, updater: Updater, state: CacheState) -> CacheState:
+        info = updater.get_targetinfo(revocations_path(self._config.channel))
+        if info is None:
+            return state.with_changes(revocations=None)
+        ref = _ref(info)
+        if state.revocations is not None and ref.sha256 == state.revocations.sha256:
+            return state
+        data = self._download_target(updater, info, ref, MAX_REVOCATIONS_BYTES)
+        revocations = decode_revocations(data, channel=self._config.channel)
+        if state.revocations is not None and revocations.version < state.revocations.version:
+            raise TrustError(
+                f"撤回清单版本 {revocations.version} 低于已应用的 {state.revocations.version}：已拒绝",
+                f"revocations version {revocations.version} is older than the applied "
+                f"{state.revocations.version}: refused",
+            )
+        revoked = _effective_revocations(state, revocations)
+        state = state.with_changes(
+            revocations=ObjectRef(ref.sha256, ref.length, revocations.version), revoked=revoked
+        )
+        # Removals go ahead of additions: switch now, before any playlist or photo download.
+        self.cache.switch(state)
+        self._collect(state)
+        return state
+
+    def _apply_playlist(self, updater: Updater, state: CacheState) -> tuple[CacheState, int]:
+        info = updater.get_targetinfo(playlist_path(self._config.channel))
+        if info is None:
+            return state.with_changes(playlist=None), 0
+        ref = _ref(info)
+        if state.playlist is not None and ref.sha256 == state.playlist.sha256:
+            return state, 0
+        data = self._download_target(updater, info, ref, MAX_PLAYLIST_BYTES)
+        playlist = decode_playlist(data, channel=self._config.channel)
+        if state.playlist is not None and playlist.version < state.playlist.version:
+            raise TrustError(
+                f"名单版本 {playlist.version} 低于已播放的 {state.playlist.version}：已拒绝",
+                f"playlist version {playlist.version} is older than the playing {state.playlist.version}: refused",
+            )
+        revocations = None
+        if state.revocations is not None:
+            revocation_data = self.cache.read(state.revocations)
+            if revocation_data is not None:
+                revocations = decode_revocations(revocation_data, channel=self._config.channel)
+        revoked = state.revoked
+        if revocations is not None and playlist.version >= revocations.playlist_version:
+            revoked = revocations.entry_ids()
+        downloaded = 0
+        for record in playlist.records:
+            photo = record.photo
+            # A revoked entry's photo is never fetched (the hub may already have deleted it).
+            if photo is None or record.entry_id in revoked:
+                continue
+            ref_photo = ObjectRef(photo.sha256, photo.length)
+            if self.cache.has(ref_photo):
+                continue
+            data_photo = self._fetcher.get_bytes(self._hub + f"photos/{photo.sha256}", photo.length)
+            try:
+                self.cache.put(data_photo, ref_photo)
+            except ValueError:
+                raise TrustError(
+                    f"照片 {photo.sha256[:12]}… 与签名的哈希不符：已拒绝整个新名单，继续播放旧名单",
+                    f"photo {photo.sha256[:12]}… does not match its signed hash: the new set is refused; "
+                    "the old one plays on",
+                ) from None
+            downloaded += 1
+        self._playlists[ref.sha256] = playlist
+        return state.with_changes(
+            playlist=ObjectRef(ref.sha256, ref.length, playlist.version), revoked=revoked
+        ), downloaded
+
+    def _download_target(self, updater: Updater, info: TargetFile, ref: ObjectRef, limit: int) -> bytes:
+        if ref.length > limit:
+            raise TrustError(
+                f"{info.path} 有 {ref.length} 字节，超过上限 {limit}",
+                f"{info.path} is {ref.length} bytes, over the {limit}-byte limit",
+            )
+        existing = self.cache.read(ref)
+        if existing is not None:
+            return existing
+        # python-tuf checks length and hash before it writes; the cache checks them again on the way in.
+        path = self.cache.object_path(ref.sha256).with_suffix(".download")
+        updater.download_target(info, filepath=str(path))
+        data = Path(path).read_bytes()
+        path.unlink(missing_ok=True)
+        self.cache.put(data, ref)
+        return data
+
+    def _collect(self, state: CacheState) -> None:
+        keep: set[str] = set()
+        for ref in (state.playlist, state.revocations):
+            if ref is not None:
+                keep.add(ref.sha256)
+        playlist = self._load_playlist(state.playlist)
+        if playlist is not None:
+            keep.update(
+                record.photo.sha256
+                for record in playlist.records
+                if record.photo is not None and record.entry_id not in state.revoked
+            )
+        self.cache.collect(keep)
+
+    def _result(self, state: SyncState, zh: str, en: str, counted_from: int, photos: int = 0) -> SyncResult:
+        current = self.cache.load_state(self._config.channel)
+        return SyncResult(
+            state=state,
+            zh=zh,
+            en=en,
+            playlist_version=None if current.playlist is None else current.playlist.version,
+            revocations_version=None if current.revocations is None else current.revocations.version,
+            verified_until=current.verified_until,
+            photos_downloaded=photos,
+            bytes_received=self._fetcher.bytes_received - counted_from,
+        )
+
+
+def _ref(info: TargetFile) -> ObjectRef:
+    return ObjectRef(info.hashes["sha256"], info.length)
+
+
+def _effective_revocations(state: CacheState, revocations: Revocations) -> frozenset[str]:
+    """Takedowns in effect once ``revocations`` arrives.
+
+    A publish folds earlier takedowns into the new playlist and starts an empty list. A screen still on
+    the older playlist must keep the takedowns it had, so until it plays the newer playlist the sets add.
+    """
+    playing = 0 if state.playlist is None else state.playlist.version
+    if playing >= revocations.playlist_version:
+        return revocations.entry_ids()
+    return state.revoked | revocations.entry_ids()
+
+
+def _network_message(error: tuf_errors.DownloadError) -> tuple[str, str]:
+    if isinstance(error, tuf_errors.DownloadHTTPError):
+        return (f"集线器返回 HTTP {error.status_code}", f"the hub answered HTTP {error.status_code}")
+    if isinstance(error, tuf_errors.SlowRetrievalError):
+        return ("集线器响应过慢或无响应", "the hub was too slow or hung")
+    if isinstance(error, tuf_errors.DownloadLengthMismatchError):
+        return ("下载内容超过长度上限，已拒绝", "a download exceeded its length limit; refused")
+    return (f"无法连接集线器（{error}）", f"cannot reach the hub ({error})")
+
+
+def _refusal_message(error: Exception) -> tuple[str, str]:
+    if isinstance(error, SignageError):
+        return error.zh, error.en
+    kinds = {
+        tuf_errors.BadVersionNumberError: ("版本回滚", "rollback to an older version"),
+        tuf_errors.ExpiredMetadataError: ("元数据已过期", "expired metadata"),
+        tuf_errors.UnsignedMetadataError: ("签名无效或密钥未知", "bad signature or unknown key"),
+        tuf_errors.LengthOrHashMismatchError: ("长度或哈希不符", "length or hash mismatch"),
+    }
+    for kind, (zh, en) in kinds.items():
+        if isinstance(error, kind):
+            return f"已拒绝：{zh}（{error}）", f"refused: {en} ({error})"
+    return f"已拒绝：{error}", f"refused: {error}"
