@@ -233,6 +233,9 @@ def main(
     except KeyboardInterrupt:
         print("已中断 / interrupted", file=err)
         return 130
+    except BrokenPipeError:
+        # `signage status | head`: the reader left; that is not an error worth a traceback.
+        return int(ExitStatus.OK)
     except Exception:  # the last line of defence: a bug gets a traceback and its own exit code
         traceback.print_exc(file=err)
         print("内部错误，请将以上信息报告给开发者 / internal error: please report the text above", file=err)
