@@ -1,0 +1,445 @@
+"""The screen's settings: one small TOML file, by default ``/etc/signage/player.toml``.
+
+The people who write this file are station and bus IT staff, so every problem is reported with the key
+it concerns and the fix, in Chinese and English, and all problems of a file are reported at once (a
+screen on a bus is configured once, in a depot, without a second chance that day).
+
+Every key is described once, in :data:`KEYS`: its TOML type, whether it is required, its default, the
+function that checks and converts it, its description and an example value. The loader, the
+unknown-key check ("did you mean …") and :func:`example_config` are all driven by that table, so a new
+setting is one new :class:`PlayerConfig` field plus one :class:`KeySpec` entry.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from signage.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path("/etc/signage/player.toml")
+MAX_CONFIG_BYTES = 64 * 1024
+# A root with a handful of keys is a few kilobytes; python-tuf's own cap for root metadata is 512,000.
+MAX_ROOT_BYTES = 512 * 1024
+ID_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+_CREDENTIALS_RE = re.compile(r"[^/@\s]*@")
+
+
+@dataclass(frozen=True)
+class PlayerConfig:
+    """A screen's validated settings; build it with :func:`load_player_config`.
+
+    Attributes:
+        screen_id: This screen's name in the fleet, e.g. ``bus-0412``.
+        hub_url: Base URL of the operator's hub, always ending in ``/``.
+        channel: Which list the screen shows, e.g. ``station-east``.
+        root: The trusted TUF root metadata the installer copied from the operator.
+        cache_dir: Where verified content is kept; created by the sync layer.
+    """
+
+    screen_id: str
+    hub_url: str
+    channel: str
+    root: Path
+    cache_dir: Path
+
+
+class Invalid(Exception):
+    """Raised by a :class:`KeySpec` validator: why a value is wrong and how to fix it.
+
+    The loader adds the file and the key name, so validators only say what is wrong with the value.
+
+    Args:
+        zh: The reason and fix in Chinese.
+        en: The same in English.
+    """
+
+    def __init__(self, zh: str, en: str) -> None:
+        super().__init__(en)
+        self.zh = zh
+        self.en = en
+
+
+#: A validator takes the TOML value (already of the spec's type) and the config file's folder, and
+#: returns the value to store in :class:`PlayerConfig`, or raises :class:`Invalid`.
+Validator = Callable[[Any, Path], Any]
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """One setting of the config file.
+
+    Attributes:
+        name: The TOML key, also the :class:`PlayerConfig` field it fills.
+        kind: The TOML type expected (``str``, ``int``, ``float``, ``bool``, ``list`` or ``dict``).
+        required: Whether the key must be present.
+        validate: Checks and converts the value; see :data:`Validator`.
+        zh: What the key is for, in Chinese (shown in error messages and the example config).
+        en: The same in English.
+        example: The value as a TOML literal, used in the example config and in "add a line" fixes.
+        default: The value used when an optional key is absent (already converted).
+    """
+
+    name: str
+    kind: type[object]
+    required: bool
+    validate: Validator
+    zh: str
+    en: str
+    example: str
+    default: object = None
+
+
+# What each TOML type is called in messages, and how it is written.
+_KIND_NAMES: dict[type[object], tuple[str, str]] = {
+    str: ("字符串（用英文双引号括起来的文字）", "a string (text in straight double quotes)"),
+    int: ("整数", "an integer"),
+    float: ("数字", "a number"),
+    bool: ("true 或 false", "true or false"),
+    list: ("列表（方括号 [ ]）", "a list (square brackets [ ])"),
+    dict: ("表（[名称] 段或 { }）", "a table ([name] section or { })"),
+}
+
+
+def _identifier(value: str, _base_dir: Path) -> str:
+    if ID_RE.fullmatch(value):
+        return value
+    rule_zh = "只能用 1–64 个小写字母 a-z、数字 0-9 和“.”“_”“-”，且以字母或数字开头"
+    rule_en = (
+        "use 1-64 characters: lowercase a-z, digits 0-9, '.', '_' or '-', starting with a letter or digit"
+    )
+    hint_zh, hint_en = "", ""
+    lowered = value.strip().lower().replace(" ", "-")
+    if lowered != value and ID_RE.fullmatch(lowered):
+        hint_zh, hint_en = f"；是否应写成 “{lowered}”？", f'; did you mean "{lowered}"?'
+    raise Invalid(
+        f"值 “{value}” 不符合要求：{rule_zh}{hint_zh}", f"{value!r} is not allowed: {rule_en}{hint_en}"
+    )
+
+
+def _hub_url(value: str, _base_dir: Path) -> str:
+    # Messages end up in logs: never repeat a password written into the address.
+    shown = _CREDENTIALS_RE.sub("***@", value)
+    example = '例如 "https://hub.example.org/signage/"'
+    example_en = 'e.g. "https://hub.example.org/signage/"'
+    if not value or any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        raise Invalid(
+            f"地址 “{shown}” 为空或含有空格、控制字符；请只写地址本身，{example}",
+            f"{shown!r} is empty or contains spaces or control characters; write the address alone, {example_en}",
+        )
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https"):
+        raise Invalid(
+            f"地址 “{shown}” 必须以 http:// 或 https:// 开头；{example}",
+            f"{shown!r} must start with http:// or https://; {example_en}",
+        )
+    if "@" in parts.netloc:
+        raise Invalid(
+            "地址中含有用户名或密码（@ 之前的部分）；屏幕不使用密码登录，请删掉这一部分",
+            "the address contains a user name or password (the part before '@'); screens do not log in, "
+            "remove it",
+        )
+    try:
+        hostname, _port = parts.hostname, parts.port
+    except ValueError:
+        hostname = None
+    if not hostname:
+        raise Invalid(
+            f"地址 “{shown}” 缺少主机名或端口无效；{example}",
+            f"{shown!r} has no host name or an invalid port; {example_en}",
+        )
+    if "?" in value or "#" in value:
+        raise Invalid(
+            f"地址 “{shown}” 不能含有“?”查询参数或“#”片段；请只写到频道上一级的路径，{example}",
+            f"{shown!r} must not contain a '?' query or a '#' fragment; give the base path only, {example_en}",
+        )
+    path = parts.path if parts.path.endswith("/") else parts.path + "/"
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def _resolve(value: str, base_dir: Path) -> Path:
+    if not value or "\0" in value:
+        raise Invalid("路径为空或含有无效字符", "the path is empty or contains a NUL character")
+    path = Path(value)
+    return path if path.is_absolute() else base_dir / path
+
+
+def _root(value: str, base_dir: Path) -> Path:
+    path = _resolve(value, base_dir)
+    fix_zh = "请把运营方提供的 public/metadata/1.root.json 复制到这个位置，或改正路径"
+    fix_en = "copy public/metadata/1.root.json from the operator to that place, or correct the path"
+    try:
+        size = path.stat().st_size
+        if not path.is_file():
+            raise Invalid(f"{path} 不是文件；{fix_zh}", f"{path} is not a file; {fix_en}")
+        if size > MAX_ROOT_BYTES:
+            raise Invalid(
+                f"{path} 有 {size} 字节，超过上限 {MAX_ROOT_BYTES} 字节，不像根元数据文件；{fix_zh}",
+                f"{path} is {size} bytes, over the {MAX_ROOT_BYTES}-byte limit for a root file; {fix_en}",
+            )
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise Invalid(f"找不到文件 {path}；{fix_zh}", f"{path} does not exist; {fix_en}") from None
+    except OSError as error:
+        raise Invalid(
+            f"无法读取 {path}（{error.strerror}）；请让播放程序的用户可以读取它（例如 chmod 644）",
+            f"cannot read {path} ({error.strerror}); let the player's user read it (e.g. chmod 644)",
+        ) from None
+    try:
+        document = json.loads(data)
+    except (ValueError, RecursionError):
+        raise Invalid(f"{path} 不是有效的 JSON；{fix_zh}", f"{path} is not valid JSON; {fix_en}") from None
+    signed = document.get("signed") if isinstance(document, dict) else None
+    # Only a sanity check that the installer copied the right file: TUF verifies the root itself.
+    if not isinstance(signed, dict) or signed.get("_type") != "root":
+        raise Invalid(
+            f'{path} 不是 TUF 根元数据（signed._type 不是 "root"），可能复制成了 timestamp.json 等其他文件；{fix_zh}',
+            f'{path} is not TUF root metadata (signed._type is not "root"); perhaps timestamp.json or '
+            f"another file was copied; {fix_en}",
+        )
+    return path
+
+
+def _cache_dir(value: str, base_dir: Path) -> Path:
+    path = _resolve(value, base_dir)
+    if path.exists() and not path.is_dir():
+        raise Invalid(
+            f"{path} 已经是一个文件；请填写一个文件夹路径（不存在时会自动创建）",
+            f"{path} is a file; give a folder path (it is created when missing)",
+        )
+    return path
+
+
+#: Every setting of the player config. Order is the order of the example config.
+KEYS: tuple[KeySpec, ...] = (
+    KeySpec(
+        name="screen_id",
+        kind=str,
+        required=True,
+        validate=_identifier,
+        zh="本屏幕在整个屏幕群中的唯一编号，例如车辆编号或站台位置",
+        en="this screen's unique name in the fleet, e.g. a bus number or a platform position",
+        example='"bus-0412"',
+    ),
+    KeySpec(
+        name="hub_url",
+        kind=str,
+        required=True,
+        validate=_hub_url,
+        zh="运营方服务器（hub）的地址，http:// 或 https:// 开头",
+        en="address of the operator's hub, starting with http:// or https://",
+        example='"https://hub.example.org/signage/"',
+    ),
+    KeySpec(
+        name="channel",
+        kind=str,
+        required=True,
+        validate=_identifier,
+        zh="本屏幕显示哪个名单（频道），由运营方告知",
+        en="which list (channel) this screen shows, as given by the operator",
+        example='"station-east"',
+    ),
+    KeySpec(
+        name="root",
+        kind=str,
+        required=True,
+        validate=_root,
+        zh="运营方提供的可信根文件（public/metadata/1.root.json 的副本）；相对路径以本文件所在文件夹为准",
+        en="the trusted root file from the operator (a copy of public/metadata/1.root.json); "
+        "relative to this file's folder",
+        example='"root.json"',
+    ),
+    KeySpec(
+        name="cache_dir",
+        kind=str,
+        required=False,
+        validate=_cache_dir,
+        zh="已验证内容的存放文件夹，不存在时自动创建；省略时使用下面的默认值",
+        en="folder for verified content, created when missing; the value below is the default",
+        example='"/var/lib/signage/cache"',
+        default=Path("/var/lib/signage/cache"),
+    ),
+)
+
+
+def load_player_config(path: Path) -> PlayerConfig:
+    """Read and validate the config file at ``path``.
+
+    Relative paths inside it are resolved against the file's folder.
+
+    Raises:
+        ConfigError: the file is missing, unreadable, too large, not UTF-8 or not valid TOML, or any
+            key is missing, unknown, of the wrong type or invalid; the message names each key and fix.
+    """
+    try:
+        with path.open("rb") as handle:
+            # Read one byte past the limit so an oversized file is refused without reading it all.
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"找不到配置文件 {path}；请按安装指南（docs/installer-guide.md）创建，或用 --config 指定正确的文件",
+            f"config file {path} does not exist; create it as docs/installer-guide.md shows, or name the "
+            "right file with --config",
+        ) from None
+    except OSError as error:
+        raise ConfigError(
+            f"无法读取配置文件 {path}（{error.strerror}）；请确认它是文件，并且播放程序的用户可以读取",
+            f"cannot read config file {path} ({error.strerror}); check that it is a file the player's user "
+            "may read",
+        ) from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise _too_large(str(path))
+    try:
+        # utf-8-sig: Windows Notepad adds a byte-order mark, which tomllib would reject.
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"配置文件 {path} 第 {error.start} 字节处不是 UTF-8 编码；请用 UTF-8 编码另存",
+            f"config file {path} is not UTF-8 (at byte {error.start}); save it as UTF-8",
+        ) from None
+    return parse_player_config(text, source=str(path), base_dir=path.absolute().parent)
+
+
+def parse_player_config(text: str, *, source: str, base_dir: Path) -> PlayerConfig:
+    """Validate a config given as text.
+
+    Args:
+        text: The TOML document.
+        source: What to call it in messages, usually its path.
+        base_dir: The folder relative paths are resolved against.
+
+    Raises:
+        ConfigError: as :func:`load_player_config`, with every problem of the document at once.
+    """
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_CONFIG_BYTES:
+        raise _too_large(source)
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise _syntax_error(text, source, error) from None
+
+    by_name = {spec.name: spec for spec in KEYS}
+    zh_problems: list[str] = []
+    en_problems: list[str] = []
+
+    for key in document:
+        if key not in by_name:
+            zh, en = _unknown_key(key, list(by_name))
+            zh_problems.append(f"{source}：{zh}")
+            en_problems.append(f"{source}: {en}")
+
+    values: dict[str, Any] = {}
+    for spec in KEYS:
+        if spec.name not in document:
+            if spec.required:
+                zh_problems.append(
+                    f"{source}：缺少必填配置项 {spec.name}（{spec.zh}）；请添加一行：{spec.name} = {spec.example}"
+                )
+                en_problems.append(
+                    f"{source}: missing required key '{spec.name}' ({spec.en}); add a line such as: "
+                    f"{spec.name} = {spec.example}"
+                )
+            else:
+                values[spec.name] = spec.default
+            continue
+        try:
+            values[spec.name] = spec.validate(_typed(spec, document[spec.name]), base_dir)
+        except Invalid as problem:
+            zh_problems.append(f"{source}：配置项 {spec.name}：{problem.zh}")
+            en_problems.append(f"{source}: key '{spec.name}': {problem.en}")
+
+    if en_problems:
+        raise ConfigError("\n".join(zh_problems), "\n".join(en_problems))
+    return PlayerConfig(**values)
+
+
+def example_config() -> str:
+    """A commented example config covering every key, for the installer guide.
+
+    It is valid for :func:`parse_player_config` once the root file it names exists next to it.
+    """
+    lines = [
+        "# signage screen configuration / 屏幕配置文件",
+        f"# Usually {DEFAULT_CONFIG_PATH}. Relative paths are relative to this file's folder.",
+        "# 通常位于 /etc/signage/player.toml；相对路径以本文件所在文件夹为准。",
+    ]
+    for spec in KEYS:
+        need_zh, need_en = ("必填", "required") if spec.required else ("可省略", "optional")
+        lines += [
+            "",
+            f"# {spec.zh}（{need_zh}）",
+            f"# {spec.en} ({need_en})",
+            f"{spec.name} = {spec.example}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _typed(spec: KeySpec, value: object) -> object:
+    # bool is a subclass of int in Python, but `dwell = true` is not a number in TOML.
+    if isinstance(value, spec.kind) and not (isinstance(value, bool) and spec.kind is not bool):
+        return value
+    if spec.kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    want_zh, want_en = _KIND_NAMES[spec.kind]
+    got_zh, got_en = _KIND_NAMES.get(type(value), (type(value).__name__, type(value).__name__))
+    raise Invalid(
+        f"应为{want_zh}，现在是{got_zh}；例如：{spec.name} = {spec.example}",
+        f"must be {want_en}, not {got_en}; e.g. {spec.name} = {spec.example}",
+    )
+
+
+def _unknown_key(key: str, known: list[str]) -> tuple[str, str]:
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    if close:
+        return (
+            f"未知配置项 {key}；是否想写 {close[0]}？",
+            f"unknown key '{key}'; did you mean '{close[0]}'?",
+        )
+    listed = ", ".join(known)
+    return (
+        f"未知配置项 {key}；请删除或改正，可用的配置项有：{listed}",
+        f"unknown key '{key}'; remove or correct it (known keys: {listed})",
+    )
+
+
+def _too_large(source: str) -> ConfigError:
+    return ConfigError(
+        f"配置文件 {source} 超过 {MAX_CONFIG_BYTES // 1024} KiB；屏幕配置只有几行，请确认文件是否正确",
+        f"config file {source} is over {MAX_CONFIG_BYTES // 1024} KiB; a screen config is a few lines, "
+        "check that this is the right file",
+    )
+
+
+_POSITION_RE = re.compile(r"\s*\((?:at line (\d+), column (\d+)|at end of document)\)$")
+_KEY_AT_LINE_RE = re.compile(r"\s*([A-Za-z0-9_.-]+)\s*=")
+
+
+def _syntax_error(text: str, source: str, error: tomllib.TOMLDecodeError) -> ConfigError:
+    message = str(error)
+    match = _POSITION_RE.search(message)
+    reason = _POSITION_RE.sub("", message)
+    hint_zh = '文字要用英文双引号括起来（不能用中文引号“”），例如 channel = "station-east"'
+    hint_en = 'text values need straight double quotes, e.g. channel = "station-east"'
+    if reason.startswith("Cannot overwrite"):
+        hint_zh, hint_en = "同一个配置项写了两次，请只保留一行", "the same key is set twice; keep one line"
+    lines = text.splitlines()
+    if match is None or match.group(1) is None:
+        # tomllib reports problems on an unterminated last line "at end of document".
+        filled = [number for number, content in enumerate(lines, 1) if content.strip()]
+        line, column = (filled[-1], 1) if filled else (1, 1)
+    else:
+        line, column = int(match.group(1)), int(match.group(2))
+    key = _KEY_AT_LINE_RE.match(lines[line - 1]) if 0 < line <= len(lines) else None
+    where_zh = f"（配置项 {key.group(1)}）" if key else ""
+    where_en = f" (key '{key.group(1)}')" if key else ""
+    return ConfigError(
+        f"{source} 第 {line} 行第 {column} 列{where_zh}有 TOML 语法错误（{reason}）；{hint_zh}",
+        f"{source} line {line}, column {column}{where_en}: TOML syntax error ({reason}); {hint_en}",
+    )
