@@ -81,10 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser(
         "demo",
-        help="check the fictional sample channel and print its report",
-        description="For now: imports the fictional sample data in playlists/sample and prints the report. "
-        "The hub and the player that will show it on screen come in later releases.",
+        help="run publish, hub and a screen's sync end to end with the fictional sample channel",
+        description="Creates a repository in a temporary folder, publishes the fictional sample channel, "
+        "serves it on 127.0.0.1, syncs a screen's cache, revokes one entry and syncs again. The fullscreen "
+        "player arrives in the next release.",
     )
+    demo.add_argument("--keep", type=Path, metavar="DIR", help="leave the repository and cache in DIR")
     demo.set_defaults(handler=_demo)
     return parser
 
@@ -261,26 +263,10 @@ def _check(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatu
 
 
 def _demo(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
-    print(
-        "signage demo：目前只导入并检查示例数据（虚构）；集线器与播放器将在后续版本加入。\n"
-        "signage demo: for now this only imports and checks the fictional sample data; the hub and the "
-        "player arrive in later releases.\n",
-        file=out,
-    )
-    status = _check(
-        argparse.Namespace(
-            source=SAMPLE_DIR, photos=None, mask=MaskPolicy.SPC.value, strict=False, json=False
-        ),
-        out,
-        err,
-    )
-    print(
-        "示例数据中的拒绝行是有意设置的，用来演示检查规则（见 playlists/sample/README.md）。\n"
-        "The refused rows are intended: they show the rules at work (see playlists/sample/README.md).",
-        file=out,
-    )
-    # The sample is meant to contain refusals; the demo itself succeeded.
-    return ExitStatus.OK if status in (ExitStatus.OK, ExitStatus.ROWS_REFUSED) else status
+    from signage.demo import run_demo
+
+    ok = run_demo(SAMPLE_DIR, out, clock=_now, keep=arguments.keep)
+    return ExitStatus.OK if ok else ExitStatus.INTERNAL
 
 
 def _now() -> dt.datetime:

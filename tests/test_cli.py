@@ -69,10 +69,13 @@ def test_sample_reports_only_its_intended_refusals():
             assert line.split(",")[0].split("] ")[1] in readme
 
 
-def test_demo_checks_the_sample_and_says_what_it_does():
-    status, out, _ = run("demo")
+def test_demo_runs_publish_hub_and_sync_end_to_end(tmp_path):
+    status, out, _ = run("demo", "--keep", str(tmp_path))
     assert status == 0
-    assert "for now this only imports and checks" in out and "accepted" in out
+    assert "64 accepted, 9 refused on purpose" in out
+    assert "no longer shown; 63 entries displayable" in out
+    assert "player" in out  # says honestly what is not there yet
+    assert (tmp_path / "repo" / "public" / "metadata" / "1.root.json").is_file()
 
 
 def test_help_lists_exit_codes():
