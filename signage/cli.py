@@ -518,12 +518,17 @@ def _locate(source: Path, photos: Path | None) -> tuple[Path, Path | None]:
     return sheets[0], photos
 
 
-def _progress_printer(err: TextIO) -> Callable[[int], None] | None:
+def _progress_printer(err: TextIO) -> Callable[[int, int | None], None] | None:
     if not err.isatty():
         return None
 
-    def show(done: int) -> None:
-        err.write(f"\r已检查 {done:,} 行 / {done:,} rows checked")
+    def show(done: int, total: int | None) -> None:
+        if total:
+            share = min(done / total, 1.0)
+            bar = "#" * int(share * 30)
+            err.write(f"\r[{bar:<30}] {share:4.0%} {done:,}/{total:,} 行 rows")
+        else:
+            err.write(f"\r已检查 {done:,} 行 / {done:,} rows checked")
         err.flush()
 
     return show

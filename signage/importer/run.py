@@ -34,7 +34,8 @@ class ImportOptions:
         photos: The folder photo names are looked up in, or ``None`` to import without photos.
         sink: Where normalised photos go.
         strict: Accept no record at all if any row is refused.
-        progress: Called with the number of rows done, every :data:`PROGRESS_EVERY` rows.
+        progress: Called with the rows done and the estimated total (or ``None``), every
+            :data:`PROGRESS_EVERY` rows.
     """
 
     today: dt.date
@@ -42,7 +43,7 @@ class ImportOptions:
     photos: Path | None = None
     sink: PhotoSink = field(default_factory=HashingSink)
     strict: bool = False
-    progress: Callable[[int], None] | None = None
+    progress: Callable[[int, int | None], None] | None = None
 
 
 def import_file(path: Path, options: ImportOptions) -> ImportReport:
@@ -73,7 +74,7 @@ def import_file(path: Path, options: ImportOptions) -> ImportReport:
     for number, cells in table.rows:
         report.rows_read += 1
         if options.progress is not None and report.rows_read % PROGRESS_EVERY == 0:
-            options.progress(report.rows_read)
+            options.progress(report.rows_read, table.estimated_rows)
         outcome = build_record(cells, columns, number=number, policy=options.policy, today=options.today)
         report.problems.extend(outcome.problems)
         record = outcome.record

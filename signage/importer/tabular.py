@@ -36,11 +36,13 @@ class Table:
         rows: ``(row_number, cells)`` pairs, numbered as the operator's spreadsheet numbers them (the
             header is row 1 when it is the first line); empty rows are skipped.
         encoding: How the file was decoded (``UTF-8``, ``GB18030``, ``xlsx``).
+        estimated_rows: About how many data rows follow (for progress bars), or ``None`` if unknown.
     """
 
     headers: list[str]
     rows: Iterator[tuple[int, list[Cell]]]
     encoding: str
+    estimated_rows: int | None = None
 
 
 def open_table(path: Path) -> Table:
@@ -126,7 +128,7 @@ def _open_csv(path: Path) -> Table:
                 f"CSV line {reader.line_num} is malformed ({error}); usually an unclosed quote",
             ) from None
 
-    return _with_header(numbered(), path, encoding)
+    return _with_header(numbered(), path, encoding, estimated_rows=max(text.count("\n") - 1, 1))
 
 
 def _open_xlsx(path: Path) -> Table:
@@ -157,7 +159,9 @@ def _open_xlsx(path: Path) -> Table:
         finally:
             workbook.close()
 
-    return _with_header(numbered(), path, "xlsx")
+    # read-only sheets know their size only when the file records its dimensions
+    total = sheet.max_row
+    return _with_header(numbered(), path, "xlsx", estimated_rows=None if total is None else max(total - 1, 1))
 
 
 def _not_xlsx(path: Path) -> InputFileError:
@@ -171,14 +175,16 @@ def _is_empty(cells: list[Cell]) -> bool:
     return all(isinstance(cell, str) and not cell.strip() for cell in cells)
 
 
-def _with_header(numbered: Iterator[tuple[int, list[Cell]]], path: Path, encoding: str) -> Table:
+def _with_header(
+    numbered: Iterator[tuple[int, list[Cell]]], path: Path, encoding: str, *, estimated_rows: int | None
+) -> Table:
     for _, cells in numbered:
         if not _is_empty(cells):
             headers = [str(cell).strip() for cell in cells]
             break
     else:
         raise _empty(path)
-    return Table(headers, _data_rows(numbered, path), encoding)
+    return Table(headers, _data_rows(numbered, path), encoding, estimated_rows)
 
 
 def _data_rows(numbered: Iterator[tuple[int, list[Cell]]], path: Path) -> Iterator[tuple[int, list[Cell]]]:

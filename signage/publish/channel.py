@@ -124,7 +124,7 @@ def publish_channel(
     settings: ChannelSettings,
     allow_partial: bool = False,
     policy: MaskPolicy = MaskPolicy.SPC,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> PublishResult:
     """Import ``source`` and publish it as ``channel``'s next playlist.
 

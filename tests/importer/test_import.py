@@ -232,9 +232,10 @@ def test_json_report_is_machine_readable(tmp_path):
 
 def test_progress_is_reported_on_long_files(tmp_path):
     rows = [person_row(f"A{i}") for i in range(2_500)]
-    seen: list[int] = []
-    import_file(write_csv(tmp_path / "list.csv", rows), ImportOptions(today=TODAY, progress=seen.append))
-    assert seen == [1_000, 2_000]
+    seen: list[tuple[int, int | None]] = []
+    options = ImportOptions(today=TODAY, progress=lambda done, total: seen.append((done, total)))
+    import_file(write_csv(tmp_path / "list.csv", rows), options)
+    assert seen == [(1_000, 2_500), (2_000, 2_500)]
 
 
 @pytest.mark.slow
