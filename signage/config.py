@@ -12,6 +12,7 @@ setting is one new :class:`PlayerConfig` field plus one :class:`KeySpec` entry.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import json
 import re
@@ -42,13 +43,33 @@ class PlayerConfig:
         channel: Which list the screen shows, e.g. ``station-east``.
         root: The trusted TUF root metadata the installer copied from the operator.
         cache_dir: Where verified content is kept; created by the sync layer.
+        rotation: Degrees the picture is turned for a screen mounted on its side (0, 90, 180, 270).
+        layout: ``auto`` (from the screen size) or a forced layout name.
+        display: Which connected screen shows the player (0 is the first).
+        dwell_seconds: How long each slide stands.
+        transition_seconds: Crossfade length; 0 for none.
+        sync_minutes: Interval of full syncs.
+        revocation_poll_seconds: Interval of the small takedown check (jittered by the player).
+        quiet_hours: Local ``(start, end)`` windows without debtor slides.
+        quiet_mode: ``standby`` or ``black`` during quiet hours.
+        notice_every: One operator notice after this many debtor slides.
     """
 
     screen_id: str
     hub_url: str
     channel: str
     root: Path
-    cache_dir: Path
+    cache_dir: Path = Path("/var/lib/signage/cache")
+    rotation: int = 0
+    layout: str = "auto"
+    display: int = 0
+    dwell_seconds: float = 10.0
+    transition_seconds: float = 1.0
+    sync_minutes: float = 5.0
+    revocation_poll_seconds: float = 30.0
+    quiet_hours: tuple[tuple[dt.time, dt.time], ...] = ()
+    quiet_mode: str = "standby"
+    notice_every: int = 5
 
 
 class Invalid(Exception):
@@ -217,6 +238,66 @@ def _cache_dir(value: str, base_dir: Path) -> Path:
     return path
 
 
+LAYOUTS = ("auto", "landscape", "portrait", "bar", "four-three", "led")
+_QUIET = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)")
+
+
+def _choice(options: tuple[str, ...]) -> Validator:
+    def check(value: str, _base_dir: Path) -> str:
+        if value not in options:
+            listed = "、".join(options)
+            raise Invalid(
+                f"“{value}”不是可选值；可选：{listed}", f"{value!r} is not one of: {', '.join(options)}"
+            )
+        return value
+
+    return check
+
+
+def _number_between(low: float, high: float, unit_zh: str, unit_en: str) -> Validator:
+    def check(value: float, _base_dir: Path) -> float:
+        if not low <= value <= high:
+            raise Invalid(
+                f"{value:g} 超出范围：应在 {low:g} 到 {high:g} {unit_zh}之间",
+                f"{value:g} is out of range: use {low:g} to {high:g} {unit_en}",
+            )
+        return value
+
+    return check
+
+
+def _rotation(value: int, _base_dir: Path) -> int:
+    if value not in (0, 90, 180, 270):
+        raise Invalid(f"旋转角度 {value} 无效：只能是 0、90、180 或 270", f"{value} is not 0, 90, 180 or 270")
+    return value
+
+
+def _whole_between(low: int, high: int) -> Validator:
+    def check(value: int, _base_dir: Path) -> int:
+        if not low <= value <= high:
+            raise Invalid(
+                f"{value} 超出范围：应在 {low} 到 {high} 之间",
+                f"{value} is out of range: use {low} to {high}",
+            )
+        return value
+
+    return check
+
+
+def _quiet_hours(value: list[object], _base_dir: Path) -> tuple[tuple[dt.time, dt.time], ...]:
+    windows = []
+    for item in value:
+        match = _QUIET.fullmatch(item) if isinstance(item, str) else None
+        if match is None or item[:5] == item[6:]:  # type: ignore[index]
+            raise Invalid(
+                f'静默时段“{item}”格式不对：应写成 "23:30-05:30" 这样的字符串',
+                f'the quiet window {item!r} must look like "23:30-05:30"',
+            )
+        hour_a, minute_a, hour_b, minute_b = (int(part) for part in match.groups())
+        windows.append((dt.time(hour_a, minute_a), dt.time(hour_b, minute_b)))
+    return tuple(windows)
+
+
 #: Every setting of the player config. Order is the order of the example config.
 KEYS: tuple[KeySpec, ...] = (
     KeySpec(
@@ -265,6 +346,107 @@ KEYS: tuple[KeySpec, ...] = (
         en="folder for verified content, created when missing; the value below is the default",
         example='"/var/lib/signage/cache"',
         default=Path("/var/lib/signage/cache"),
+    ),
+    KeySpec(
+        name="rotation",
+        kind=int,
+        required=False,
+        validate=_rotation,
+        zh="画面旋转角度（屏幕竖装时用 90 或 270）",
+        en="degrees to turn the picture (90 or 270 for a screen mounted on its side)",
+        example="0",
+        default=0,
+    ),
+    KeySpec(
+        name="layout",
+        kind=str,
+        required=False,
+        validate=_choice(LAYOUTS),
+        zh="版式：auto 按屏幕尺寸自动选择，或强制 landscape、portrait、bar（公交条形屏）、four-three、led（低分辨率文字屏）",
+        en="layout: auto from the screen size, or force landscape, portrait, bar (bus bar displays), "
+        "four-three or led (low-resolution text boards)",
+        example='"auto"',
+        default="auto",
+    ),
+    KeySpec(
+        name="display",
+        kind=int,
+        required=False,
+        validate=_whole_between(0, 15),
+        zh="接了多块屏幕时用哪一块（0 为第一块）",
+        en="which connected screen to use (0 is the first)",
+        example="0",
+        default=0,
+    ),
+    KeySpec(
+        name="dwell_seconds",
+        kind=float,
+        required=False,
+        validate=_number_between(2, 3600, "秒", "seconds"),
+        zh="每张幻灯片停留的秒数",
+        en="seconds each slide stands",
+        example="10",
+        default=10.0,
+    ),
+    KeySpec(
+        name="transition_seconds",
+        kind=float,
+        required=False,
+        validate=_number_between(0, 5, "秒", "seconds"),
+        zh="淡入淡出过渡的秒数；0 表示不过渡",
+        en="crossfade length in seconds; 0 for none",
+        example="1",
+        default=1.0,
+    ),
+    KeySpec(
+        name="sync_minutes",
+        kind=float,
+        required=False,
+        validate=_number_between(1, 1440, "分钟", "minutes"),
+        zh="完整同步（名单与照片）的间隔分钟数",
+        en="minutes between full syncs (playlist and photos)",
+        example="5",
+        default=5.0,
+    ),
+    KeySpec(
+        name="revocation_poll_seconds",
+        kind=float,
+        required=False,
+        validate=_number_between(5, 3600, "秒", "seconds"),
+        zh="检查撤回清单的间隔秒数（自动加随机抖动，避免所有屏幕同时请求）",
+        en="seconds between takedown checks (jittered so a fleet does not poll in lockstep)",
+        example="30",
+        default=30.0,
+    ),
+    KeySpec(
+        name="quiet_hours",
+        kind=list,
+        required=False,
+        validate=_quiet_hours,
+        zh='静默时段（当地时间），期间不显示名单，例如 ["23:30-05:30"]',
+        en='local windows without debtor slides, e.g. ["23:30-05:30"]',
+        example="[]",
+        default=(),
+    ),
+    KeySpec(
+        name="quiet_mode",
+        kind=str,
+        required=False,
+        validate=_choice(("standby", "black")),
+        zh="静默时段显示：standby（待机画面）或 black（黑屏）",
+        en="what quiet hours show: standby (the neutral slide) or black",
+        example='"standby"',
+        default="standby",
+    ),
+    KeySpec(
+        name="notice_every",
+        kind=int,
+        required=False,
+        validate=_whole_between(1, 100),
+        zh="每隔多少张名单幻灯片插播一条通知",
+        en="one operator notice after this many debtor slides",
+        example="5",
+        default=5,
     ),
 )
 
