@@ -104,6 +104,39 @@ class StateLog:
         return True
 
 
+@dataclass(frozen=True)
+class ContentSnapshot:
+    """The verified set as read from disk: pure data the player keeps in memory between syncs.
+
+    Attributes:
+        channel: The channel.
+        playlist: The playlist in effect, or ``None``.
+        revoked: Entry ids taken down.
+        revocations_version: Version of the revocations applied.
+        verified_until: The freshness bound.
+        time_floor: The newest trustworthy time seen; the clock is never believed below it.
+    """
+
+    channel: str
+    playlist: Playlist | None
+    revoked: frozenset[str]
+    revocations_version: int | None
+    verified_until: dt.datetime | None
+    time_floor: dt.datetime | None
+
+    def display_set(self, now: dt.datetime) -> DisplaySet:
+        """What may be shown at ``now`` (pure: no I/O, so the GUI thread may call it every second)."""
+        at = now if self.time_floor is None or now >= self.time_floor else self.time_floor
+        return compute_display_set(
+            channel=self.channel,
+            playlist=self.playlist,
+            revoked=self.revoked,
+            revocations_version=self.revocations_version,
+            verified_until=self.verified_until,
+            at=at,
+        )
+
+
 class ScreenSync:
     """One screen's view of its channel.
 
@@ -140,16 +173,18 @@ class ScreenSync:
 
     def current(self, now: dt.datetime) -> DisplaySet:
         """The records and notices that may be shown at ``now`` (never before the time floor)."""
-        at = self.trusted_now(now)
+        return self.snapshot().display_set(now)
+
+    def snapshot(self) -> ContentSnapshot:
+        """Everything ``current`` needs, read from the cache once (blocking I/O: call it off the GUI thread)."""
         state = self.cache.load_state(self._config.channel)
-        playlist = self._load_playlist(state.playlist)
-        return compute_display_set(
+        return ContentSnapshot(
             channel=self._config.channel,
-            playlist=playlist,
+            playlist=self._load_playlist(state.playlist),
             revoked=state.revoked,
             revocations_version=None if state.revocations is None else state.revocations.version,
             verified_until=state.verified_until,
-            at=at,
+            time_floor=self.cache.time_floor(),
         )
 
     def _load_playlist(self, ref: ObjectRef | None) -> Playlist | None:
