@@ -38,6 +38,18 @@ exit status / 退出码:
 """
 
 
+_SYNC_EPILOG = """\
+exit status / 退出码:
+  0  synced: new content applied, or nothing new / 同步成功（含无新内容）
+  2  usage error / 命令用法错误
+  3  configuration error / 配置错误
+  5  content refused: signature, rollback, expiry, channel or hash / 内容被拒绝（签名、回滚、过期、频道或哈希）
+  6  hub unreachable, too slow, or HTTP error / 集线器无法访问、过慢或返回错误
+  7  disk full or read-only / 磁盘已满或只读
+ 70  internal error (a bug; please report it) / 内部错误
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full command line, with every subcommand."""
     parser = argparse.ArgumentParser(
@@ -194,7 +206,7 @@ def _add_distribution_commands(commands: Any) -> None:
         description="Fetch and verify the channel's signed content into the screen's cache and print what "
         "happened. Exit 0 on success (also when nothing was new), non-zero when anything was refused or "
         "failed.",
-        epilog=_EPILOG,
+        epilog=_SYNC_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sync.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, metavar="FILE")
@@ -305,6 +317,13 @@ def _repo_refresh(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> Ex
         f"{', snapshot re-signed' if result.snapshot_resigned else ''}",
         file=out,
     )
+    if result.root_expires - now < dt.timedelta(days=60):
+        print(
+            f"注意：根元数据将于 {result.root_expires:%Y-%m-%d} 过期，请在此之前运行 signage repo rotate（需要根密钥）\n"
+            f"warning: the root expires on {result.root_expires:%Y-%m-%d}; run signage repo rotate before then "
+            "(it needs the root key)",
+            file=err,
+        )
     if result.targets_expires - now < TARGETS_WARNING:
         print(
             f"注意：目标元数据将于 {result.targets_expires:%Y-%m-%d} 过期，请在此之前重新发布\n"
@@ -354,8 +373,8 @@ def _publish(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitSta
         )
         return ExitStatus.ROWS_REFUSED
     print(
-        f"\n已发布频道 {channel} 第 {result.version} 版：{len(result.report.records)} 条，照片 {result.photos} 张\n"
-        f"published channel {channel} version {result.version}: {len(result.report.records)} entries, "
+        f"\n已发布频道 {channel} 第 {result.version} 版：{result.published} 条，照片 {result.photos} 张\n"
+        f"published channel {channel} version {result.version}: {result.published} entries, "
         f"{result.photos} photos",
         file=out,
     )

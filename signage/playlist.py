@@ -3,7 +3,8 @@
 Both are JSON, specified in ``docs/playlist-format.md``. Encoding is deterministic (sorted keys, no
 spaces), so the same content always has the same hash. Decoding is strict and bounded: a screen treats
 every byte from the network as hostile even after TUF verified it, so each record is checked again
-against the display rules (mask shape, names, case number, status, dates, https-only QR links).
+against the display rules (mask shape, names, case number, status, dates); QR links are filtered to https
+and the channel's hosts when the screen decides what to show (``signage.display``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 _HOST = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+")
 _CLOCK = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def is_host_name(text: str) -> bool:
+    """A lower-case DNS host name with at least one dot: what ``qr_hosts`` may list."""
+    return _HOST.fullmatch(text) is not None
 
 
 def is_channel_id(text: str) -> bool:
@@ -314,7 +320,9 @@ def _load(data: bytes, limit: int, kind: str, channel: str) -> dict[str, Any]:
         raise _bad(kind, f"not valid JSON ({error})") from None
     if not isinstance(document, dict):
         raise _bad(kind, "not a JSON object")
-    if document.get("format") != kind or document.get("format_version") != FORMAT_VERSION:
+    version = document.get("format_version")
+    # `true == 1` and `1.0 == 1` in Python; the format version must be the integer itself.
+    if document.get("format") != kind or type(version) is not int or version != FORMAT_VERSION:
         raise _bad(kind, f"format {document.get('format')!r} version {document.get('format_version')!r}")
     if document.get("channel") != channel:
         # Mix-and-match: a document signed for one channel must never play on another.
@@ -476,14 +484,14 @@ def _notice(reader: _Reader) -> Notice:
         title=reader.checked(
             "title", lambda text: clean_text(text, field_zh="标题", field_en="title", length=(1, 60))
         ),
-        body=reader.checked("body", _notice_body, 1000),
+        body=reader.checked("body", clean_notice_body, 1000),
         starts=reader.optional_moment("starts"),
         ends=reader.optional_moment("ends"),
     )
 
 
-def _notice_body(text: str) -> str:
-    # Line breaks are the one control character a notice body may hold.
+def clean_notice_body(text: str) -> str:
+    """A notice body: display text line by line (a line break is the one control character allowed)."""
     lines = [
         clean_text(line, field_zh="正文", field_en="body", length=(0, 1000)) for line in text.split("\n")
     ]
@@ -505,7 +513,7 @@ def _daypart(reader: _Reader) -> Daypart:
 
 
 def _host(value: object) -> str:
-    if not isinstance(value, str) or not _HOST.fullmatch(value):
+    if not isinstance(value, str) or not is_host_name(value):
         raise _bad("playlist", f"qr_hosts entry {value!r} is not a lower-case host name")
     return value
 

@@ -201,10 +201,6 @@ def test_revoke(repo_dir, source):
     assert json.loads((repo_dir / "revoked.json").read_text(encoding="utf-8"))[CHANNEL] == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: publish reports len(report.records) entries, counting revoked entries it left out",
-)
 def test_publish_after_a_revoke_reports_the_entries_it_published(repo_dir, source):
     publish(repo_dir, source)
     run("revoke", "--repo", repo_dir, "--channel", CHANNEL, "A1", "--reason", "已全部履行")
@@ -295,11 +291,6 @@ def test_a_screen_for_another_channel_sees_nothing(repo_dir, source, player):
     assert document["displayable"] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: publish resets the revocations target to an empty list, so a screen that missed the "
-    "revoke and then fails to fetch the new playlist shows the revoked entry again",
-)
 def test_a_revoked_entry_stays_hidden_while_the_new_playlist_cannot_be_fetched(repo_dir, source, player):
     publish(repo_dir, source)
     assert run("sync", "--config", player, "--once")[0] == 0
@@ -339,11 +330,6 @@ def test_every_command_in_the_operator_guide_parses():
             pytest.fail(f"the operator guide shows a command the CLI refuses: signage {line}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: sync --help shows the import exit statuses (1 rows refused, 4 input file) and not 5, 6 "
-    "and 7, which are the ones sync returns",
-)
 def test_sync_help_lists_the_exit_statuses_sync_returns(capsys):
     assert main(["sync", "--help"]) == 0
     out = capsys.readouterr().out

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from signage.errors import ConfigError, UsageError
+from signage.errors import ConfigError, ContentError, UsageError
 from signage.fsutil import atomic_write, fsync_directory
 from signage.importer import ImportOptions, import_file
 from signage.photos import DirectorySink
@@ -26,19 +27,23 @@ from signage.playlist import (
     Playlist,
     Revocation,
     Revocations,
+    clean_notice_body,
+    decode_playlist,
     decode_revocations,
     encode_playlist,
     encode_revocations,
     is_channel_id,
+    is_host_name,
     parse_weekdays,
 )
 from signage.publish.repo import OperatorRepository, playlist_path, revocations_path
 from signage.records import Notice
 from signage.report import ImportReport, Problem, Severity
-from signage.rules import Finding
+from signage.rules import Finding, RuleViolation
 from signage.rules.idcard import MaskPolicy
 from signage.rules.text import clean_text
 
+_WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SETTINGS_KEYS = {"qr_hosts", "sample", "utc_offset_hours", "daypart", "notice"}
 
 
@@ -68,11 +73,13 @@ class PublishResult:
     Attributes:
         report: The import report, with left-out revoked entries added as warnings.
         version: The new playlist version, or ``None`` when nothing was published.
+        published: Entries in the published playlist (revoked ones are left out).
         photos: Photos the playlist references.
     """
 
     report: ImportReport
     version: int | None = None
+    published: int = 0
     photos: int = 0
 
 
@@ -106,11 +113,15 @@ def load_channel_settings(path: Path) -> ChannelSettings:
         return ChannelSettings(
             qr_hosts=frozenset(_hosts(document.get("qr_hosts", ["zxgk.court.gov.cn"]))),
             sample=_boolean(document.get("sample", False), "sample"),
-            utc_offset=dt.timedelta(hours=float(document.get("utc_offset_hours", 8))),
+            utc_offset=_offset(document.get("utc_offset_hours", 8)),
             dayparts=tuple(_daypart(item) for item in document.get("daypart", [])),
             notices=tuple(_notice(item) for item in document.get("notice", [])),
         )
-    except (KeyError, TypeError, ValueError) as error:
+    except RuleViolation as violation:
+        raise ConfigError(
+            f"{path} 中的取值有误：{violation.finding.zh}", f"{path} has a bad value: {violation.finding.en}"
+        ) from None
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise ConfigError(f"{path} 中的取值有误：{error}", f"{path} has a bad value: {error}") from None
 
 
@@ -145,8 +156,10 @@ def publish_channel(
     result = PublishResult(report)
     try:
         if not report.refused_rows or allow_partial:
-            result.version = _publish_report(repository, channel, report, staging, now=now, settings=settings)
-            result.photos = len({r.photo.sha256 for r in report.records if r.photo is not None})
+            playlist = _publish_report(repository, channel, report, staging, now=now, settings=settings)
+            result.version = playlist.version
+            result.published = len(playlist.records)
+            result.photos = len(playlist.photos())
     finally:
         for leftover in staging.iterdir():
             leftover.unlink()
@@ -161,51 +174,68 @@ def _publish_report(
     *,
     now: dt.datetime,
     settings: ChannelSettings,
-) -> int:
-    ledger = _Ledger(repository.directory / "revoked.json")
-    revoked = ledger.entries(channel)
-    records = []
-    for record in report.records:
-        if record.entry_id in revoked:
-            report.problems.append(_left_out(record.entry_id, revoked[record.entry_id]))
-        else:
-            records.append(record)
-    previous = _current_version(repository, playlist_path(channel))
-    playlist = Playlist(
-        channel=channel,
-        version=previous + 1,
-        issued=now,
-        records=tuple(records),
-        notices=settings.notices,
-        dayparts=settings.dayparts,
-        qr_hosts=settings.qr_hosts,
-        utc_offset=settings.utc_offset,
-        sample=settings.sample,
-    )
-    # Photos move from staging into the served folder before any metadata names them.
-    referenced = playlist.photos()
-    for digest in referenced:
-        target = repository.photos_dir / digest
-        if not target.exists():
-            (staging / digest).replace(target)
-    fsync_directory(repository.photos_dir)
-    # The revocations so far are folded in: the new playlist leaves them out, so the list starts afresh.
-    revocations = Revocations(
-        channel=channel,
-        version=_current_version(repository, revocations_path(channel)) + 1,
-        issued=now,
-        playlist_version=playlist.version,
-    )
+) -> Playlist:
     with repository.locked():
-        repository.put_targets(
-            {
-                playlist_path(channel): encode_playlist(playlist),
-                revocations_path(channel): encode_revocations(revocations),
-            },
-            now=now,
+        ledger = _Ledger(repository.directory / "revoked.json")
+        revoked = ledger.entries(channel)
+        records = []
+        for record in report.records:
+            if record.entry_id in revoked:
+                report.problems.append(_left_out(record.entry_id, revoked[record.entry_id]))
+            else:
+                records.append(record)
+        playlist = Playlist(
+            channel=channel,
+            version=_current_version(repository, playlist_path(channel)) + 1,
+            issued=now,
+            records=tuple(records),
+            notices=settings.notices,
+            dayparts=settings.dayparts,
+            qr_hosts=settings.qr_hosts,
+            utc_offset=settings.utc_offset,
+            sample=settings.sample,
         )
+        encoded = encode_playlist(playlist)
+        # Sign only what every screen will accept: the screens' own decoder is the judge.
+        try:
+            decode_playlist(encoded, channel=channel)
+        except ContentError as error:
+            raise ConfigError(
+                f"频道设置或内容不合格，屏幕会拒绝，未发布：{error.zh}",
+                f"the channel settings or content would be refused by screens, so nothing was published: {error.en}",
+            ) from None
+        # Every takedown in the ledger stays listed: a screen that missed a revoke and cannot fetch this
+        # playlist yet must not show the entry again from its older playlist.
+        revocations = Revocations(
+            channel=channel,
+            version=_current_version(repository, revocations_path(channel)) + 1,
+            issued=now,
+            playlist_version=playlist.version,
+            entries=tuple(
+                Revocation(entry_id, entry["reason"], dt.datetime.fromisoformat(entry["at"]))
+                for entry_id, entry in sorted(revoked.items())
+            ),
+        )
+        # Photos move from staging into the served folder before any metadata names them, and back out
+        # if signing fails, so an unpublished list never leaves photos served.
+        moved = []
+        for digest in playlist.photos():
+            target = repository.photos_dir / digest
+            if not target.exists():
+                (staging / digest).replace(target)
+                moved.append(target)
+        fsync_directory(repository.photos_dir)
+        try:
+            repository.put_targets(
+                {playlist_path(channel): encoded, revocations_path(channel): encode_revocations(revocations)},
+                now=now,
+            )
+        except BaseException:
+            for target in moved:
+                target.unlink(missing_ok=True)
+            raise
         collect_photos(repository)
-    return playlist.version
+    return playlist
 
 
 def revoke_entries(
@@ -234,22 +264,24 @@ def revoke_entries(
             f"these entry ids are not in channel {channel}'s current playlist: {', '.join(unknown)}; "
             "check them against the published list",
         )
-    existing = repository.read_target(revocations_path(channel))
-    previous = decode_revocations(existing, channel=channel) if existing else None
-    entries = list(previous.entries) if previous else []
-    already = {entry.entry_id for entry in entries}
-    entries += [Revocation(entry, reason, now) for entry in dict.fromkeys(entry_ids) if entry not in already]
-    revocations = Revocations(
-        channel=channel,
-        version=(previous.version if previous else 0) + 1,
-        issued=now,
-        playlist_version=document["version"],
-        entries=tuple(entries),
-    )
-    ledger = _Ledger(repository.directory / "revoked.json")
-    ledger.add(channel, entry_ids, reason, now)
     with repository.locked():
+        existing = repository.read_target(revocations_path(channel))
+        previous = decode_revocations(existing, channel=channel) if existing else None
+        entries = list(previous.entries) if previous else []
+        already = {entry.entry_id for entry in entries}
+        entries += [
+            Revocation(entry, reason, now) for entry in dict.fromkeys(entry_ids) if entry not in already
+        ]
+        revocations = Revocations(
+            channel=channel,
+            version=(previous.version if previous else 0) + 1,
+            issued=now,
+            playlist_version=document["version"],
+            entries=tuple(entries),
+        )
         repository.put_targets({revocations_path(channel): encode_revocations(revocations)}, now=now)
+        # The ledger changes only once the takedown is signed: a failed revoke must not hide anyone later.
+        _Ledger(repository.directory / "revoked.json").add(channel, entry_ids, reason, now)
         # A revoked person's photo leaves the served folder at once, unless another entry still uses it.
         still_used = {
             record["photo"]["sha256"]
@@ -332,9 +364,17 @@ def _left_out(entry_id: str, revoked: dict[str, str]) -> Problem:
 
 
 def _hosts(value: Any) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(host, str) for host in value):
-        raise ValueError("qr_hosts must be a list of host names")
-    return [host.lower() for host in value]
+    # Host names are case-insensitive; the playlist carries them in lower case.
+    hosts = (
+        [host.lower() if isinstance(host, str) else host for host in value]
+        if isinstance(value, list)
+        else None
+    )
+    if hosts is None or not all(isinstance(host, str) and is_host_name(host) for host in hosts):
+        raise ValueError(
+            'qr_hosts must be a list of host names such as ["zxgk.court.gov.cn"] (no https://, no paths)'
+        )
+    return hosts
 
 
 def _boolean(value: Any, key: str) -> bool:
@@ -343,16 +383,38 @@ def _boolean(value: Any, key: str) -> bool:
     return value
 
 
+def _offset(value: Any) -> dt.timedelta:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not -12 <= value <= 14:
+        raise ValueError("utc_offset_hours must be a number from -12 to 14 (China: 8)")
+    return dt.timedelta(hours=value)
+
+
 def _daypart(item: Any) -> Daypart:
+    if not isinstance(item, dict):
+        raise ValueError('each [[daypart]] needs start and end, e.g. start = "07:00" and end = "22:00"')
     days = item.get("days", ["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
+    start, end = item.get("start"), item.get("end")
+    clock = r"([01]\d|2[0-3]):[0-5]\d"
+    if not (
+        isinstance(start, str)
+        and isinstance(end, str)
+        and re.fullmatch(clock, start)
+        and re.fullmatch(clock, end)
+    ):
+        raise ValueError('daypart start and end must be "HH:MM" times, e.g. "07:00"')
+    if start == end:
+        raise ValueError(f"daypart {start}-{end} is empty: start and end must differ")
+    if not isinstance(days, list) or not days or not all(day in _WEEKDAY_NAMES for day in days):
+        raise ValueError(f"daypart days must be some of {', '.join(_WEEKDAY_NAMES)}")
     return Daypart(
-        start=dt.time.fromisoformat(item["start"]),
-        end=dt.time.fromisoformat(item["end"]),
-        weekdays=parse_weekdays(days),
+        start=dt.time.fromisoformat(start), end=dt.time.fromisoformat(end), weekdays=parse_weekdays(days)
     )
 
 
 def _notice(item: Any) -> Notice:
+    if not isinstance(item, dict):
+        raise ValueError("each [[notice]] needs id, title and body")
+
     def moment(key: str) -> dt.datetime | None:
         value = item.get(key)
         if value is None:
@@ -363,10 +425,13 @@ def _notice(item: Any) -> Notice:
             )
         return value
 
+    notice_id = item.get("id")
+    if not isinstance(notice_id, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", notice_id):
+        raise ValueError(f"notice id {notice_id!r} must be letters, digits, '.', '_' or '-' (e.g. n1)")
     return Notice(
-        notice_id=str(item["id"]),
+        notice_id=notice_id,
         title=clean_text(str(item["title"]), field_zh="标题", field_en="title", length=(1, 60)),
-        body=str(item["body"]),
+        body=clean_notice_body(str(item["body"])),
         starts=moment("starts"),
         ends=moment("ends"),
     )

@@ -82,12 +82,14 @@ class RefreshResult:
         snapshot_resigned: Whether the snapshot was re-signed too (it was near expiry).
         verified_until: When the new timestamp expires: the screens' freshness bound.
         targets_expires: When targets metadata expires; a publish renews it.
+        root_expires: When the root expires; a key rotation (``repo rotate``) renews it.
     """
 
     timestamp_version: int
     snapshot_resigned: bool
     verified_until: dt.datetime
     targets_expires: dt.datetime
+    root_expires: dt.datetime
 
 
 class OperatorRepository:
@@ -137,6 +139,16 @@ class OperatorRepository:
             raise RepositoryError(
                 f"{directory} 已经是发布目录，不会覆盖",
                 f"{directory} already holds a repository; not overwriting it",
+            )
+        if keys.exists() and any(keys.glob("*.pem")):
+            raise RepositoryError(
+                f"密钥目录 {keys} 中已有密钥，不会覆盖；请指定一个新的空目录",
+                f"the keys folder {keys} already holds keys; not overwriting them: name a new, empty folder",
+            )
+        if keys.resolve().is_relative_to((directory / "public").resolve()):
+            raise RepositoryError(
+                f"密钥目录 {keys} 位于对外提供的 public/ 中；私钥绝不能被公开",
+                f"the keys folder {keys} is inside the served public/ folder; private keys must never be served",
             )
         for folder in ("public/metadata", "public/targets", "public/photos"):
             (directory / folder).mkdir(parents=True, exist_ok=True)
@@ -246,6 +258,7 @@ class OperatorRepository:
             snapshot_resigned=resign,
             verified_until=timestamp.signed.expires,
             targets_expires=self.targets().signed.expires,
+            root_expires=self.root().signed.expires,
         )
 
     def rotate(self, role: str, *, now: dt.datetime) -> str:

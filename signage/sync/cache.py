@@ -203,16 +203,22 @@ def _disk(doing: str) -> Iterator[None]:
     try:
         yield
     except OSError as error:
-        cause = {
-            errno.ENOSPC: ("磁盘已满", "the disk is full"),
-            errno.EROFS: ("文件系统只读", "the filesystem is read-only"),
-            errno.EACCES: ("没有写权限", "no permission to write"),
-            errno.EDQUOT: ("磁盘配额已满", "the disk quota is exhausted"),
-        }.get(error.errno or 0, (str(error), str(error)))
-        raise DiskError(
-            f"无法{doing}：{cause[0]}；继续播放现有内容",
-            f"could not {doing}: {cause[1]}; playing on with what is cached",
-        ) from error
+        raise disk_error(error, doing) from error
+
+
+def disk_error(error: OSError, doing: str) -> DiskError:
+    """A :class:`DiskError` saying what failed and why, in both languages."""
+    cause = {
+        errno.ENOSPC: ("磁盘已满", "the disk is full"),
+        errno.EROFS: ("文件系统只读", "the filesystem is read-only"),
+        errno.EACCES: ("没有写权限", "no permission to write"),
+        errno.EPERM: ("没有写权限", "no permission to write"),
+        errno.EDQUOT: ("磁盘配额已满", "the disk quota is exhausted"),
+    }.get(error.errno or 0, (str(error), str(error)))
+    return DiskError(
+        f"无法{doing}：{cause[0]}；继续播放现有内容",
+        f"could not {doing}: {cause[1]}; playing on with what is cached",
+    )
 
 
 def _state_to_json(state: CacheState) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from signage.playlist import (
     decode_revocations,
 )
 from signage.publish.repo import playlist_path, revocations_path
-from signage.sync.cache import CacheState, ContentCache, ObjectRef
+from signage.sync.cache import CacheState, ContentCache, ObjectRef, disk_error
 from signage.sync.fetcher import HttpFetcher
 
 log = logging.getLogger(__name__)
@@ -217,12 +217,21 @@ class ScreenSync:
         try:
             self.cache.prepare()
             before = self.cache.load_state(self._config.channel)
+            if before.verified_until is not None:
+                # Even offline, time that has passed stays passed: a clock reset later cannot revive the set.
+                # Capped at the bound, so a wrong future clock blanks the screen only until the next sync.
+                self.cache.raise_time_floor(min(self._clock(), before.verified_until))
             updater = self._updater()
             updater.refresh()
-            state = self._after_refresh(before)
+            state, verified_until = self._after_refresh(before)
             state = self._apply_revocations(updater, state)
             if full:
                 state, photos = self._apply_playlist(updater, state)
+            # Freshness is extended only when the playlist in effect is the one the verified targets name:
+            # a set whose newer playlist could not be fetched must not stay fresh on old data.
+            current = self._matches_targets(updater, state)
+            if current:
+                state = state.with_changes(verified_until=verified_until)
             self.cache.switch(state)
             self._collect(state)
             self.cache.sync_tuf_metadata()
@@ -232,12 +241,29 @@ class ScreenSync:
             return self._result(SyncState.REFUSED, *_refusal_message(error), counted_from)
         except DiskError as error:
             return self._result(SyncState.DISK, error.zh, error.en, counted_from)
+        except OSError as error:
+            # python-tuf writes its metadata itself; a full or read-only disk surfaces here.
+            disk = disk_error(error, "write the trusted metadata")
+            return self._result(SyncState.DISK, disk.zh, disk.en, counted_from)
         changed = (state.playlist, state.revocations) != (before.playlist, before.revocations)
+        if not current:
+            return self._result(
+                SyncState.UPDATED if changed else SyncState.UNCHANGED,
+                "撤回已应用；新名单将在下次完整同步时下载",
+                "takedowns applied; the new playlist comes with the next full sync",
+                counted_from,
+            )
         if changed:
             return self._result(SyncState.UPDATED, "内容已更新", "new content applied", counted_from, photos)
         return self._result(
             SyncState.UNCHANGED, "内容无变化，时效已延长", "nothing new; freshness extended", counted_from
         )
+
+    def _matches_targets(self, updater: Updater, state: CacheState) -> bool:
+        info = updater.get_targetinfo(playlist_path(self._config.channel))
+        if info is None:
+            return state.playlist is None
+        return state.playlist is not None and state.playlist.sha256 == info.hashes["sha256"]
 
     def _updater(self) -> Updater:
         try:
@@ -258,7 +284,7 @@ class ScreenSync:
             bootstrap=bootstrap,
         )
 
-    def _after_refresh(self, before: CacheState) -> CacheState:
+    def _after_refresh(self, before: CacheState) -> tuple[CacheState, dt.datetime]:
         timestamp = Metadata[Timestamp].from_file(str(self.cache.tuf_dir / "timestamp.json")).signed
         if timestamp.version < before.timestamp_version:
             # python-tuf checks this too, but its local copy may have been lost; this record was fsynced.
@@ -267,18 +293,15 @@ class ScreenSync:
                 f"timestamp version {timestamp.version} is older than the accepted {before.timestamp_version}: "
                 "rollback refused",
             )
-        # The time floor: the hub's Date on this verified response, but never past what it just signed.
+        # The time floor: the local clock and the hub's Date on this verified response, each capped at what
+        # the hub just signed, so neither a wrong clock nor a forged Date can push it past the bound.
         now = self._clock()
-        hub_time = self._fetcher.last_date
-        candidates = [now]
-        if hub_time is not None:
-            candidates.append(min(hub_time, timestamp.expires))
+        candidates = [min(now, timestamp.expires)]
+        if self._fetcher.last_date is not None:
+            candidates.append(min(self._fetcher.last_date, timestamp.expires))
         floor = self.cache.raise_time_floor(max(candidates))
-        return before.with_changes(
-            verified_until=timestamp.expires,
-            timestamp_version=timestamp.version,
-            synced_at=max(now, floor),
-        )
+        state = before.with_changes(timestamp_version=timestamp.version, synced_at=max(now, floor))
+        return state, timestamp.expires
 
     def _apply_revocations(self, updater: Updater, state: CacheState) -> CacheState:
         info = updater.get_targetinfo(revocations_path(self._config.channel))

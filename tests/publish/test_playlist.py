@@ -321,10 +321,6 @@ def test_decode_refuses_a_document_breaking_one_rule(case):
 
 
 @pytest.mark.parametrize("value", [True, 1.0])
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _load compares format_version with != 1, so JSON true and 1.0 pass as format version 1",
-)
 def test_format_version_must_be_the_integer_one(value):
     doc = document()
     doc["format_version"] = value

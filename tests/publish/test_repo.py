@@ -98,11 +98,6 @@ def test_init_refuses_an_existing_repository(repo):
     assert (repo.keys / "root.pem").read_bytes() == key
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: init --keys into a folder that already holds keys overwrites them, so the other "
-    "repository (and its offline root key) can never sign again",
-)
 def test_init_never_overwrites_existing_keys(repo, tmp_path):
     before = {p.name: p.read_bytes() for p in repo.keys.iterdir()}
     with pytest.raises(RepositoryError):

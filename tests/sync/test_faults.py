@@ -164,12 +164,6 @@ def screen_on_tmpfs(make_screen, tiny_tmpfs):
     return screen
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OSError,
-    reason="BUG: python-tuf's Updater persists the bootstrap root on every sync and its OSError "
-    "(ENOSPC) escapes sync_once instead of becoming SyncState.DISK",
-)
 def test_full_disk_is_reported_and_the_set_stays(operator, hub, screen_on_tmpfs, tiny_tmpfs, caplog):
     screen = screen_on_tmpfs
     operator.publish([*FIRST_ROWS, row(3, "p3.jpg")])
@@ -181,12 +175,6 @@ def test_full_disk_is_reported_and_the_set_stays(operator, hub, screen_on_tmpfs,
     assert screen.shown() == ["A1", "A2", "A3"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OSError,
-    reason="BUG: python-tuf's Updater persists the bootstrap root on every sync and its OSError "
-    "(EROFS) escapes sync_once instead of becoming SyncState.DISK",
-)
 def test_read_only_cache_is_reported_and_the_set_stays(operator, hub, screen_on_tmpfs, tiny_tmpfs, caplog):
     screen = screen_on_tmpfs
     operator.publish([*FIRST_ROWS, row(3, "p3.jpg")])
@@ -213,12 +201,6 @@ def test_read_only_content_store_while_fetching_photos_is_reported(operator, hub
     assert screen.shown() == ["A1", "A2", "A3"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OSError,
-    reason="BUG: Updater.download_target writes into the read-only objects folder and its OSError "
-    "(EROFS) escapes sync_once instead of becoming SyncState.DISK",
-)
 def test_read_only_content_store_while_fetching_a_playlist_is_reported(operator, hub, screen, caplog):
     operator.publish([*FIRST_ROWS, row(3, "p3.jpg")])
     with read_only_bind(screen.cache_dir / "objects"):

@@ -206,12 +206,6 @@ def test_a_later_local_clock_raises_the_floor_on_a_verified_poll(operator, hub, 
     assert screen.current().at == later
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: the time floor only rises on a verified poll, so a bus that ran past verified_until "
-    "offline and then had its clock reset shows debtor records again",
-)
 def test_a_clock_reset_after_the_bound_passed_offline_cannot_revive_the_set(operator, hub, screen):
     verified_until = screen.current().verified_until
     assert verified_until is not None
