@@ -1,0 +1,241 @@
+"""The player's timing: which slide is on screen, when the next one comes, and fast replacement.
+
+The decisions are pure (``ContentSnapshot.display_set(now)`` and ``Rotation``); this module only applies
+them on time. Each slide is rendered ahead of its turn on the render thread, so a transition never waits
+for rendering. A one-second watch replaces the slide on screen as soon as it may no longer be shown (a
+takedown, the freshness bound passing, quiet hours beginning). A slide that fails to render is skipped and
+quarantined for a while. Nothing here blocks on I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+from PyQt6.QtCore import QObject, QSize, QTimer, pyqtSignal
+from PyQt6.QtGui import QImage
+
+from signage.display import DisplaySet
+from signage.kiosk.bridge import RenderQueue
+from signage.rotation import STANDBY_SLIDE, Rotation, Slide, SlideKind
+from signage.sync.client import ContentSnapshot, SyncResult
+
+log = logging.getLogger(__name__)
+
+QUARANTINE = dt.timedelta(minutes=10)
+WATCH_MS = 1000
+#: How long to wait for the cache before showing the standby slide at start.
+START_GRACE_MS = 3000
+
+
+class SlideSource(Protocol):
+    """Turns a slide into an image; called on the render thread (photos are read there)."""
+
+    def render(self, slide: Slide, size: QSize, snapshot: ContentSnapshot | None) -> QImage:
+        """Render ``slide`` at ``size``."""
+        ...
+
+
+class Display(Protocol):
+    """What the player needs of the window."""
+
+    def slide_size(self) -> QSize:
+        """The size slides are rendered at."""
+        ...
+
+    def show_image(self, image: QImage, fade_ms: int) -> None:
+        """Put an image on screen."""
+        ...
+
+
+class Player(QObject):
+    """Shows what may be shown, one slide at a time, around the clock.
+
+    Signals:
+        slide_shown(object): a slide (``rotation.Slide``) went on screen.
+        quarantined(str): a slide key failed to render and is skipped for a while.
+
+    Args:
+        display: The window.
+        source: Renders slides (on the render thread).
+        queue: The render thread.
+        rotation: Which slide comes next.
+        clock: The current time (aware UTC); tests pass a fake one.
+        dwell: How long a slide stands.
+        fade: Crossfade length.
+    """
+
+    slide_shown = pyqtSignal(object)
+    quarantined = pyqtSignal(str)
+
+    def __init__(
+        self,
+        display: Display,
+        source: SlideSource,
+        queue: RenderQueue,
+        rotation: Rotation,
+        *,
+        clock: Callable[[], dt.datetime],
+        dwell: dt.timedelta,
+        fade: dt.timedelta,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._display = display
+        self._source = source
+        self._queue = queue
+        self._rotation = rotation
+        self._clock = clock
+        self._dwell_ms = int(dwell.total_seconds() * 1000)
+        self._fade_ms = int(fade.total_seconds() * 1000)
+        self.snapshot: ContentSnapshot | None = None
+        self.last_sync: SyncResult | None = None
+        self.current: Slide | None = None
+        self._upcoming: Slide | None = None
+        self._waiting: str | None = None
+        self._ready: dict[str, QImage] = {}
+        self._quarantine: dict[str, dt.datetime] = {}
+        self._fixed: dict[tuple[str, int, int], QImage] = {}
+        self._dwell = QTimer(self)
+        self._dwell.setSingleShot(True)
+        self._dwell.timeout.connect(self.advance)
+        self._watch = QTimer(self)
+        self._watch.timeout.connect(self.watch)
+        queue.rendered.connect(self._on_rendered)
+        queue.failed.connect(self._on_render_failed)
+
+    # --- inputs --------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Begin: wait briefly for the cache, then play (GUI thread)."""
+        self._watch.start(WATCH_MS)
+        QTimer.singleShot(START_GRACE_MS, self._start_if_idle)
+
+    def on_loaded(self, snapshot: ContentSnapshot) -> None:
+        """The cache was read at start."""
+        self.snapshot = snapshot
+        if self.current is None:
+            self.advance()
+
+    def on_synced(self, result: SyncResult, snapshot: ContentSnapshot) -> None:
+        """A sync finished: new content takes effect at the next slide, removals at once."""
+        self.last_sync = result
+        self.snapshot = snapshot
+        self._upcoming = None  # chosen from the old set; choose again
+        if self.current is None:
+            self.advance()
+        else:
+            self.watch()
+
+    # --- timing --------------------------------------------------------------------------------------
+
+    def display_set(self) -> DisplaySet:
+        """What may be shown now."""
+        now = self._clock()
+        if self.snapshot is None:
+            return DisplaySet(channel="", at=now, playlist_version=None, revocations_version=None,
+                              verified_until=None, fresh=False)  # fmt: skip
+        return self.snapshot.display_set(now)
+
+    def advance(self) -> None:
+        """Put the next slide on screen and start preparing the one after."""
+        display = self.display_set()
+        now = self._clock()
+        slide = self._upcoming
+        if (
+            slide is None
+            or self._quarantined(slide.key)
+            or not self._rotation.still_allowed(slide, display, now)
+        ):
+            slide = self._rotation.next_slide(display, now, skip=self._skipped(now))
+        image = self._image_for(slide)
+        if image is None:
+            # Chosen a moment ago (start, or a new set): show it the moment it is rendered.
+            self._waiting = slide.key
+            self._upcoming = slide
+            self._queue_render(slide)
+            self._dwell.start(self._dwell_ms)  # a safety net should the render never come back
+            return
+        self._waiting = None
+        self._show(slide, image)
+        self._upcoming = self._rotation.next_slide(display, now, skip=self._skipped(now))
+        self._queue_render(self._upcoming)
+        self._dwell.start(self._dwell_ms)
+
+    def watch(self) -> None:
+        """Replace the slide on screen at once when it may no longer be shown (every second)."""
+        if self.current is None:
+            return
+        display = self.display_set()
+        if self._rotation.still_allowed(self.current, display, self._clock()):
+            return
+        log.info("slide %s may no longer be shown; replacing it now", self.current.key)
+        self._ready.pop(self.current.key, None)
+        self._upcoming = None
+        self.advance()
+
+    # --- internals -----------------------------------------------------------------------------------
+
+    def _start_if_idle(self) -> None:
+        if self.current is None:
+            self.advance()
+
+    def _show(self, slide: Slide, image: QImage) -> None:
+        fade = 0 if self.current is None else self._fade_ms
+        self._display.show_image(image, fade)
+        if self.current is not None and self.current.key != slide.key:
+            self._ready.pop(self.current.key, None)
+        self.current = slide
+        self.slide_shown.emit(slide)
+
+    def _image_for(self, slide: Slide) -> QImage | None:
+        if slide.kind in (SlideKind.STANDBY, SlideKind.BLACK):
+            return self._fixed_image(slide)
+        return self._ready.get(slide.key)
+
+    def _fixed_image(self, slide: Slide) -> QImage:
+        """Standby and black need no photo and no I/O, so they are rendered here and kept."""
+        size = self._display.slide_size()
+        key = (slide.key, size.width(), size.height())
+        if key not in self._fixed:
+            if slide.kind is SlideKind.BLACK:
+                image = QImage(size, QImage.Format.Format_RGB32)
+                image.fill(0)
+            else:
+                image = self._source.render(STANDBY_SLIDE, size, self.snapshot)
+            self._fixed = {key: image, **{k: v for k, v in self._fixed.items() if k[1:] == key[1:]}}
+        return self._fixed[key]
+
+    def _queue_render(self, slide: Slide | None) -> None:
+        if slide is None or slide.kind in (SlideKind.STANDBY, SlideKind.BLACK) or slide.key in self._ready:
+            return
+        size, snapshot, source = self._display.slide_size(), self.snapshot, self._source
+        self._queue.submit(slide.key, lambda: source.render(slide, size, snapshot))
+
+    def _on_rendered(self, key: str, image: QImage) -> None:
+        # Keep at most the slide on screen and the one coming: memory stays flat over days.
+        keep = {self.current.key if self.current else "", self._upcoming.key if self._upcoming else ""}
+        self._ready = {k: v for k, v in self._ready.items() if k in keep}
+        if key in keep:
+            self._ready[key] = image
+        if key == self._waiting:
+            self.advance()
+
+    def _on_render_failed(self, key: str, error: str) -> None:
+        log.error("slide %s failed to render; skipping it for %s:\n%s", key, QUARANTINE, error)
+        self._quarantine[key] = self._clock() + QUARANTINE
+        self.quarantined.emit(key)
+        if self._upcoming is not None and self._upcoming.key == key:
+            self._upcoming = None
+        if key == self._waiting:
+            self.advance()
+
+    def _quarantined(self, key: str) -> bool:
+        until = self._quarantine.get(key)
+        return until is not None and self._clock() < until
+
+    def _skipped(self, now: dt.datetime) -> frozenset[str]:
+        self._quarantine = {key: until for key, until in self._quarantine.items() if until > now}
+        return frozenset(self._quarantine)
