@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
@@ -63,8 +64,12 @@ def compute_display_set(
     revocations_version: int | None,
     verified_until: dt.datetime | None,
     at: dt.datetime,
+    eligible: Callable[[Playlist, frozenset[str], dt.date], tuple[DebtorRecord, ...]] | None = None,
 ) -> DisplaySet:
-    """Decide what may be shown at ``at`` (an aware datetime, already the screen's trusted time)."""
+    """Decide what may be shown at ``at`` (an aware datetime, already the screen's trusted time).
+
+    ``eligible`` may replace :func:`eligible_records` with a cached version of it.
+    """
     fresh = verified_until is not None and at < verified_until
     base = DisplaySet(
         channel=channel,
@@ -84,13 +89,20 @@ def compute_display_set(
         return replace(base, withheld=Withheld.STALE)
     if playlist.dayparts and not any(daypart.contains(local) for daypart in playlist.dayparts):
         return replace(base, withheld=Withheld.OUTSIDE_DAYPART)
-    today = local.date()
-    records = tuple(
+    records = (eligible or eligible_records)(playlist, revoked, local.date())
+    return replace(base, records=records, withheld=None if records else Withheld.NONE_DISPLAYABLE)
+
+
+def eligible_records(playlist: Playlist, revoked: frozenset[str], day: dt.date) -> tuple[DebtorRecord, ...]:
+    """The records that may be shown on the local ``day``, QR links filtered: the costly, cacheable part.
+
+    It depends only on its arguments, so a caller may keep the result for the rest of the day.
+    """
+    return tuple(
         _with_allowed_qr(record, playlist.qr_hosts)
         for record in playlist.records
-        if record.entry_id not in revoked and record.is_displayable(today)
+        if record.entry_id not in revoked and record.is_displayable(day)
     )
-    return replace(base, records=records, withheld=None if records else Withheld.NONE_DISPLAYABLE)
 
 
 def qr_allowed(url: str, hosts: frozenset[str]) -> bool:

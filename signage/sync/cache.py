@@ -21,6 +21,7 @@ import errno
 import hashlib
 import json
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -89,11 +90,27 @@ class ContentCache:
         self._pointer = cache_dir / "current.json"
         self._clock = cache_dir / "clock.json"
 
-    def prepare(self) -> None:
-        """Create the folders (a fresh screen starts with none)."""
+    def prepare(self, now: float | None = None) -> None:
+        """Create the folders (a fresh screen starts with none) and sweep temp files a power cut left.
+
+        Args:
+            now: The current time as ``time.time()``; temp files older than ten minutes are stale.
+        """
         with _disk("create the cache folders"):
             for folder in (self.cache_dir, self.tuf_dir, self.objects_dir):
                 folder.mkdir(parents=True, exist_ok=True)
+        # A kill between writing a temp file and renaming it leaves the temp file behind; on a bus that
+        # loses power daily they would pile up. Ten minutes is far longer than any write takes.
+        cutoff = (time.time() if now is None else now) - 600
+        for pattern, folder in (
+            (".*.tmp", self.cache_dir),
+            ("tmp*", self.tuf_dir),
+            ("*.download", self.objects_dir),
+        ):
+            for leftover in folder.glob(pattern):
+                with contextlib.suppress(OSError):
+                    if leftover.is_file() and leftover.stat().st_mtime < cutoff:
+                        leftover.unlink()
 
     # --- the pointer ---------------------------------------------------------------------------------
 
