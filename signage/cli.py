@@ -91,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_distribution_commands(commands)
 
+    _add_player_commands(commands)
+
     demo = commands.add_parser(
         "demo",
         help="run publish, hub and a screen's sync end to end with the fictional sample channel",
@@ -225,6 +227,148 @@ def _add_distribution_commands(commands: Any) -> None:
         "--at", metavar="TIME", help="an ISO-8601 time later than now, e.g. 2026-11-27T08:00+08:00"
     )
     status.set_defaults(handler=_status)
+
+
+def _add_player_commands(commands: Any) -> None:
+    """``play`` (screens) and ``render`` (operators' preview)."""
+    play = commands.add_parser(
+        "play",
+        help="run the fullscreen player from a screen's config",
+        description="Show what the screen may show, one slide at a time, fullscreen with no cursor. Syncs run "
+        "in the background; with no network it plays its last verified set, with nothing at all the standby "
+        "slide. F1 shows the technician overlay for 30 s. Logs go to standard error (journald under systemd).",
+    )
+    play.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, metavar="FILE")
+    play.add_argument(
+        "--windowed", metavar="WxH", type=_size, help="a normal window of this size (desktops, tests)"
+    )
+    play.set_defaults(handler=_play)
+
+    render = commands.add_parser(
+        "render",
+        help="write every slide as PNG plus a contact sheet, to look at before publishing",
+        description="Render a channel's published playlist (--repo and --channel) or a court export that is not "
+        "published yet (--source, with --photos) exactly as screens would, into PNG files and contact-sheet.png.",
+    )
+    origin = render.add_mutually_exclusive_group(required=True)
+    origin.add_argument("--repo", type=Path, metavar="DIR")
+    origin.add_argument("--source", type=Path, metavar="FILE")
+    render.add_argument("--channel", metavar="ID", help="with --repo: the channel to render")
+    render.add_argument("--photos", type=Path, metavar="DIR", help="with --source: the photo folder")
+    render.add_argument(
+        "--size", type=_size, required=True, metavar="WxH", help="e.g. 1920x1080, 1920x360, 384x192"
+    )
+    render.add_argument("--out", type=Path, required=True, metavar="DIR")
+    render.add_argument("--layout", choices=["landscape", "portrait", "bar", "four-three", "led"])
+    render.add_argument("--screen-id", default="preview", help="the screen name in the footer mark")
+    render.set_defaults(handler=_render)
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT, e.g. 1920x1080") from None
+    if not (64 <= width <= 8192 and 64 <= height <= 8192):
+        raise argparse.ArgumentTypeError(f"{text!r}: each side must be 64 to 8192 pixels")
+    return width, height
+
+
+def _play(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
+    from signage.config import load_player_config
+
+    config = load_player_config(arguments.config)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=err
+    )
+    from signage.kiosk.app import run_player
+
+    return ExitStatus(run_player(config, windowed=arguments.windowed, clock=_now) or 0)
+
+
+def _render(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
+    import tempfile
+
+    from signage.kiosk.preview import render_all
+    from signage.photos import DirectorySink
+
+    size = arguments.size
+    layout = None
+    if arguments.layout:
+        from signage.kiosk.layout import LayoutKind
+
+        layout = LayoutKind(arguments.layout)
+    progress = _progress_printer(err)
+    with tempfile.TemporaryDirectory(prefix="signage-render-") as scratch:
+        if arguments.repo is not None:
+            from signage.playlist import decode_playlist, decode_revocations
+            from signage.publish.channel import check_channel_id
+            from signage.publish.repo import OperatorRepository, playlist_path, revocations_path
+
+            if not arguments.channel:
+                raise UsageError("--repo 需要同时给出 --channel", "--repo needs --channel")
+            channel = check_channel_id(arguments.channel)
+            repository = OperatorRepository(arguments.repo)
+            data = repository.read_target(playlist_path(channel))
+            if data is None:
+                raise UsageError(f"频道 {channel} 尚未发布", f"the channel {channel} has not been published")
+            playlist = decode_playlist(data, channel=channel)
+            revocations = repository.read_target(revocations_path(channel))
+            # Screens never show a revoked entry, so the preview leaves it out too.
+            revoked = (
+                decode_revocations(revocations, channel=channel).entry_ids() if revocations else frozenset()
+            )
+            records = tuple(record for record in playlist.records if record.entry_id not in revoked)
+            notices, sample = playlist.notices, playlist.sample
+            data_date = (playlist.issued + playlist.utc_offset).date()
+            version: int | None = playlist.version
+            folder = repository.photos_dir
+        else:
+            source, photos = _locate(arguments.source, arguments.photos)
+            folder = Path(scratch)
+            report = import_file(
+                source, ImportOptions(today=_now().date(), photos=photos, sink=DirectorySink(folder))
+            )
+            if report.refused_rows:
+                print(
+                    f"注意：{len(report.refused_rows)} 行被拒绝，未渲染（详见 signage check）\n"
+                    f"note: {len(report.refused_rows)} refused rows are not rendered (see signage check)",
+                    file=err,
+                )
+            records, notices, sample, data_date, version = (
+                tuple(report.records),
+                (),
+                False,
+                _now().date(),
+                None,
+            )
+
+        def photo(ref: Any) -> bytes | None:
+            try:
+                return (folder / str(ref.sha256)).read_bytes()
+            except OSError:
+                return None
+
+        written = render_all(
+            records,
+            notices,
+            size=size,
+            out=arguments.out,
+            photos=photo,
+            data_date=data_date,
+            sample=sample,
+            mark=(arguments.screen_id, version),
+            layout=layout,
+            progress=None if progress is None else lambda done, total: progress(done, total),
+        )
+    if err.isatty():
+        err.write("\r\033[K")
+    print(
+        f"已写出 {len(written)} 个文件到 {arguments.out}（总览图：contact-sheet.png）\n"
+        f"wrote {len(written)} files to {arguments.out} (overview: contact-sheet.png)",
+        file=out,
+    )
+    return ExitStatus.OK
 
 
 def main(

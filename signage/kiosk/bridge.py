@@ -123,7 +123,9 @@ class SyncBridge(QObject):
 
 
 class _RenderTask(QRunnable):
-    def __init__(self, job: Callable[[], QImage], done: Callable[[QImage | None, str], None]) -> None:
+    def __init__(
+        self, job: Callable[[], list[QImage]], done: Callable[[list[QImage] | None, str], None]
+    ) -> None:
         super().__init__()
         self._job = job
         self._done = done
@@ -141,11 +143,11 @@ class RenderQueue(QObject):
     """Renders slides in one background thread.
 
     Signals:
-        rendered(str, QImage): the slide with this key is ready.
+        rendered(str, list): the slide with this key is ready (its pages, as QImages).
         failed(str, str): rendering the slide with this key raised; the text is the traceback.
     """
 
-    rendered = pyqtSignal(str, QImage)
+    rendered = pyqtSignal(str, list)
     failed = pyqtSignal(str, str)
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -153,10 +155,10 @@ class RenderQueue(QObject):
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
 
-    def submit(self, key: str, job: Callable[[], QImage]) -> None:
+    def submit(self, key: str, job: Callable[[], list[QImage]]) -> None:
         """Render ``job()`` off the GUI thread and emit the outcome under ``key``."""
 
-        def done(image: QImage | None, error: str) -> None:
+        def done(image: list[QImage] | None, error: str) -> None:
             if image is None:
                 self.failed.emit(key, error)
             else:

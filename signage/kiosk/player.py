@@ -33,8 +33,8 @@ START_GRACE_MS = 3000
 class SlideSource(Protocol):
     """Turns a slide into an image; called on the render thread (photos are read there)."""
 
-    def render(self, slide: Slide, size: QSize, snapshot: ContentSnapshot | None) -> QImage:
-        """Render ``slide`` at ``size``."""
+    def render(self, slide: Slide, size: QSize, snapshot: ContentSnapshot | None) -> list[QImage]:
+        """Render ``slide`` at ``size``: one page, or several that an LED board shows in turn."""
         ...
 
 
@@ -95,9 +95,12 @@ class Player(QObject):
         self.current: Slide | None = None
         self._upcoming: Slide | None = None
         self._waiting: str | None = None
-        self._ready: dict[str, QImage] = {}
+        self._ready: dict[str, list[QImage]] = {}
         self._quarantine: dict[str, dt.datetime] = {}
-        self._fixed: dict[tuple[str, int, int], QImage] = {}
+        self._fixed: dict[tuple[str, int, int], list[QImage]] = {}
+        self._pages: list[QImage] = []
+        self._page = QTimer(self)
+        self._page.timeout.connect(self._next_page)
         self._dwell = QTimer(self)
         self._dwell.setSingleShot(True)
         self._dwell.timeout.connect(self.advance)
@@ -150,8 +153,8 @@ class Player(QObject):
             or not self._rotation.still_allowed(slide, display, now)
         ):
             slide = self._rotation.next_slide(display, now, skip=self._skipped(now))
-        image = self._image_for(slide)
-        if image is None:
+        pages = self._image_for(slide)
+        if pages is None:
             # Chosen a moment ago (start, or a new set): show it the moment it is rendered.
             self._waiting = slide.key
             self._upcoming = slide
@@ -159,10 +162,15 @@ class Player(QObject):
             self._dwell.start(self._dwell_ms)  # a safety net should the render never come back
             return
         self._waiting = None
-        self._show(slide, image)
+        self._show(slide, pages)
         self._upcoming = self._rotation.next_slide(display, now, skip=self._skipped(now))
         self._queue_render(self._upcoming)
-        self._dwell.start(self._dwell_ms)
+        # An LED board's slide turns its pages within the dwell, each standing at least two seconds.
+        page_ms = max(2000, self._dwell_ms // len(pages))
+        self._page.stop()
+        if len(pages) > 1:
+            self._page.start(page_ms)
+        self._dwell.start(max(self._dwell_ms, page_ms * len(pages)))
 
     def watch(self) -> None:
         """Replace the slide on screen at once when it may no longer be shown (every second)."""
@@ -182,30 +190,38 @@ class Player(QObject):
         if self.current is None:
             self.advance()
 
-    def _show(self, slide: Slide, image: QImage) -> None:
+    def _show(self, slide: Slide, pages: list[QImage]) -> None:
         fade = 0 if self.current is None else self._fade_ms
-        self._display.show_image(image, fade)
+        self._pages = pages[1:]
+        self._display.show_image(pages[0], fade)
         if self.current is not None and self.current.key != slide.key:
             self._ready.pop(self.current.key, None)
         self.current = slide
         self.slide_shown.emit(slide)
 
-    def _image_for(self, slide: Slide) -> QImage | None:
+    def _next_page(self) -> None:
+        if not self._pages:
+            self._page.stop()
+            return
+        self._display.show_image(self._pages.pop(0), 0)
+
+    def _image_for(self, slide: Slide) -> list[QImage] | None:
         if slide.kind in (SlideKind.STANDBY, SlideKind.BLACK):
             return self._fixed_image(slide)
         return self._ready.get(slide.key)
 
-    def _fixed_image(self, slide: Slide) -> QImage:
+    def _fixed_image(self, slide: Slide) -> list[QImage]:
         """Standby and black need no photo and no I/O, so they are rendered here and kept."""
         size = self._display.slide_size()
         key = (slide.key, size.width(), size.height())
         if key not in self._fixed:
             if slide.kind is SlideKind.BLACK:
-                image = QImage(size, QImage.Format.Format_RGB32)
-                image.fill(0)
+                black = QImage(size, QImage.Format.Format_RGB32)
+                black.fill(0)
+                pages = [black]
             else:
-                image = self._source.render(STANDBY_SLIDE, size, self.snapshot)
-            self._fixed = {key: image, **{k: v for k, v in self._fixed.items() if k[1:] == key[1:]}}
+                pages = self._source.render(STANDBY_SLIDE, size, self.snapshot)
+            self._fixed = {key: pages, **{k: v for k, v in self._fixed.items() if k[1:] == key[1:]}}
         return self._fixed[key]
 
     def _queue_render(self, slide: Slide | None) -> None:
@@ -214,12 +230,12 @@ class Player(QObject):
         size, snapshot, source = self._display.slide_size(), self.snapshot, self._source
         self._queue.submit(slide.key, lambda: source.render(slide, size, snapshot))
 
-    def _on_rendered(self, key: str, image: QImage) -> None:
+    def _on_rendered(self, key: str, pages: list[QImage]) -> None:
         # Keep at most the slide on screen and the one coming: memory stays flat over days.
         keep = {self.current.key if self.current else "", self._upcoming.key if self._upcoming else ""}
         self._ready = {k: v for k, v in self._ready.items() if k in keep}
         if key in keep:
-            self._ready[key] = image
+            self._ready[key] = pages
         if key == self._waiting:
             self.advance()
 

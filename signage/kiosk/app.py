@@ -1,0 +1,261 @@
+"""``signage play``: wires the screen's sync, the renderer, the rotation and the window into one player.
+
+Everything is built here and passed in; nothing below looks anything up globally. An exception in a Qt
+slot is logged and the player carries on (PyQt6 would otherwise abort the process), and SIGTERM/SIGINT
+quit cleanly. The render thread reads photos from the verified cache only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import shutil
+import signal
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+
+from PyQt6.QtCore import QSize, QTimer
+from PyQt6.QtGui import QGuiApplication, QImage
+from PyQt6.QtNetwork import QNetworkInterface
+from PyQt6.QtWidgets import QApplication
+
+from signage import __version__
+from signage.config import PlayerConfig
+from signage.kiosk.bridge import RenderQueue, SyncBridge
+from signage.kiosk.fonts import Fonts, find_fonts, log_coverage, texts_of
+from signage.kiosk.layout import LayoutKind
+from signage.kiosk.player import Player
+from signage.kiosk.slides import SlideRenderer, screen_mark
+from signage.kiosk.window import SlideWindow
+from signage.records import PhotoRef
+from signage.rotation import QuietHours, QuietMode, Rotation, Slide, SlideKind
+from signage.sync.cache import ContentCache, ObjectRef
+from signage.sync.client import ContentSnapshot, ScreenSync, SyncResult
+from signage.sync.fetcher import HttpFetcher
+
+log = logging.getLogger(__name__)
+
+_LAYOUTS = {
+    "landscape": LayoutKind.LANDSCAPE,
+    "portrait": LayoutKind.PORTRAIT,
+    "bar": LayoutKind.BAR,
+    "four-three": LayoutKind.FOUR_THREE,
+    "led": LayoutKind.LED,
+}
+
+
+class ScreenSource:
+    """Renders rotation slides from the verified set; runs on the render thread.
+
+    Args:
+        fonts: The CJK font chain (plain data, safe to share between threads).
+        screen_id: For the discreet screen/version mark.
+        cache: Photos are read from here by hash (the sync verified them on the way in).
+        layout: A forced layout, or ``None`` for one chosen from the size.
+    """
+
+    def __init__(self, fonts: Fonts, screen_id: str, cache: ContentCache, layout: LayoutKind | None) -> None:
+        self._fonts = fonts
+        self._screen_id = screen_id
+        self._cache = cache
+        self._layout = layout
+
+    def render(self, slide: Slide, size: QSize, snapshot: ContentSnapshot | None) -> list[QImage]:
+        """The pages of ``slide`` at ``size``."""
+        playlist = None if snapshot is None else snapshot.playlist
+        renderer = SlideRenderer(
+            self._fonts,
+            mark=screen_mark(self._screen_id, None if playlist is None else playlist.version),
+            sample=playlist is not None and playlist.sample,
+            photos=self._photo,
+            layout=self._layout,
+        )
+        if slide.kind is SlideKind.STANDBY or playlist is None:
+            rendered = renderer.render_standby(size)
+        elif slide.notice is not None:
+            rendered = renderer.render_notice(slide.notice, size)
+        elif slide.record is not None:
+            data_date = (playlist.issued + playlist.utc_offset).date()
+            rendered = renderer.render_record(slide.record, size, data_date)
+        else:
+            rendered = renderer.render_standby(size)
+        return [page.image for page in rendered.pages]
+
+    def _photo(self, ref: PhotoRef) -> bytes | None:
+        return self._cache.read(ObjectRef(ref.sha256, ref.length))
+
+
+def run_player(
+    config: PlayerConfig,
+    *,
+    windowed: tuple[int, int] | None = None,
+    clock: Callable[[], dt.datetime],
+    on_ready: Callable[[SlideWindow, Player], None] | None = None,
+) -> int:
+    """Run the player until it is told to stop; returns the process exit code.
+
+    Args:
+        config: The screen's settings.
+        windowed: Play in a normal window of this size (width, height) instead of fullscreen.
+        clock: The current time (aware UTC).
+        on_ready: Called once the objects exist (the demo uses it to take screenshots).
+    """
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("signage")
+    app.setQuitOnLastWindowClosed(True)
+    _install_excepthook()
+    fonts = find_fonts()
+    app.setFont(fonts.font(16))
+
+    fetcher = HttpFetcher(user_agent=f"signage-screen/{__version__} ({config.screen_id})")
+    screen = ScreenSync(config, fetcher=fetcher, clock=clock)
+    window = SlideWindow(rotation=config.rotation)
+    screens = QGuiApplication.screens()
+    window.place(
+        screens[config.display] if config.display < len(screens) else None,
+        None if windowed is None else QSize(*windowed),
+    )
+
+    queue = RenderQueue()
+    source = ScreenSource(fonts, config.screen_id, screen.cache, _LAYOUTS.get(config.layout))
+    rotation = Rotation(
+        config.screen_id,
+        notice_every=config.notice_every,
+        quiet_hours=tuple(QuietHours(start, end) for start, end in config.quiet_hours),
+        quiet_mode=QuietMode(config.quiet_mode),
+    )
+    player = Player(
+        window,
+        source,
+        queue,
+        rotation,
+        clock=clock,
+        dwell=dt.timedelta(seconds=config.dwell_seconds),
+        fade=dt.timedelta(seconds=config.transition_seconds),
+    )
+    bridge = SyncBridge(
+        screen,
+        sync_interval=dt.timedelta(minutes=config.sync_minutes),
+        revocation_interval=dt.timedelta(seconds=config.revocation_poll_seconds),
+    )
+    checked: set[int] = set()
+
+    def check_fonts(snapshot: ContentSnapshot) -> None:
+        # Once per playlist: every character of the set must have a glyph, or the log says so loudly.
+        playlist = snapshot.playlist
+        if playlist is not None and playlist.version not in checked:
+            checked.add(playlist.version)
+            log_coverage(fonts, texts_of(playlist.records, playlist.notices))
+
+    def on_loaded(snapshot: ContentSnapshot) -> None:
+        check_fonts(snapshot)
+        player.on_loaded(snapshot)
+
+    def on_synced(result: SyncResult, snapshot: ContentSnapshot) -> None:
+        check_fonts(snapshot)
+        player.on_synced(result, snapshot)
+
+    bridge.loaded.connect(on_loaded)
+    bridge.synced.connect(on_synced)
+    window.overlay_requested.connect(lambda: window.show_overlay(overlay_lines(config, player)))
+    window.first_painted.connect(lambda: log.info("first slide painted"))
+
+    # Python handles signals only when the interpreter runs; a short timer lets it do so inside Qt's loop.
+    heartbeat = QTimer()
+    heartbeat.start(250)
+    heartbeat.timeout.connect(lambda: None)
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: app.quit())
+
+    player.start()
+    bridge.start()
+    if on_ready is not None:
+        on_ready(window, player)
+    try:
+        return app.exec()
+    finally:
+        bridge.stop()
+        queue.wait(3000)
+        fetcher.close()
+
+
+def overlay_lines(config: PlayerConfig, player: Player) -> list[str]:
+    """What the technician overlay shows (F1)."""
+    snapshot = player.snapshot
+    last = player.last_sync
+    addresses = [
+        address.toString()
+        for address in QNetworkInterface.allAddresses()
+        if not address.isLoopback() and address.toString()
+    ]
+    try:
+        free = f"{shutil.disk_usage(config.cache_dir).free / 1e9:.1f} GB"
+    except OSError:
+        free = "unknown"
+    until = None if snapshot is None else snapshot.verified_until
+    return [
+        f"screen / 屏幕: {config.screen_id}    signage {__version__}",
+        f"channel / 频道: {config.channel}    hub: {config.hub_url}",
+        f"playlist / 名单: v{None if snapshot is None or snapshot.playlist is None else snapshot.playlist.version}"
+        f"    revocations / 撤回: v{None if snapshot is None else snapshot.revocations_version}",
+        f"last sync / 上次同步: {'-' if last is None else f'{last.state}: {last.en}'}",
+        f"verified until / 有效期至: {until}",
+        f"IP: {', '.join(addresses) or '-'}    free disk / 剩余空间: {free}",
+        f"on screen / 当前: {None if player.current is None else player.current.key}",
+    ]
+
+
+def _install_excepthook() -> None:
+    def hook(kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
+        # PyQt6 aborts the process on an exception that escapes a slot; a screen must keep playing.
+        log.error(
+            "unexpected error in the player (it keeps running):\n%s",
+            "".join(traceback.format_exception(kind, error, trace)),
+        )
+
+    sys.excepthook = hook
+
+
+class Screenshots:
+    """Saves what the window shows every few slides (the demo without a display, and the benchmarks).
+
+    Args:
+        folder: Where ``slide-NNN.png`` files go.
+        every: Take one after every ``every`` slides.
+        limit: Stop taking them after this many (0 for no limit).
+        settle_ms: Wait this long after a slide change, so a crossfade has finished.
+    """
+
+    def __init__(self, folder: Path, *, every: int = 3, limit: int = 0, settle_ms: int = 1500) -> None:
+        self.folder = folder
+        self.taken: list[Path] = []
+        self._every = every
+        self._limit = limit
+        self._settle_ms = settle_ms
+        self._count = 0
+        self._window: SlideWindow | None = None
+
+    def attach(self, window: SlideWindow, player: Player) -> None:
+        """Start watching ``player``'s slides in ``window``."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._window = window
+        player.slide_shown.connect(self._on_slide_shown)
+
+    def _on_slide_shown(self, _slide: object) -> None:
+        self._count += 1
+        if self._count % self._every == 1 or self._every == 1:
+            QTimer.singleShot(self._settle_ms, self._take)
+
+    def _take(self) -> None:
+        if self._window is None or (self._limit and len(self.taken) >= self._limit):
+            return
+        path = self.folder / f"slide-{len(self.taken) + 1:03d}.png"
+        screen = self._window.screen()
+        image = screen.grabWindow() if screen is not None else self._window.grab()
+        image.save(str(path), "PNG")
+        self.taken.append(path)
+        log.info("screenshot %s", path)
