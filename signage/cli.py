@@ -95,12 +95,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser(
         "demo",
-        help="run publish, hub and a screen's sync end to end with the fictional sample channel",
-        description="Creates a repository in a temporary folder, publishes the fictional sample channel, "
-        "serves it on 127.0.0.1, syncs a screen's cache, revokes one entry and syncs again. The fullscreen "
-        "player arrives in the next release.",
+        help="the whole system on one machine with the fictional sample channel",
+        description="Creates a repository in a temporary folder, publishes the fictional sample channel, serves "
+        "it on 127.0.0.1, syncs a screen's cache, revokes one entry and syncs again, then runs the player against "
+        "the hub: in a window on a desktop, or fullscreen under Xvfb with screenshots in demo-out/ when there is "
+        "no display. Ctrl-C stops it cleanly.",
     )
     demo.add_argument("--keep", type=Path, metavar="DIR", help="leave the repository and cache in DIR")
+    demo.add_argument(
+        "--shots",
+        type=Path,
+        default=Path("demo-out"),
+        metavar="DIR",
+        help="screenshots without a display (demo-out)",
+    )
+    demo.add_argument("--duration", type=float, metavar="SECONDS", help="stop the player after this long")
+    demo.add_argument("--no-player", action="store_true", help="only the distribution steps, no player")
     demo.set_defaults(handler=_demo)
     return parser
 
@@ -419,9 +429,13 @@ def _check(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatu
 
 
 def _demo(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
-    from signage.demo import run_demo
+    from signage.demo import PlayOptions, run_demo
 
-    ok = run_demo(SAMPLE_DIR, out, clock=_now, keep=arguments.keep)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=err
+    )
+    play = None if arguments.no_player else PlayOptions(shots=arguments.shots, duration=arguments.duration)
+    ok = run_demo(SAMPLE_DIR, out, clock=_now, keep=arguments.keep, play=play)
     return ExitStatus.OK if ok else ExitStatus.INTERNAL
 
 

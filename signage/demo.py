@@ -1,16 +1,20 @@
 """``signage demo``: the whole distribution on one machine, with the fictional sample channel.
 
 It creates a fresh repository in a temporary folder, publishes the sample, serves it with the hub on
-127.0.0.1, syncs a screen's cache from it, takes one entry down and syncs again, printing each step.
-The fullscreen player that shows the slides arrives in the next release; until then the demo ends with
-what a screen *would* show (``signage status``).
+127.0.0.1, syncs a screen's cache from it, takes one entry down and syncs again, printing each step. Then
+it starts the player against that hub: in a window on a desktop, or, with no display, fullscreen under Xvfb
+with a screenshot every few slides in ``demo-out/``. Ctrl-C stops everything cleanly.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
+import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
@@ -25,17 +29,39 @@ from signage.sync.fetcher import HttpFetcher
 CHANNEL = "sample"
 
 
+@dataclass(frozen=True)
+class PlayOptions:
+    """How the demo runs the player after the distribution steps.
+
+    Attributes:
+        shots: Where screenshots go when there is no display.
+        duration: Stop after this many seconds (``None``: until Ctrl-C).
+        size: Xvfb's screen size, or the window's on a desktop.
+    """
+
+    shots: Path
+    duration: float | None = None
+    size: tuple[int, int] = (1920, 1080)
+
+
 def run_demo(
-    sample: Path, out: TextIO, *, clock: Callable[[], dt.datetime], keep: Path | None = None
+    sample: Path,
+    out: TextIO,
+    *,
+    clock: Callable[[], dt.datetime],
+    keep: Path | None = None,
+    play: PlayOptions | None = None,
 ) -> bool:
     """Run the demo; returns whether every step worked. ``keep`` names a folder to leave the files in."""
     with tempfile.TemporaryDirectory(prefix="signage-demo-") as scratch:
         folder = keep or Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
-        return _run(sample, folder, out, clock)
+        return _run(sample, folder, out, clock, play)
 
 
-def _run(sample: Path, folder: Path, out: TextIO, clock: Callable[[], dt.datetime]) -> bool:
+def _run(
+    sample: Path, folder: Path, out: TextIO, clock: Callable[[], dt.datetime], play: PlayOptions | None
+) -> bool:
     def step(zh: str, en: str) -> None:
         print(f"\n== {zh} / {en}", file=out, flush=True)
 
@@ -101,10 +127,78 @@ def _run(sample: Path, folder: Path, out: TextIO, clock: Callable[[], dt.datetim
                 f"{'no longer shown' if gone else 'STILL SHOWN'}; {len(after.records)} entries displayable",
                 file=out,
             )
+        if play is not None:
+            step("6. 启动播放器", "6. the player shows the channel (Ctrl-C stops the demo)")
+            played = _play(config, play, out)
+        else:
+            played = True
     finally:
         hub.stop()
-    step(
-        "完成。全屏播放器将在下一版本加入",
-        "done. The fullscreen player that shows these as slides arrives in the next release",
+    step("完成", "done")
+    return first.ok and second.ok and gone and played
+
+
+def _play(config: PlayerConfig, play: PlayOptions, out: TextIO) -> bool:
+    config = replace(
+        config, dwell_seconds=4.0, transition_seconds=1.0, revocation_poll_seconds=10.0, sync_minutes=1.0
     )
-    return first.ok and second.ok and gone
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        print(
+            f"   a {play.size[0]}x{play.size[1]} window opens on this desktop; close it or press Ctrl-C",
+            file=out,
+        )
+        return _run_player(config, play, windowed=play.size, shots=None)
+    with xvfb(play.size) as display:
+        print(
+            f"   no display: playing fullscreen on a virtual screen (Xvfb {display}); a screenshot every few slides "
+            f"goes to {play.shots.resolve()}",
+            file=out,
+            flush=True,
+        )
+        ok = _run_player(config, play, windowed=None, shots=play.shots)
+    taken = sorted(play.shots.glob("slide-*.png"))
+    print(f"   {len(taken)} screenshots in {play.shots.resolve()}", file=out)
+    return ok and bool(taken)
+
+
+def _run_player(
+    config: PlayerConfig, play: PlayOptions, *, windowed: tuple[int, int] | None, shots: Path | None
+) -> bool:
+    # Imported here: the demo's distribution steps need no Qt, and PyQt6 lives in signage.kiosk alone.
+    from signage.kiosk.app import run_demo_player
+
+    return run_demo_player(config, windowed=windowed, shots=shots, duration=play.duration) == 0
+
+
+@contextlib.contextmanager
+def xvfb(size: tuple[int, int]) -> Iterator[str]:
+    """A virtual X server for as long as the block runs; ``DISPLAY`` points at it meanwhile."""
+    read, write = os.pipe()
+    process = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write), "-screen", "0", f"{size[0]}x{size[1]}x24", "-nolisten", "tcp"],
+        pass_fds=(write,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write)
+    try:
+        with os.fdopen(read) as pipe:
+            number = pipe.readline().strip()
+        if not number:
+            raise RuntimeError("Xvfb did not start (is the xvfb package installed? make test installs it)")
+        display = f":{number}"
+        previous = os.environ.get("DISPLAY")
+        os.environ["DISPLAY"] = display
+        try:
+            yield display
+        finally:
+            if previous is None:
+                os.environ.pop("DISPLAY", None)
+            else:
+                os.environ["DISPLAY"] = previous
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()

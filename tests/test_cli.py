@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 
@@ -69,13 +70,21 @@ def test_sample_reports_only_its_intended_refusals():
             assert line.split(",")[0].split("] ")[1] in readme
 
 
-def test_demo_runs_publish_hub_and_sync_end_to_end(tmp_path):
-    status, out, _ = run("demo", "--keep", str(tmp_path))
-    assert status == 0
-    assert "64 accepted, 9 refused on purpose" in out
-    assert "no longer shown; 63 entries displayable" in out
-    assert "player" in out  # says honestly what is not there yet
+def test_demo_runs_the_whole_system_and_the_player(tmp_path):
+    # A fresh process without a display: the demo starts its own Xvfb, plays fullscreen on the real xcb
+    # platform and takes screenshots (in-process, an earlier test's offscreen QApplication would be reused).
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    shots = tmp_path / "shots"
+    command = ["demo", "--keep", str(tmp_path), "--duration", "9", "--shots", str(shots)]
+    result = subprocess.run(
+        [sys.executable, "-m", "signage", *command], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "64 accepted, 9 refused on purpose" in result.stdout
+    assert "no longer shown; 63 entries displayable" in result.stdout
+    assert "virtual screen (Xvfb" in result.stdout
     assert (tmp_path / "repo" / "public" / "metadata" / "1.root.json").is_file()
+    assert sorted(path.name for path in shots.iterdir())[:1] == ["slide-001.png"]
 
 
 def test_help_lists_exit_codes():

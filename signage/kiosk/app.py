@@ -259,3 +259,18 @@ class Screenshots:
         image.save(str(path), "PNG")
         self.taken.append(path)
         log.info("screenshot %s", path)
+
+
+def run_demo_player(
+    config: PlayerConfig, *, windowed: tuple[int, int] | None, shots: Path | None, duration: float | None
+) -> int:
+    """The player as ``signage demo`` runs it: screenshots every few slides, optionally for a fixed time."""
+    screenshots = None if shots is None else Screenshots(shots, every=3)
+
+    def ready(window: SlideWindow, player: Player) -> None:
+        if screenshots is not None:
+            screenshots.attach(window, player)
+        if duration is not None:
+            QTimer.singleShot(int(duration * 1000), QApplication.quit)
+
+    return run_player(config, windowed=windowed, clock=lambda: dt.datetime.now(dt.UTC), on_ready=ready)
