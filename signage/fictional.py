@@ -27,6 +27,8 @@ from typing import TypeVar
 from PIL import Image, ImageDraw
 from stdnum.cn import ric, uscc
 
+from signage.rules.orgcode import org_code_check_character
+
 #: The column order of written files; extra keys (such as 住址) follow in the order first seen.
 COLUMNS: tuple[str, ...] = (
     "编号",
@@ -133,7 +135,6 @@ STREETS: tuple[str, ...] = ("柳岸路", "青石街", "渔歌巷", "银杏大道
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 # The organisation code inside a USCC is written in the USCC alphabet too.
 _ORG_CODE_ALPHABET = _USCC_ALPHABET
-_ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 RGB = tuple[int, int, int]
 T = TypeVar("T")
@@ -194,7 +195,7 @@ def fictional_uscc(rng: random.Random, *, valid: bool = True) -> str:
     """A USCC with the non-existent region ``99xxxx``; ``valid=False`` gives a wrong check character."""
     region = f"99{_int(rng, 0, 9999):04d}"
     body = "".join(_pick(rng, _ORG_CODE_ALPHABET) for _ in range(8))
-    code = f"91{region}{body}{_org_code_check(body)}"
+    code = f"91{region}{body}{org_code_check_character(body)}"
     check = uscc.calc_check_digit(code)
     if not valid:
         check = _USCC_ALPHABET[(_USCC_ALPHABET.index(check) + 1 + rng.randrange(30)) % 31]
@@ -349,16 +350,6 @@ def write_portraits(
         portrait(photo_seed(name), size).save(target, format="JPEG", quality=quality, optimize=True)
         written.append(target)
     return written
-
-
-def _org_code_check(body: str) -> str:
-    # GB 11714-1997, the organisation code inside a USCC (characters 9-17).
-    total = sum(
-        (int(char) if char.isdigit() else ord(char) - ord("A") + 10) * weight
-        for char, weight in zip(body, _ORG_WEIGHTS, strict=True)
-    )
-    check = 11 - total % 11
-    return {10: "X", 11: "0"}.get(check, str(check))
 
 
 # Portraits ----------------------------------------------------------------------------------------------
