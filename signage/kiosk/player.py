@@ -25,6 +25,7 @@ from signage.sync.client import ContentSnapshot, SyncResult
 log = logging.getLogger(__name__)
 
 QUARANTINE = dt.timedelta(minutes=10)
+_FIXED = (SlideKind.STANDBY, SlideKind.BLACK)
 WATCH_MS = 1000
 #: How long to wait for the cache before showing the standby slide at start.
 START_GRACE_MS = 3000
@@ -95,9 +96,10 @@ class Player(QObject):
         self.current: Slide | None = None
         self._upcoming: Slide | None = None
         self._waiting: str | None = None
+        self._pending: set[str] = set()
         self._ready: dict[str, list[QImage]] = {}
         self._quarantine: dict[str, dt.datetime] = {}
-        self._fixed: dict[tuple[str, int, int], list[QImage]] = {}
+        self._fixed: dict[tuple[str, int, int, int | None], list[QImage]] = {}
         self._pages: list[QImage] = []
         self._page = QTimer(self)
         self._page.timeout.connect(self._next_page)
@@ -118,15 +120,14 @@ class Player(QObject):
 
     def on_loaded(self, snapshot: ContentSnapshot) -> None:
         """The cache was read at start."""
-        self.snapshot = snapshot
-        if self.current is None:
+        self._take(snapshot)
+        if self.current is None or self.current.kind in _FIXED:
             self.advance()
 
     def on_synced(self, result: SyncResult, snapshot: ContentSnapshot) -> None:
         """A sync finished: new content takes effect at the next slide, removals at once."""
         self.last_sync = result
-        self.snapshot = snapshot
-        self._upcoming = None  # chosen from the old set; choose again
+        self._take(snapshot)
         if self.current is None:
             self.advance()
         else:
@@ -149,6 +150,8 @@ class Player(QObject):
         slide = self._upcoming
         if (
             slide is None
+            # A standby or black chosen earlier stands in for "nothing to show then"; ask again now.
+            or slide.kind in _FIXED
             or self._quarantined(slide.key)
             or not self._rotation.still_allowed(slide, display, now)
         ):
@@ -181,10 +184,33 @@ class Player(QObject):
             return
         log.info("slide %s may no longer be shown; replacing it now", self.current.key)
         self._ready.pop(self.current.key, None)
-        self._upcoming = None
-        self.advance()
+        if self._waiting is None:
+            self.advance()
+        current = self.current
+        if (
+            current is not None
+            and current.kind not in _FIXED
+            and not self._rotation.still_allowed(current, display, self._clock())
+        ):
+            # The replacement is still being rendered: the standby slide covers the gap, within the second.
+            # (A black or standby slide on screen may simply stay until the replacement is ready.)
+            self._show(STANDBY_SLIDE, self._fixed_image(STANDBY_SLIDE))
 
     # --- internals -----------------------------------------------------------------------------------
+
+    def _take(self, snapshot: ContentSnapshot) -> None:
+        old = (
+            None
+            if self.snapshot is None or self.snapshot.playlist is None
+            else self.snapshot.playlist.version
+        )
+        new = None if snapshot.playlist is None else snapshot.playlist.version
+        self.snapshot = snapshot
+        if old != new:
+            # The slide rendered ahead shows the old playlist's data; a new set takes effect at the next slide.
+            # A takedown-only sync keeps it: advance() checks it is still allowed.
+            self._upcoming = None
+            self._ready.clear()
 
     def _start_if_idle(self) -> None:
         if self.current is None:
@@ -213,24 +239,33 @@ class Player(QObject):
     def _fixed_image(self, slide: Slide) -> list[QImage]:
         """Standby and black need no photo and no I/O, so they are rendered here and kept."""
         size = self._display.slide_size()
-        key = (slide.key, size.width(), size.height())
+        playlist = None if self.snapshot is None else self.snapshot.playlist
+        # The standby's footer names the playlist version and the sample mark, so it is kept per version.
+        key = (slide.key, size.width(), size.height(), None if playlist is None else playlist.version)
         if key not in self._fixed:
-            if slide.kind is SlideKind.BLACK:
+            pages = None
+            if slide.kind is SlideKind.STANDBY:
+                try:
+                    pages = self._source.render(STANDBY_SLIDE, size, self.snapshot)
+                except Exception:
+                    # Never leave a slide on screen that may not be shown: black is always possible.
+                    log.exception("the standby slide failed to render; showing black instead")
+            if pages is None:
                 black = QImage(size, QImage.Format.Format_RGB32)
                 black.fill(0)
                 pages = [black]
-            else:
-                pages = self._source.render(STANDBY_SLIDE, size, self.snapshot)
             self._fixed = {key: pages, **{k: v for k, v in self._fixed.items() if k[1:] == key[1:]}}
         return self._fixed[key]
 
     def _queue_render(self, slide: Slide | None) -> None:
-        if slide is None or slide.kind in (SlideKind.STANDBY, SlideKind.BLACK) or slide.key in self._ready:
+        if slide is None or slide.kind in _FIXED or slide.key in self._ready or slide.key in self._pending:
             return
         size, snapshot, source = self._display.slide_size(), self.snapshot, self._source
+        self._pending.add(slide.key)
         self._queue.submit(slide.key, lambda: source.render(slide, size, snapshot))
 
     def _on_rendered(self, key: str, pages: list[QImage]) -> None:
+        self._pending.discard(key)
         # Keep at most the slide on screen and the one coming: memory stays flat over days.
         keep = {self.current.key if self.current else "", self._upcoming.key if self._upcoming else ""}
         self._ready = {k: v for k, v in self._ready.items() if k in keep}
@@ -240,6 +275,7 @@ class Player(QObject):
             self.advance()
 
     def _on_render_failed(self, key: str, error: str) -> None:
+        self._pending.discard(key)
         log.error("slide %s failed to render; skipping it for %s:\n%s", key, QUARANTINE, error)
         self._quarantine[key] = self._clock() + QUARANTINE
         self.quarantined.emit(key)

@@ -265,18 +265,12 @@ def test_with_nothing_published_the_player_shows_standby(rig):
 # --- fairness over a day --------------------------------------------------------------------------------
 
 
-SYNC_BUG = (
-    "BUG: Player.on_synced drops the slide rendered ahead (self._upcoming = None) although the rotation has "
-    "already passed over it, so every sync, even an unchanged one, costs one record its turn"
-)
-
-
 @pytest.mark.parametrize(
     ("count", "sync_every"),
     [
         pytest.param(7, None, id="no-syncs"),
         # Two-minute slides and a takedown poll every six minutes: the poll finds nothing new.
-        pytest.param(6, 3, id="polls", marks=pytest.mark.xfail(strict=True, reason=SYNC_BUG)),
+        pytest.param(6, 3, id="polls"),
     ],
 )
 def test_every_record_gets_equal_exposure_over_a_simulated_day(rig, count, sync_every):
@@ -297,7 +291,6 @@ def test_every_record_gets_equal_exposure_over_a_simulated_day(rig, count, sync_
     assert max(shown.values()) - min(shown.values()) <= 1, shown
 
 
-@pytest.mark.xfail(strict=True, reason=SYNC_BUG)
 def test_a_sync_does_not_cost_the_slide_rendered_ahead_its_turn(rig):
     recs = records(5)
     r = rig()
@@ -416,12 +409,6 @@ def test_a_black_screen_gives_way_as_soon_as_quiet_hours_end(rig, qtbot):
     assert r.colour() == colour_of(back.args[0].key)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a standby slide chosen ahead while nothing could be shown is shown again at the next dwell "
-    "end (Rotation.still_allowed(STANDBY) is always true), so debtor slides resume one dwell late after quiet "
-    "hours in standby mode or after the cache loads once the start grace has passed",
-)
 @pytest.mark.parametrize("case", ["quiet-hours-end", "cache-loaded-late"])
 def test_when_debtors_may_be_shown_again_the_next_slide_is_a_debtor(rig, case):
     if case == "quiet-hours-end":
