@@ -10,6 +10,7 @@ and the channel's hosts when the screen decides what to show (``signage.display`
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -187,6 +188,12 @@ def encode_revocations(revocations: Revocations) -> bytes:
         ],
     }
     return _dumps(document)
+
+
+def record_hash(record: DebtorRecord) -> str:
+    """SHA-256 (hex) of the record as the playlist encodes it: proof of play names a record by this and its id,
+    never by name or ID number, so the audit trail cannot become a second copy of the list."""
+    return hashlib.sha256(_dumps(_record_json(record))).hexdigest()
 
 
 def _dumps(document: Mapping[str, object]) -> bytes:
