@@ -8,10 +8,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 # Debian packages: CJK fonts for slides, Xvfb and the xcb libraries PyQt6's xcb plugin needs for a real
-# window, python3-venv for the venv itself.
+# window, python3-venv for the venv itself, PostgreSQL for the telemetry store's tests, systemd for
+# `systemd-analyze verify` of the kiosk units.
 DEB_PACKAGES := fonts-noto-cjk xvfb xauth libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0 \
 	libxkbcommon-x11-0 libxcb-cursor0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-xkb1 \
-	libegl1 libgl1 libfontconfig1 libdbus-1-3 python3-venv
+	libegl1 libgl1 libfontconfig1 libdbus-1-3 python3-venv postgresql systemd
 
 .PHONY: test lint typecheck pytest demo deps venv bench sample clean
 

@@ -92,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_distribution_commands(commands)
 
     _add_player_commands(commands)
+    from signage.hub.commands import add_fleet_commands
+
+    add_fleet_commands(commands, clock=_now)
 
     demo = commands.add_parser(
         "demo",
@@ -564,8 +567,10 @@ def _revoke(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStat
 
 
 def _hub(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
+    from signage.hub.commands import telemetry_app_for
     from signage.hub.files import make_app
     from signage.hub.server import Hub
+    from signage.hub.telemetry import MAX_REQUEST_BODY_BYTES, compose
     from signage.publish.repo import OperatorRepository
 
     repository = OperatorRepository(arguments.repo, arguments.keys)
@@ -579,14 +584,25 @@ def _hub(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
             result.verified_until.isoformat(),
         )
 
-    hub = Hub(make_app(repository.public), refresh, host=arguments.host, port=arguments.port)
+    # Full precision here: screens measure their clock offset from the hub's answer.
+    telemetry = telemetry_app_for(arguments.repo, lambda: dt.datetime.now(dt.UTC))
+    hub = Hub(
+        compose(make_app(repository.public), telemetry),
+        refresh,
+        host=arguments.host,
+        port=arguments.port,
+        max_request_body_size=MAX_REQUEST_BODY_BYTES,
+    )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     print(
         f"serving {repository.public} on http://{arguments.host}:{arguments.port}/ (Ctrl-C stops) / 按 Ctrl-C 停止",
         file=out,
         flush=True,
     )
-    hub.serve_forever()
+    try:
+        hub.serve_forever()
+    finally:
+        telemetry.close()
     return ExitStatus.OK
 
 

@@ -82,6 +82,7 @@ class Hub:
         threads: int = DEFAULT_THREADS,
         connection_limit: int = DEFAULT_CONNECTION_LIMIT,
         channel_timeout: int = DEFAULT_CHANNEL_TIMEOUT,
+        max_request_body_size: int = 2 * 1024 * 1024,
     ) -> None:
         if refresh_interval <= dt.timedelta(0):
             raise ConfigError(
@@ -96,6 +97,7 @@ class Hub:
         self._threads = threads
         self._connection_limit = connection_limit
         self._channel_timeout = channel_timeout
+        self._max_body = max_request_body_size
         self._lock = threading.Lock()
         self._stop_requested = threading.Event()
         self._started = False
@@ -204,6 +206,8 @@ class Hub:
                 threads=self._threads,
                 connection_limit=self._connection_limit,
                 channel_timeout=self._channel_timeout,
+                # Refuse an announced oversized body at once (413) instead of waiting for it to arrive.
+                max_request_body_size=self._max_body,
                 # poll() has no FD_SETSIZE ceiling of 1024 descriptors, unlike select().
                 asyncore_use_poll=True,
                 ident="signage-hub",

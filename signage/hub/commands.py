@@ -1,0 +1,402 @@
+"""The operator's fleet commands: ``screens add|list|remove``, ``fleet`` and ``report``; and the telemetry
+application ``signage hub`` serves next to the files.
+
+This is the command-line side of the hub, like :mod:`signage.cli` (which adds these commands with
+:func:`add_fleet_commands`): it is the one hub module that reads the repository through
+:mod:`signage.publish.repo`, to learn each channel's current playlist and revocations versions
+(:class:`RepositoryChannels`). The ingest (:mod:`signage.hub.telemetry`) and the fleet view
+(:mod:`signage.hub.fleet`) are given those versions as a function and never import ``publish``.
+
+Every command takes ``(arguments, out, err)`` and returns an :class:`~signage.errors.ExitStatus`; the
+time comes from the ``clock`` given to :func:`add_fleet_commands`, never from inside.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import functools
+import json
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TextIO
+
+from signage.config import ID_RE
+from signage.errors import ExitStatus, UsageError
+from signage.hub.fleet import (
+    ChannelState,
+    Heartbeat,
+    ScreenStatus,
+    acknowledgements,
+    as_json,
+    fleet_status,
+    render_acknowledgements,
+    render_text,
+)
+from signage.hub.store import (
+    ExposureRow,
+    TelemetryStore,
+    china_day,
+    hash_token,
+    load_settings,
+    new_token,
+    open_store,
+)
+from signage.hub.telemetry import TelemetryApp, make_telemetry_app
+
+Clock = Callable[[], dt.datetime]
+#: Days a report covers when ``--from`` is not given: the last week, today included.
+DEFAULT_REPORT_DAYS = 7
+
+_REPORT_COLUMNS = ("day", "screen_id", "entry_id", "plays", "seconds")
+
+
+def add_fleet_commands(commands: Any, *, clock: Clock) -> None:
+    """Add ``screens``, ``fleet`` and ``report`` to the ``signage`` subcommands.
+
+    Args:
+        commands: What ``ArgumentParser.add_subparsers()`` returned.
+        clock: The command line's clock (``cli._now``).
+    """
+    screens = commands.add_parser(
+        "screens",
+        help="register screens and issue their telemetry tokens",
+        description="Each screen posts heartbeats and proof of play to the hub with its own token. The hub "
+        "keeps only a hash of it, so a lost token is replaced (screens add --replace), never recovered.",
+    )
+    actions = screens.add_subparsers(dest="screens_command", required=True, metavar="ACTION")
+    add = actions.add_parser(
+        "add",
+        help="register a screen and print its token once",
+        description="Register SCREEN_ID and print its new token on standard output, once; the instructions "
+        "go to standard error, so `signage screens add --repo DIR bus-0412 > bus-0412.token` keeps the token "
+        "alone in a file.",
+    )
+    add.add_argument("--repo", type=Path, required=True, metavar="DIR")
+    add.add_argument("screen_id", metavar="SCREEN_ID", help="the screen_id in the screen's config")
+    add.add_argument(
+        "--replace",
+        action="store_true",
+        help="issue a new token for a registered screen (the old one stops working)",
+    )
+    add.set_defaults(handler=functools.partial(screens_add, clock=clock))
+    listing = actions.add_parser("list", help="list the registered screens")
+    listing.add_argument("--repo", type=Path, required=True, metavar="DIR")
+    listing.set_defaults(handler=screens_list)
+    remove = actions.add_parser(
+        "remove",
+        help="forget a screen's token (its plays stay in reports)",
+        description="The screen's token stops working at once; its proof of play stays for reports.",
+    )
+    remove.add_argument("--repo", type=Path, required=True, metavar="DIR")
+    remove.add_argument("screen_id", metavar="SCREEN_ID")
+    remove.set_defaults(handler=screens_remove)
+
+    fleet = commands.add_parser(
+        "fleet",
+        help="show every screen: online, stale or offline, version lag, freshness, clock, takedowns",
+        description="One line per registered screen from its latest heartbeat: online (< 3 min), stale "
+        "(< 30 min) or offline; playlist versions behind; how long its signed content stays valid; its "
+        "clock offset; and the takedowns (revocations) it has not applied yet.",
+    )
+    fleet.add_argument("--repo", type=Path, required=True, metavar="DIR")
+    fleet.add_argument("--json", action="store_true", help="print the statuses as JSON")
+    fleet.add_argument(
+        "--entry", metavar="ENTRY_ID", help="only: which screens have and have not applied this takedown"
+    )
+    fleet.set_defaults(handler=functools.partial(fleet_command, clock=clock))
+
+    report = commands.add_parser(
+        "report",
+        help="exposure counts (曝光量) per entry, screen and day, as a table or CSV",
+        description="Plays and seconds on screen per entry, screen and day (China Standard Time), from the "
+        "screens' proof of play. Days are inclusive; by default the last 7 days, today included.",
+    )
+    report.add_argument("--repo", type=Path, required=True, metavar="DIR")
+    report.add_argument("--from", dest="day_from", type=_day, metavar="DATE", help="first day, YYYY-MM-DD")
+    report.add_argument(
+        "--to", dest="day_to", type=_day, metavar="DATE", help="last day, YYYY-MM-DD (default: today)"
+    )
+    report.add_argument("--csv", action="store_true", help="CSV (UTF-8) instead of a table")
+    report.set_defaults(handler=functools.partial(report_command, clock=clock))
+
+
+# --- the commands -------------------------------------------------------------------------------------
+
+
+def screens_add(arguments: argparse.Namespace, out: TextIO, err: TextIO, *, clock: Clock) -> ExitStatus:
+    """``signage screens add --repo DIR SCREEN_ID [--replace]``: register a screen, print its token once."""
+    screen_id = str(arguments.screen_id)
+    if not ID_RE.fullmatch(screen_id):
+        raise UsageError(
+            f"屏幕编号 “{screen_id}” 无效：只能用 1–64 个小写字母、数字和“.”“_”“-”，且以字母或数字开头",
+            f"the screen id {screen_id!r} is not valid: use 1-64 lowercase letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit",
+        )
+    token = new_token()
+    with _store(arguments.repo) as store:
+        store.add_screen(screen_id, hash_token(token), added_at=clock(), replace=arguments.replace)
+    print(token, file=out, flush=True)
+    print(
+        f"已登记屏幕 {screen_id}。上面的令牌只显示这一次，集线器只保存其哈希值。\n"
+        f"registered screen {screen_id}. The token above is shown this once; the hub keeps only its hash.\n"
+        "把它写入该屏幕的令牌文件（一行，仅播放程序的用户可读，权限 0600）；丢失后用 --replace 重新发放。\n"
+        "Put it in the screen's token file (one line, readable only by the player's user: mode 0600); "
+        "if it is lost, issue a new one with --replace.",
+        file=err,
+    )
+    return ExitStatus.OK
+
+
+def screens_list(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
+    """``signage screens list --repo DIR``: the registered screens and when each was last heard from."""
+    with _store(arguments.repo) as store:
+        screens = store.screens()
+        seen = {stored.screen_id: stored.received_at for stored in store.latest_heartbeats()}
+    if not screens:
+        print("尚未登记任何屏幕 / no screens registered yet", file=out)
+        return ExitStatus.OK
+    rows = [("SCREEN", "TOKEN ISSUED (UTC)", "LAST HEARTBEAT (UTC)")]
+    rows += [
+        (s.screen_id, _utc(s.added_at), _utc(seen[s.screen_id]) if s.screen_id in seen else "never")
+        for s in screens
+    ]
+    out.write(_table(rows))
+    return ExitStatus.OK
+
+
+def screens_remove(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
+    """``signage screens remove --repo DIR SCREEN_ID``: the token stops working; plays stay."""
+    with _store(arguments.repo) as store:
+        removed = store.remove_screen(arguments.screen_id)
+    if not removed:
+        raise UsageError(
+            f"没有登记过屏幕 {arguments.screen_id}（signage screens list 可列出）",
+            f"no screen {arguments.screen_id} is registered (see: signage screens list)",
+        )
+    print(
+        f"已注销屏幕 {arguments.screen_id}，其令牌已失效 / removed {arguments.screen_id}; its token no longer works",
+        file=out,
+    )
+    return ExitStatus.OK
+
+
+def fleet_command(arguments: argparse.Namespace, out: TextIO, err: TextIO, *, clock: Clock) -> ExitStatus:
+    """``signage fleet --repo DIR [--json | --entry ENTRY_ID]``."""
+    channels = RepositoryChannels(arguments.repo)()
+    now = clock()
+    with _store(arguments.repo) as store:
+        statuses = read_fleet(store, channels, now=now)
+    if arguments.entry:
+        out.write(
+            render_acknowledgements(acknowledgements(statuses, channels, arguments.entry), arguments.entry)
+        )
+    elif arguments.json:
+        out.write(json.dumps([as_json(status) for status in statuses], ensure_ascii=False, indent=2) + "\n")
+    else:
+        out.write(render_text(statuses, now=now))
+    return ExitStatus.OK
+
+
+def report_command(arguments: argparse.Namespace, out: TextIO, err: TextIO, *, clock: Clock) -> ExitStatus:
+    """``signage report --repo DIR [--from DATE] [--to DATE] [--csv]``: exposure per entry, screen, day."""
+    day_to = arguments.day_to or china_day(clock())
+    day_from = arguments.day_from or day_to - dt.timedelta(days=DEFAULT_REPORT_DAYS - 1)
+    if day_from > day_to:
+        raise UsageError(
+            f"开始日期 {day_from} 晚于结束日期 {day_to}", f"--from {day_from} is after --to {day_to}"
+        )
+    with _store(arguments.repo) as store:
+        rows = store.exposure(day_from, day_to)
+    out.write(render_report_csv(rows) if arguments.csv else render_report(rows, day_from, day_to))
+    return ExitStatus.OK
+
+
+def read_fleet(
+    store: TelemetryStore, channels: dict[str, ChannelState], *, now: dt.datetime
+) -> list[ScreenStatus]:
+    """The status of every registered screen, from ``store`` and the channels' current versions."""
+    screens = [record.screen_id for record in store.screens()]
+    latest = {
+        stored.screen_id: (stored.received_at, Heartbeat.from_document(stored.heartbeat))
+        for stored in store.latest_heartbeats()
+    }
+    return fleet_status(latest, screens=screens, now=now, channels=channels)
+
+
+def render_report(rows: Sequence[ExposureRow], day_from: dt.date, day_to: dt.date) -> str:
+    """Exposure as a text table with a total line."""
+    heading = (
+        f"曝光量（按条目、屏幕、日期；北京时间）{day_from} 至 {day_to}\n"
+        f"exposure (plays and seconds on screen) per entry, screen and day (China Standard Time), "
+        f"{day_from} to {day_to}\n"
+    )
+    if not rows:
+        return heading + "没有播放记录 / no plays recorded in these days\n"
+    table = [("DAY", "SCREEN", "ENTRY", "PLAYS", "SECONDS")]
+    table += [(r.day.isoformat(), r.screen_id, r.entry_id, str(r.plays), f"{r.seconds:.0f}") for r in rows]
+    plays, seconds = sum(r.plays for r in rows), sum(r.milliseconds for r in rows) / 1000
+    table.append(("total", "", "", str(plays), f"{seconds:.0f}"))
+    return heading + "\n" + _table(table, numeric=(3, 4))
+
+
+def render_report_csv(rows: Sequence[ExposureRow]) -> str:
+    """Exposure as CSV: ``day,screen_id,entry_id,plays,seconds`` (seconds with milliseconds)."""
+    lines: list[str] = []
+    writer = csv.writer(_LineSink(lines), lineterminator="\n")
+    writer.writerow(_REPORT_COLUMNS)
+    for row in rows:
+        writer.writerow((row.day.isoformat(), row.screen_id, row.entry_id, row.plays, f"{row.seconds:.3f}"))
+    return "".join(lines)
+
+
+# --- the hub's telemetry ------------------------------------------------------------------------------
+
+
+class RepositoryChannels:
+    """The current playlist and revocations versions of every channel in ``DIR``, for the fleet view.
+
+    A callable, so the ingest can ask at every page view. Documents are parsed once per content hash
+    (a playlist may be tens of megabytes); old revocations documents still on disk are read to tell which
+    takedowns a screen behind has not applied (:class:`signage.hub.fleet.ChannelState`).
+
+    Raises:
+        RepositoryError: ``DIR`` is not an initialised repository.
+    """
+
+    def __init__(self, repo_dir: Path) -> None:
+        from signage.publish.repo import OperatorRepository
+
+        self._repository = OperatorRepository(repo_dir)
+        self._versions: dict[str, int] = {}
+        self._revocations: dict[str, tuple[int, frozenset[str]] | None] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self) -> dict[str, ChannelState]:
+        """Channel id -> what it publishes now."""
+        from signage.publish.repo import playlist_path, revocations_path
+
+        with self._lock:
+            targets = self._repository.targets().signed.targets
+            names = {
+                path.split("/")[1]
+                for path in targets
+                if path.startswith("channels/") and path.count("/") == 2
+            }
+            channels = {}
+            for channel in sorted(names):
+                playlist = targets.get(playlist_path(channel))
+                revocations = targets.get(revocations_path(channel))
+                playlist_version = None
+                if playlist is not None:
+                    playlist_version = self._playlist_version(
+                        playlist_path(channel), playlist.hashes["sha256"]
+                    )
+                current = 0
+                sets: dict[int, frozenset[str]] = {}
+                if revocations is not None:
+                    folder = self._repository.targets_dir / "channels" / channel
+                    for file in sorted(folder.glob("*.revocations.json")):
+                        parsed = self._revocations_document(file, channel)
+                        if parsed is not None:
+                            sets[parsed[0]] = parsed[1]
+                    name = f"{revocations.hashes['sha256']}.revocations.json"
+                    current_parsed = self._revocations_document(folder / name, channel)
+                    current = current_parsed[0] if current_parsed else 0
+                    sets = {version: ids for version, ids in sets.items() if version <= current}
+                channels[channel] = ChannelState(playlist_version, current, sets)
+            return channels
+
+    def _playlist_version(self, path: str, digest: str) -> int | None:
+        if digest not in self._versions:
+            data = self._repository.read_target(path)
+            if data is None:
+                return None
+            self._versions[digest] = int(json.loads(data)["version"])
+        return self._versions[digest]
+
+    def _revocations_document(self, file: Path, channel: str) -> tuple[int, frozenset[str]] | None:
+        """Version and entry ids of a revocations file; its name is its hash, so it is read once."""
+        from signage.errors import ContentError
+        from signage.playlist import decode_revocations
+
+        if file.name not in self._revocations:
+            try:
+                document = decode_revocations(file.read_bytes(), channel=channel)
+            except (OSError, ContentError):
+                return None  # pruned since the listing, or not ours: it only sharpens the view
+            self._revocations[file.name] = (document.version, document.entry_ids())
+        return self._revocations[file.name]
+
+
+def telemetry_app_for(repo_dir: Path, clock: Clock) -> TelemetryApp:
+    """The telemetry application for ``signage hub --repo DIR``, with the store ``DIR/hub.toml`` names.
+
+    Serve it with the files as ``Hub(compose(make_app(DIR/public), app), ...)`` and call ``app.close()``
+    once the hub has stopped.
+
+    Raises:
+        RepositoryError: ``DIR`` is not an initialised repository.
+        ConfigError: ``DIR/hub.toml`` is invalid.
+        StoreUnavailable: the telemetry database cannot be opened.
+    """
+    channels = RepositoryChannels(repo_dir)
+    settings = load_settings(repo_dir)
+    store = open_store(settings)
+    return make_telemetry_app(
+        store, clock=clock, channels=channels, fleet_page_public=settings.fleet_page_public
+    )
+
+
+# --- helpers ------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _store(repo_dir: Path) -> Iterator[TelemetryStore]:
+    """The store of repository ``DIR``, closed afterwards; ``DIR`` must be a repository."""
+    from signage.publish.repo import OperatorRepository
+
+    OperatorRepository(repo_dir)  # refuses a folder that is not a repository, before creating anything
+    store = open_store(load_settings(repo_dir))
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+class _LineSink:
+    """A minimal text sink for :mod:`csv`: collects what is written."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self._lines = lines
+
+    def write(self, text: str) -> int:
+        self._lines.append(text)
+        return len(text)
+
+
+def _table(rows: Sequence[Sequence[str]], *, numeric: Sequence[int] = ()) -> str:
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        cells = [
+            cell.rjust(width) if column in numeric else cell.ljust(width)
+            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines) + "\n"
+
+
+def _utc(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-26") from None

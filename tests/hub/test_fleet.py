@@ -1,0 +1,408 @@
+"""The fleet view: pure status rules and renderings, then the commands on a real repository.
+
+The pure part passes fixed times and plain heartbeats. The command part publishes and revokes on a real
+repository (so the current versions and the revocations documents on disk are the publisher's own), keeps
+heartbeats in a real SQLite store, and runs ``screens``, ``fleet`` and the hub's telemetry app through
+the parsers :func:`signage.hub.commands.add_fleet_commands` builds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import json
+from pathlib import Path
+from typing import Any
+from wsgiref.util import setup_testing_defaults
+
+import pytest
+
+from signage.errors import ConfigError, RepositoryError, UsageError
+from signage.hub.commands import RepositoryChannels, add_fleet_commands, telemetry_app_for
+from signage.hub.fleet import (
+    Acknowledgement,
+    ChannelState,
+    Heartbeat,
+    Presence,
+    ScreenStatus,
+    acknowledgements,
+    as_json,
+    fleet_status,
+    render_acknowledgements,
+    render_html,
+    render_text,
+)
+from signage.hub.store import SqliteStore, hash_token
+from signage.publish.channel import ChannelSettings, publish_channel, revoke_entries
+from signage.publish.repo import OperatorRepository
+from tests.helpers import person_row, write_csv
+
+NOW = dt.datetime(2026, 11, 26, 8, 0, tzinfo=dt.UTC)
+CHANNEL = "jinan-station"
+# Revocations v2..v5 on one channel, each adding one takedown (cumulative, as the publisher writes them);
+# the documents of v1 and v2 are no longer on disk.
+SETS = {3: frozenset({"A1", "A2"}), 4: frozenset({"A1", "A2", "A3"}), 5: frozenset({"A1", "A2", "A3", "A4"})}
+CHANNELS = {CHANNEL: ChannelState(playlist_version=12, revocations_version=5, revocation_sets=SETS)}
+
+
+def seen(
+    minutes_ago: float, *, playlist: int | None = 12, revocations: int | None = 5, **fields: Any
+) -> tuple[dt.datetime, Heartbeat]:
+    fields.setdefault("channel", CHANNEL)
+    fields.setdefault("verified_until", NOW + dt.timedelta(hours=20))
+    heartbeat = Heartbeat(playlist_version=playlist, revocations_version=revocations, **fields)
+    return NOW - dt.timedelta(minutes=minutes_ago), heartbeat
+
+
+def one(latest: tuple[dt.datetime, Heartbeat] | None) -> ScreenStatus:
+    heartbeats = {"s1": latest} if latest is not None else {}
+    (status,) = fleet_status(heartbeats, screens=["s1"], now=NOW, channels=CHANNELS)
+    return status
+
+
+# --- the rules ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("minutes_ago", "presence"),
+    [
+        (0, "online"),
+        (2.99, "online"),
+        (3, "stale"),
+        (29.99, "stale"),
+        (30, "offline"),
+        (60 * 24 * 9, "offline"),
+    ],
+)
+def test_presence_is_online_stale_or_offline_by_the_last_heartbeats_age(minutes_ago: float, presence: str):
+    assert one(seen(minutes_ago)).presence == Presence(presence)
+
+
+def test_a_screen_that_never_sent_a_heartbeat_is_offline_and_seen_never():
+    status = one(None)
+    assert status.presence is Presence.OFFLINE and status.last_seen is None
+    assert render_text([status], now=NOW).splitlines()[2].split()[:3] == ["s1", "offline", "never"]
+
+
+def test_version_lag_counts_playlist_versions_behind():
+    assert one(seen(1, playlist=12)).playlist_lag == 0
+    assert one(seen(1, playlist=9)).playlist_lag == 3
+    assert one(seen(1, playlist=None)).playlist_lag is None
+    unknown = one(seen(1, channel="elsewhere"))
+    assert unknown.playlist_lag is None and not unknown.channel_known
+    assert "unknown channel elsewhere" in unknown.attention()
+
+
+def test_freshness_is_verified_until_against_now():
+    assert one(seen(1)).fresh_for == dt.timedelta(hours=20)
+    expired = one(seen(1, verified_until=NOW - dt.timedelta(hours=2)))
+    assert expired.fresh_for == -dt.timedelta(hours=2)
+    assert "content expired" in expired.attention()
+    assert one(seen(1, verified_until=None)).fresh_for is None
+
+
+@pytest.mark.parametrize(
+    ("offset", "skewed"), [(None, False), (0.4, False), (-30.0, False), (30.5, True), (-125, True)]
+)
+def test_clock_skew_is_flagged_beyond_thirty_seconds(offset: float | None, skewed: bool):
+    assert one(seen(1, clock_offset_s=offset)).skewed is skewed
+
+
+@pytest.mark.parametrize(
+    ("applied", "pending", "exact"),
+    [
+        (5, (), True),
+        (6, (), True),  # ahead of what is on disk (a publish under way): nothing pending
+        (4, ("A4",), True),
+        (3, ("A3", "A4"), True),
+        # v2's document is gone: v3's gives a lower bound (A2 may or may not be applied).
+        (2, ("A3", "A4"), False),
+        (0, ("A1", "A2", "A3", "A4"), True),
+        (None, ("A1", "A2", "A3", "A4"), True),
+    ],
+)
+def test_unacknowledged_takedowns_are_those_revoked_after_the_applied_version(
+    applied: int | None, pending: tuple[str, ...], exact: bool
+):
+    status = one(seen(1, revocations=applied))
+    assert status.unacknowledged == pending
+    assert status.unacknowledged_exact is exact
+    assert status.revocations_behind == max(5 - (applied or 0), 0)
+
+
+def test_which_screens_have_and_have_not_applied_one_takedown():
+    heartbeats = {
+        "at-5": seen(1, revocations=5),
+        "at-3": seen(1, revocations=3),
+        "at-2": seen(40, revocations=2),
+        "at-0": seen(1, revocations=0),
+        "other": seen(1, channel="elsewhere", revocations=1),
+    }
+    statuses = fleet_status(heartbeats, screens=[*heartbeats, "silent"], now=NOW, channels=CHANNELS)
+    answers = {s.screen_id: a for s, a in acknowledgements(statuses, CHANNELS, "A2")}
+    assert answers == {
+        "at-5": Acknowledgement.APPLIED,
+        "at-3": Acknowledgement.APPLIED,
+        "at-2": Acknowledgement.UNKNOWN,
+        "at-0": Acknowledgement.NOT_APPLIED,
+    }
+    answers = {s.screen_id: a for s, a in acknowledgements(statuses, CHANNELS, "A4")}
+    assert answers["at-5"] is Acknowledgement.APPLIED and answers["at-2"] is Acknowledgement.NOT_APPLIED
+    text = render_acknowledgements(acknowledgements(statuses, CHANNELS, "A4"), "A4")
+    assert "1 of 4 screens have applied it" in text
+    assert "no channel revokes A9" in render_acknowledgements(
+        acknowledgements(statuses, CHANNELS, "A9"), "A9"
+    )
+
+
+def test_a_stored_heartbeat_is_read_leniently():
+    heartbeat = Heartbeat.from_document(
+        {
+            "channel": 5,
+            "playlist_version": True,
+            "verified_until": "not a time",
+            "last_sync": "x",
+            "clock_offset_s": 1,
+        }
+    )
+    assert heartbeat == Heartbeat(clock_offset_s=1.0)
+    full = Heartbeat.from_document(
+        {
+            "channel": CHANNEL,
+            "last_sync": {"state": "updated", "message": "新版本"},
+            "sent_at": "2026-11-26T07:59:59Z",
+        }
+    )
+    assert full.last_sync_state == "updated" and full.sent_at == NOW - dt.timedelta(seconds=1)
+
+
+# --- renderings -----------------------------------------------------------------------------------------
+
+
+def test_the_text_table():
+    heartbeats = {
+        "bus-0412": seen(0.5, clock_offset_s=0.4, last_sync_state="unchanged"),
+        "bus-0413": seen(12, playlist=10, revocations=3, clock_offset_s=-95.0),
+        "bus-0414": seen(60 * 5, verified_until=NOW - dt.timedelta(hours=3)),
+    }
+    text = render_text(fleet_status(heartbeats, screens=heartbeats, now=NOW, channels=CHANNELS), now=NOW)
+    lines = text.splitlines()
+    assert lines[0].split() == [
+        "SCREEN",
+        "STATE",
+        "LAST",
+        "SEEN",
+        "CHANNEL",
+        "PLAYLIST",
+        "TAKEDOWNS",
+        "FRESH",
+        "SKEW",
+        "SYNC",
+    ]
+    assert lines[2].split() == [
+        "bus-0412",
+        "online",
+        "30s",
+        "ago",
+        CHANNEL,
+        "v12",
+        "v5",
+        "ok",
+        "20h",
+        "+0.4s",
+        "unchanged",
+    ]
+    assert lines[3].split() == [
+        "bus-0413",
+        "stale",
+        "12m",
+        "ago",
+        CHANNEL,
+        "v10",
+        "(-2)",
+        "v3:",
+        "2",
+        "pending",
+        "20h",
+        "-95.0s",
+        "!",
+        "-",
+    ]
+    assert "expired 3h ago" in lines[4] and "offline" in lines[4]
+    assert "3 screens: 1 online, 1 stale, 1 offline; 1 with takedowns not applied" in text
+    assert "bus-0413 has not applied: A3, A4" in text
+    assert "no screens registered" in render_text([], now=NOW)
+
+
+def test_the_html_page_escapes_what_screens_send_and_reloads_itself():
+    hostile = seen(1, last_sync_state='"><script>alert(1)</script>', channel="<i>x</i>")
+    page = render_html(
+        fleet_status({"s1": hostile}, screens=["s1"], now=NOW, channels=CHANNELS), now=NOW, note="<b>"
+    )
+    assert "<script>" not in page and "<i>" not in page and "<b>" not in page
+    assert "&lt;script&gt;" in page and "&lt;i&gt;x&lt;/i&gt;" in page and "&lt;b&gt;" in page
+    assert '<meta http-equiv="refresh" content="30">' in page
+    assert "<script" not in page.lower()
+
+
+def test_the_json_form():
+    status = one(seen(1, revocations=3, clock_offset_s=2.0))
+    document = json.loads(json.dumps(as_json(status)))
+    assert document["presence"] == "online" and document["unacknowledged"] == ["A3", "A4"]
+    assert document["fresh_for_s"] == 72000.0 and document["heartbeat"]["clock_offset_s"] == 2.0
+    assert document["last_seen"] == "2026-11-26T07:59:00+00:00"
+
+
+# --- the commands on a real repository ------------------------------------------------------------------
+
+
+def run(*argv: str | Path, now: dt.datetime = NOW) -> tuple[int, str, str]:
+    parser = argparse.ArgumentParser(prog="signage")
+    add_fleet_commands(parser.add_subparsers(dest="command", required=True), clock=lambda: now)
+    arguments = parser.parse_args([str(arg) for arg in argv])
+    out, err = io.StringIO(), io.StringIO()
+    status = arguments.handler(arguments, out, err)
+    return int(status), out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def repo_dir(tmp_path: Path) -> Path:
+    """A channel published once (playlist v1, revocations v1) and four takedowns (revocations v2..v5)."""
+    repository = OperatorRepository.init(tmp_path / "DIR", now=NOW - dt.timedelta(days=1))
+    source = write_csv(tmp_path / "list.csv", [person_row(f"A{n}") for n in range(1, 6)])
+    publish_channel(
+        repository, CHANNEL, source, photos=None, now=NOW - dt.timedelta(hours=5), settings=ChannelSettings()
+    )
+    for number in range(1, 5):
+        revoke_entries(
+            repository, CHANNEL, [f"A{number}"], reason="已履行", now=NOW - dt.timedelta(hours=4 - number)
+        )
+    return repository.directory
+
+
+def test_repository_channels_reads_the_current_versions_and_the_revocations_on_disk(repo_dir: Path):
+    channels = RepositoryChannels(repo_dir)()
+    state = channels[CHANNEL]
+    assert (state.playlist_version, state.revocations_version) == (1, 5)
+    assert state.revoked == {"A1", "A2", "A3", "A4"}
+    # The publisher keeps the current document and one before it (KEEP_PLAYLISTS); older ones are gone.
+    assert state.revocation_sets == {4: {"A1", "A2", "A3"}, 5: {"A1", "A2", "A3", "A4"}}
+    assert RepositoryChannels(repo_dir)() == channels
+
+
+def test_screens_add_prints_the_token_once_on_stdout_and_keeps_only_its_hash(repo_dir: Path):
+    status, out, err = run("screens", "add", "--repo", repo_dir, "bus-0412")
+    assert status == 0
+    token = out.strip()
+    assert out == token + "\n" and len(token) == 43
+    assert "shown this once" in err and "0600" in err
+    store = SqliteStore(repo_dir / "telemetry.sqlite")
+    try:
+        assert store.check_token(hash_token(token)) == "bus-0412"
+    finally:
+        store.close()
+    assert token not in (repo_dir / "telemetry.sqlite").read_bytes().decode("latin-1")
+    with pytest.raises(UsageError, match="--replace"):
+        run("screens", "add", "--repo", repo_dir, "bus-0412")
+    status, replaced, _ = run("screens", "add", "--repo", repo_dir, "bus-0412", "--replace")
+    assert status == 0 and replaced.strip() != token
+
+
+def test_screens_list_and_remove(repo_dir: Path):
+    assert "no screens registered" in run("screens", "list", "--repo", repo_dir)[1]
+    run("screens", "add", "--repo", repo_dir, "bus-0412")
+    run("screens", "add", "--repo", repo_dir, "bus-0413", now=NOW + dt.timedelta(hours=1))
+    lines = run("screens", "list", "--repo", repo_dir)[1].splitlines()
+    assert lines[2].split() == ["bus-0412", "2026-11-26", "08:00:00", "never"]
+    assert lines[3].split() == ["bus-0413", "2026-11-26", "09:00:00", "never"]
+    status, out, _ = run("screens", "remove", "--repo", repo_dir, "bus-0412")
+    assert status == 0 and "removed bus-0412" in out
+    with pytest.raises(UsageError, match="no screen bus-0412"):
+        run("screens", "remove", "--repo", repo_dir, "bus-0412")
+
+
+def test_screens_need_a_valid_id_and_a_repository(repo_dir: Path, tmp_path: Path):
+    with pytest.raises(UsageError, match="not valid"):
+        run("screens", "add", "--repo", repo_dir, "Bus 0412")
+    with pytest.raises(RepositoryError):
+        run("screens", "add", "--repo", tmp_path / "nowhere", "bus-0412")
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_signage_fleet_shows_each_screen_against_the_repository(repo_dir: Path):
+    for screen_id in ("bus-0412", "bus-0413", "bus-0414"):
+        run("screens", "add", "--repo", repo_dir, screen_id)
+    store = SqliteStore(repo_dir / "telemetry.sqlite")
+    try:
+        beat = {
+            "channel": CHANNEL,
+            "playlist_version": 1,
+            "verified_until": "2026-11-27T08:00:00Z",
+            "clock_offset_s": 0.2,
+        }
+        store.record_heartbeat("bus-0412", {**beat, "revocations_version": 5}, NOW - dt.timedelta(seconds=40))
+        store.record_heartbeat("bus-0413", {**beat, "revocations_version": 4}, NOW - dt.timedelta(minutes=10))
+    finally:
+        store.close()
+
+    status, out, _ = run("fleet", "--repo", repo_dir)
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[2].split()[:2] == ["bus-0412", "online"] and "v5 ok" in lines[2]
+    assert lines[3].split()[:2] == ["bus-0413", "stale"] and "v4: 1 pending" in lines[3]
+    assert lines[4].split()[:3] == ["bus-0414", "offline", "never"]
+    assert "bus-0413 has not applied: A4" in out
+
+    document = json.loads(run("fleet", "--repo", repo_dir, "--json")[1])
+    assert [screen["screen_id"] for screen in document] == ["bus-0412", "bus-0413", "bus-0414"]
+    assert document[1]["unacknowledged"] == ["A4"]
+
+    out = run("fleet", "--repo", repo_dir, "--entry", "A4")[1]
+    assert "bus-0412  applied" in out and "bus-0413  not applied" in out and "1 of 2 screens" in out
+
+
+def test_the_hubs_telemetry_app_reads_the_repository_and_hub_toml(repo_dir: Path):
+    token = run("screens", "add", "--repo", repo_dir, "bus-0412")[1].strip()
+    app = telemetry_app_for(repo_dir, lambda: NOW)
+    try:
+        body = json.dumps(
+            {
+                "screen_id": "bus-0412",
+                "channel": CHANNEL,
+                "playlist_version": 1,
+                "revocations_version": 3,
+                "sent_at": "2026-11-26T08:00:00Z",
+            }
+        ).encode()
+        status, answer = call(app, "POST", "/telemetry/heartbeat", body, HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert status == "200 OK" and json.loads(answer) == {"hub_time": "2026-11-26T08:00:00.000Z"}
+        status, page = call(app, "GET", "/fleet")
+        assert status == "200 OK"
+        # v3's document is no longer on disk: v4's gives a lower bound.
+        assert "v3: &gt;=1 pending" in page.decode() and "A4" in page.decode()
+    finally:
+        app.close()
+    (repo_dir / "hub.toml").write_text("telemetry_store = 'sqlite'\n")
+    with pytest.raises(ConfigError, match="postgresql://"):
+        telemetry_app_for(repo_dir, lambda: NOW)
+
+
+def call(app: Any, method: str, path: str, body: bytes = b"", **environ: str) -> tuple[str, bytes]:
+    """One in-process WSGI request from 127.0.0.1."""
+    request: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "REMOTE_ADDR": "127.0.0.1",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+        **environ,
+    }
+    setup_testing_defaults(request)
+    statuses: list[str] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        statuses.append(status)
+
+    answer = b"".join(app(request, start_response))
+    return statuses[0], answer

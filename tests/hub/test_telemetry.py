@@ -1,0 +1,619 @@
+"""The telemetry ingest through a real hub on 127.0.0.1: auth, idempotency, limits, floods, the fleet page.
+
+Each hub serves ``compose(files, telemetry)`` from waitress, with a real SQLite store, exactly as
+``signage hub`` does; requests go over real sockets. What must hold whatever screens send: every refusal
+is a short JSON body and one log line, the files keep being served, and the hub keeps answering.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import io
+import json
+import logging
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from wsgiref.util import setup_testing_defaults
+
+import pytest
+import requests
+
+from signage.hub.files import make_app
+from signage.hub.fleet import ChannelState
+from signage.hub.server import Hub
+from signage.hub.store import SqliteStore, hash_token, new_token
+from signage.hub.telemetry import (
+    MAX_REQUEST_BODY_BYTES,
+    Limits,
+    RateLimiter,
+    TelemetryApp,
+    compose,
+    make_telemetry_app,
+)
+
+from .conftest import Repository
+
+NOW = dt.datetime(2026, 11, 26, 8, 0, tzinfo=dt.UTC)
+HASH = "ab" * 32
+SCREENS = ("bus-0412", "bus-0413")
+#: Hub learns waitress's max_request_body_size from the wiring this module asks for (see the report).
+HUB_HAS_BODY_CAP = "max_request_body_size" in inspect.signature(Hub).parameters
+HUB_OPTIONS: dict[str, Any] = {"max_request_body_size": MAX_REQUEST_BODY_BYTES} if HUB_HAS_BODY_CAP else {}
+#: Generous: the point is "not stuck behind telemetry", not a benchmark (bench/ingest.py measures).
+NOT_BLOCKED_S = 2.0
+
+
+class Clock:
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@dataclass
+class Ingest:
+    """A started hub with telemetry, its store and the tokens of :data:`SCREENS`."""
+
+    port: int
+    store: SqliteStore
+    app: TelemetryApp
+    clock: Clock
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def auth(self, screen_id: str = "bus-0412") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[screen_id]}"}
+
+    def post(self, path: str, body: Any, screen_id: str = "bus-0412", **headers: str) -> requests.Response:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        all_headers = {**self.auth(screen_id), "Content-Type": "application/json", **headers}
+        return requests.post(self.url(path), data=data, headers=all_headers, timeout=10)
+
+
+IngestFactory = Callable[..., Ingest]
+
+
+@pytest.fixture
+def start_ingest(repository: Repository, tmp_path: Path) -> Iterator[IngestFactory]:
+    started: list[tuple[Hub, TelemetryApp]] = []
+
+    def start(limits: Limits | None = None, *, busy_timeout: float = 2.0, **options: Any) -> Ingest:
+        store = SqliteStore(tmp_path / f"telemetry-{len(started)}.sqlite", busy_timeout=busy_timeout)
+        clock = Clock(NOW)
+        app = make_telemetry_app(store, clock=clock, limits=limits, **options)
+        hub = Hub(
+            compose(make_app(repository.public), app), lambda: None, host="127.0.0.1", port=0, **HUB_OPTIONS
+        )
+        started.append((hub, app))
+        ingest = Ingest(0, store, app, clock)
+        for screen_id in SCREENS:
+            ingest.tokens[screen_id] = new_token()
+            store.add_screen(screen_id, hash_token(ingest.tokens[screen_id]), added_at=NOW)
+        hub.start()
+        ingest.port = hub.port
+        return ingest
+
+    yield start
+    for hub, app in started:
+        hub.stop()
+        app.close()
+
+
+@pytest.fixture
+def ingest(start_ingest: IngestFactory) -> Ingest:
+    return start_ingest()
+
+
+def batch(
+    screen_id: str = "bus-0412", count: int = 3, batch_id: str = "0123456789abcdef" * 2
+) -> dict[str, Any]:
+    return {
+        "batch_id": batch_id,
+        "screen_id": screen_id,
+        "plays": [
+            {
+                "screen_id": screen_id,
+                "entry_id": f"A{index % 3}",
+                "entry_hash": HASH,
+                "playlist_version": 7,
+                "started": f"2026-11-26T08:{index // 60 % 60:02d}:{index % 60:02d}Z",
+                "duration_ms": 10_000,
+            }
+            for index in range(count)
+        ],
+    }
+
+
+def heartbeat(screen_id: str = "bus-0412", **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "screen_id": screen_id,
+        "channel": "jinan-station",
+        "playlist_version": 7,
+        "revocations_version": 2,
+        "verified_until": "2026-11-27T08:00:00Z",
+        "last_sync": {"state": "unchanged", "message": "没有新内容"},
+        "uptime_s": 3600.5,
+        "rss_bytes": 180_000_000,
+        "free_disk_bytes": 20_000_000_000,
+        "disk_read_only": False,
+        "clock_offset_s": -0.4,
+        "on_screen": "A1",
+        "sent_at": "2026-11-26T07:59:59.500Z",
+    }
+    body.update(overrides)
+    return body
+
+
+def plays_today(store: SqliteStore) -> int:
+    day = dt.date(2026, 11, 26)
+    return sum(row.plays for row in store.exposure(day, day))
+
+
+def assert_error(response: requests.Response, status: int, *words: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+    body = response.json()
+    assert set(body) == {"error", "zh"} and body["zh"]
+    for word in words:
+        assert word in body["error"]
+
+
+# --- the happy paths ------------------------------------------------------------------------------------
+
+
+def test_a_heartbeat_is_stored_and_answered_with_the_hubs_time(ingest: Ingest):
+    response = ingest.post("/telemetry/heartbeat", heartbeat())
+    assert response.status_code == 200
+    assert response.json() == {"hub_time": "2026-11-26T08:00:00.000Z"}
+    assert response.headers["Cache-Control"] == "no-store"
+    (stored,) = ingest.store.latest_heartbeats()
+    assert stored.screen_id == "bus-0412" and stored.received_at == NOW
+    assert stored.heartbeat == heartbeat()
+
+
+def test_a_heartbeat_may_leave_optional_fields_null_or_out(ingest: Ingest):
+    body = heartbeat(playlist_version=None, verified_until=None, last_sync=None, clock_offset_s=None)
+    del body["rss_bytes"], body["on_screen"]
+    assert ingest.post("/telemetry/heartbeat", body).status_code == 200
+    stored = ingest.store.latest_heartbeats()[0].heartbeat
+    assert stored["rss_bytes"] is None and stored["last_sync"] is None and stored["verified_until"] is None
+
+
+def test_plays_are_counted_once_and_a_retry_is_a_duplicate(ingest: Ingest):
+    first = ingest.post("/telemetry/plays", batch(count=5))
+    assert first.status_code == 200 and first.json() == {"accepted": 5, "duplicate": False}
+    again = ingest.post("/telemetry/plays", batch(count=5))
+    assert again.status_code == 200 and again.json() == {"accepted": 5, "duplicate": True}
+    assert plays_today(ingest.store) == 5
+
+
+def test_notices_and_standby_have_no_entry_hash(ingest: Ingest):
+    body = batch(count=2)
+    body["plays"][0].update(entry_id="notice:hours", entry_hash="")
+    body["plays"][1].update(entry_id="standby", entry_hash="", playlist_version=0)
+    assert ingest.post("/telemetry/plays", body).json() == {"accepted": 2, "duplicate": False}
+    day = dt.date(2026, 11, 26)
+    assert [row.entry_id for row in ingest.store.exposure(day, day)] == ["notice:hours", "standby"]
+
+
+def test_concurrent_duplicate_posts_from_two_threads_are_counted_once(ingest: Ingest):
+    barrier = threading.Barrier(2)
+    answers: list[dict[str, Any]] = []
+
+    def send() -> None:
+        barrier.wait()
+        answers.append(ingest.post("/telemetry/plays", batch(count=200)).json())
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(15)
+    assert sorted(answer["duplicate"] for answer in answers) == [False, True]
+    assert plays_today(ingest.store) == 200
+
+
+# --- authentication -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/telemetry/plays", "/telemetry/heartbeat"])
+def test_authentication(ingest: Ingest, path: str, caplog: pytest.LogCaptureFixture):
+    body = batch() if path.endswith("plays") else heartbeat()
+    with caplog.at_level(logging.WARNING, logger="signage.hub.telemetry"):
+        missing = requests.post(ingest.url(path), json=body, timeout=5)
+        assert_error(missing, 401, "missing")
+        assert missing.headers["WWW-Authenticate"].startswith("Bearer")
+        assert_error(ingest.post(path, body, Authorization="Basic dXNlcjpwYXNz"), 401, "malformed")
+        assert_error(ingest.post(path, body, Authorization=f"Bearer {new_token()}"), 401, "unknown token")
+        other = ingest.post(path, body, screen_id="bus-0413")  # bus-0413's token, bus-0412's body
+        assert_error(other, 403, "another screen", "'bus-0412'")
+    assert len(caplog.records) == 4
+    assert all("\n" not in record.getMessage() for record in caplog.records)
+    assert "403 from 127.0.0.1" in caplog.records[-1].getMessage()
+    assert ingest.store.latest_heartbeats() == [] and plays_today(ingest.store) == 0
+
+
+def test_a_removed_screens_token_stops_working_at_once(ingest: Ingest):
+    assert ingest.post("/telemetry/heartbeat", heartbeat()).status_code == 200
+    ingest.store.remove_screen("bus-0412")
+    assert_error(ingest.post("/telemetry/heartbeat", heartbeat()), 401, "unknown token")
+
+
+def test_every_play_must_be_the_tokens_screen(ingest: Ingest):
+    body = batch()
+    body["plays"][1]["screen_id"] = "bus-0413"
+    assert_error(ingest.post("/telemetry/plays", body), 403)
+    assert plays_today(ingest.store) == 0
+
+
+# --- sizes ----------------------------------------------------------------------------------------------
+
+
+def test_bodies_over_the_routes_limit_are_413_from_content_length(ingest: Ingest):
+    padded = heartbeat(on_screen="x" * 200)
+    big = json.dumps(padded).encode() + b" " * (16 * 1024)
+    assert_error(ingest.post("/telemetry/heartbeat", big), 413, "16384")
+    plays = json.dumps(batch()).encode() + b" " * (1024 * 1024)
+    assert_error(ingest.post("/telemetry/plays", plays), 413, "1048576")
+    assert ingest.post("/telemetry/heartbeat", heartbeat()).status_code == 200
+
+
+def test_too_many_plays_is_a_400_naming_the_field(start_ingest: IngestFactory):
+    ingest = start_ingest(Limits(max_plays=3))
+    assert_error(ingest.post("/telemetry/plays", batch(count=4)), 400, "'plays'", "at most 3")
+    assert ingest.post("/telemetry/plays", batch(count=3)).status_code == 200
+
+
+def test_a_100_mb_content_length_is_refused_at_once_without_reading(ingest: Ingest):
+    head = (
+        "POST /telemetry/plays HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {ingest.tokens['bus-0412']}\r\nContent-Length: {100 * 1024 * 1024}\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", ingest.port), timeout=5) as connection:
+        started = time.monotonic()
+        connection.sendall(head.encode() + b'{"batch_id": ')
+        answer = connection.recv(4096)
+        elapsed = time.monotonic() - started
+    assert answer.startswith(b"HTTP/1.1 413")
+    assert elapsed < NOT_BLOCKED_S
+    assert ingest.post("/telemetry/heartbeat", heartbeat()).status_code == 200
+
+
+# --- malformed bodies -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (b"", ["malformed JSON"]),
+        (b'{"screen_id": "bus-0412"', ["malformed JSON"]),
+        (b"[1, 2]", ["JSON object"]),
+        (b'{"screen_id": "bus-0412", "batch_id": NaN}', ["malformed JSON", "NaN"]),
+        (b'{"screen_id": "\xff\xfe"}', ["not UTF-8"]),
+        (b"[" * 200_000, ["malformed JSON"]),
+    ],
+    ids=["empty", "truncated", "array", "nan", "not-utf8", "nested"],
+)
+def test_malformed_json_is_a_400(ingest: Ingest, body: bytes, words: list[str]):
+    assert_error(ingest.post("/telemetry/plays", body), 400, *words)
+
+
+def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def change(document: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        target: Any = document
+        for part in parents:
+            target = target[int(part)] if part.isdigit() else target[part]
+        key: Any = int(last) if last.isdigit() else last
+        if value is _DELETE:
+            del target[key]
+        else:
+            target[key] = value
+
+    return change
+
+
+_DELETE = object()
+
+
+@pytest.mark.parametrize(
+    ("change", "field_name"),
+    [
+        (_set("batch_id", "XYZ"), "'batch_id'"),
+        (_set("batch_id", 12), "'batch_id'"),
+        (_set("batch_id", _DELETE), "'batch_id': is missing"),
+        (_set("screen_id", ["bus-0412"]), "'screen_id'"),
+        (_set("plays", {"0": {}}), "'plays'"),
+        (_set("plays.1", "A1"), "'plays[1]': must be a JSON object"),
+        (_set("plays.1.entry_id", "<script>"), "'plays[1].entry_id'"),
+        (_set("plays.1.entry_hash", "AB" * 32), "'plays[1].entry_hash'"),
+        (_set("plays.1.entry_hash", ""), "'plays[1].entry_hash'"),
+        (_set("plays.1.playlist_version", True), "'plays[1].playlist_version'"),
+        (_set("plays.1.playlist_version", 7.0), "'plays[1].playlist_version'"),
+        (_set("plays.1.playlist_version", -1), "'plays[1].playlist_version'"),
+        (_set("plays.1.started", "2026-11-26 08:00:00"), "'plays[1].started'"),
+        (_set("plays.1.started", "yesterday"), "'plays[1].started'"),
+        (_set("plays.1.started", "2031-01-01T00:00:00Z"), "'plays[1].started'"),
+        (_set("plays.1.duration_ms", "10000"), "'plays[1].duration_ms'"),
+        (_set("plays.1.duration_ms", 86_400_001), "'plays[1].duration_ms'"),
+        (_set("plays.1.duration_ms", _DELETE), "'plays[1].duration_ms': is missing"),
+    ],
+)
+def test_plays_with_a_wrong_field_are_a_400_naming_it(
+    ingest: Ingest, change: Callable[..., None], field_name: str
+):
+    body = batch()
+    change(body)
+    assert_error(ingest.post("/telemetry/plays", body), 400, field_name)
+    assert plays_today(ingest.store) == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "field_name"),
+    [
+        (_set("channel", "Jinan Station"), "'channel'"),
+        (_set("channel", None), "'channel'"),
+        (_set("playlist_version", "7"), "'playlist_version'"),
+        (_set("last_sync", "ok"), "'last_sync'"),
+        (_set("last_sync.state", 3), "'last_sync.state'"),
+        (_set("uptime_s", -1), "'uptime_s'"),
+        (_set("rss_bytes", 1.5), "'rss_bytes'"),
+        (_set("disk_read_only", "no"), "'disk_read_only'"),
+        (_set("clock_offset_s", "0.4"), "'clock_offset_s'"),
+        (_set("on_screen", "x" * 201), "'on_screen'"),
+        (_set("verified_until", "2026-11-27"), "'verified_until'"),
+        (_set("sent_at", _DELETE), "'sent_at'"),
+    ],
+)
+def test_heartbeats_with_a_wrong_field_are_a_400_naming_it(
+    ingest: Ingest, change: Callable[..., None], field_name: str
+):
+    body = heartbeat()
+    change(body)
+    assert_error(ingest.post("/telemetry/heartbeat", body), 400, field_name)
+    assert ingest.store.latest_heartbeats() == []
+
+
+# --- routes ---------------------------------------------------------------------------------------------
+
+
+def test_wrong_methods_and_unknown_telemetry_paths(ingest: Ingest):
+    wrong = requests.get(ingest.url("/telemetry/plays"), timeout=5)
+    assert_error(wrong, 405, "POST")
+    assert wrong.headers["Allow"] == "POST"
+    assert_error(requests.post(ingest.url("/fleet"), timeout=5), 405)
+    assert_error(requests.get(ingest.url("/telemetry/other"), timeout=5), 404)
+    assert_error(requests.get(ingest.url("/telemetry"), timeout=5), 404)
+    # Everything else is the files' business, with their own plain 404.
+    files = requests.get(ingest.url("/fleet/"), timeout=5)
+    assert files.status_code == 404 and files.headers["Content-Type"].startswith("text/plain")
+    assert requests.get(ingest.url("/metadata/timestamp.json"), timeout=5).status_code == 200
+
+
+# --- floods ---------------------------------------------------------------------------------------------
+
+
+def test_a_flooding_screen_gets_429_and_is_logged_once(
+    start_ingest: IngestFactory, caplog: pytest.LogCaptureFixture
+):
+    ingest = start_ingest(Limits(burst=3, refill_seconds=3000))
+    with caplog.at_level(logging.WARNING, logger="signage.hub.telemetry"):
+        answers = [ingest.post("/telemetry/heartbeat", heartbeat()) for _ in range(6)]
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 429, 429, 429]
+    assert_error(answers[3], 429, "too many requests")
+    assert answers[3].headers["Retry-After"] == "1000"
+    floods = [record for record in caplog.records if "429" in record.getMessage()]
+    assert len(floods) == 1
+    # Another screen has its own bucket.
+    assert ingest.post("/telemetry/heartbeat", heartbeat("bus-0413"), screen_id="bus-0413").status_code == 200
+
+
+def test_an_address_that_keeps_failing_authentication_gets_429(start_ingest: IngestFactory):
+    ingest = start_ingest(Limits(failure_burst=3, failure_refill_seconds=3000))
+    bad = {"Authorization": f"Bearer {new_token()}"}
+    statuses = [
+        requests.post(
+            ingest.url("/telemetry/heartbeat"), json=heartbeat(), headers=bad, timeout=5
+        ).status_code
+        for _ in range(4)
+    ]
+    assert statuses == [401, 401, 401, 429]
+    assert_error(ingest.post("/telemetry/heartbeat", heartbeat()), 429, "failed authentications")
+
+
+def test_behind_a_local_proxy_failures_are_counted_per_real_client(start_ingest: IngestFactory):
+    ingest = start_ingest(Limits(failure_burst=2, failure_refill_seconds=3000))
+    bad = {"Authorization": f"Bearer {new_token()}"}
+    for address in ("198.51.100.1", "198.51.100.1", "198.51.100.2"):
+        headers = {**bad, "X-Real-IP": address}
+        response = requests.post(
+            ingest.url("/telemetry/heartbeat"), json=heartbeat(), headers=headers, timeout=5
+        )
+        assert response.status_code == 401
+    assert_error(ingest.post("/telemetry/heartbeat", heartbeat(), **{"X-Real-IP": "198.51.100.1"}), 429)
+    assert (
+        ingest.post("/telemetry/heartbeat", heartbeat(), **{"X-Real-IP": "198.51.100.2"}).status_code == 200
+    )
+
+
+def test_rate_limiter_refills_evenly():
+    now = [0.0]
+    limiter = RateLimiter(10, 10.0, monotonic=lambda: now[0], max_keys=2)
+    assert all(limiter.take("a") for _ in range(10))
+    assert not limiter.take("a") and not limiter.has_tokens("a")
+    now[0] = 1.0
+    assert limiter.take("a") and not limiter.take("a")
+    assert limiter.take("b") and limiter.take("c")  # past max_keys: full buckets are forgotten first
+    now[0] = 100.0
+    assert all(limiter.take("a") for _ in range(10))
+
+
+@pytest.mark.parametrize(
+    "limits", [Limits(), Limits(burst=1_000_000)], ids=["rate-limited", "database-bound"]
+)
+def test_files_are_served_while_telemetry_floods(start_ingest: IngestFactory, limits: Limits):
+    ingest = start_ingest(limits)
+    stop = threading.Event()
+    statuses: list[int] = []
+
+    def flood(index: int) -> None:
+        screen_id = SCREENS[index % 2]
+        session = requests.Session()
+        number = 0
+        while not stop.is_set():
+            number += 1
+            body = batch(screen_id, count=500, batch_id=f"{index:08x}{number:024x}")
+            response = session.post(
+                ingest.url("/telemetry/plays"), json=body, headers=ingest.auth(screen_id), timeout=10
+            )
+            statuses.append(response.status_code)
+            session.post(
+                ingest.url("/telemetry/heartbeat"),
+                json=heartbeat(screen_id),
+                headers=ingest.auth(screen_id),
+                timeout=10,
+            )
+        session.close()
+
+    flooders = [threading.Thread(target=flood, args=(index,)) for index in range(8)]
+    for thread in flooders:
+        thread.start()
+    try:
+        while len(statuses) < 8:  # the flood is on
+            time.sleep(0.01)
+        timings: list[float] = []
+        deadline = time.monotonic() + 10
+        while (len(timings) < 20 or len(statuses) < 100) and time.monotonic() < deadline:
+            started = time.monotonic()
+            response = requests.get(ingest.url("/metadata/timestamp.json"), timeout=10)
+            timings.append(time.monotonic() - started)
+            assert response.status_code == 200
+    finally:
+        stop.set()
+        for thread in flooders:
+            thread.join(15)
+    assert max(timings) < NOT_BLOCKED_S, timings
+    assert set(statuses) <= {200, 429, 503}
+    if limits.burst == Limits().burst:
+        assert 429 in statuses  # 8 clients on 2 screens outrun one request a second each
+    else:
+        assert plays_today(ingest.store) == 500 * statuses.count(200)
+
+
+def test_a_locked_database_turns_telemetry_away_but_never_the_files(start_ingest: IngestFactory):
+    ingest = start_ingest(Limits(concurrent=2), busy_timeout=5.0)
+    blocker = sqlite3.connect(ingest.store.path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # a long report or a backup holding the write lock
+    statuses: list[int] = []
+    try:
+        threads = [
+            threading.Thread(
+                target=lambda screen_id=screen_id: statuses.append(
+                    ingest.post("/telemetry/heartbeat", heartbeat(screen_id), screen_id=screen_id).status_code
+                )
+            )
+            for screen_id in SCREENS * 3
+        ]
+        for thread in threads:
+            thread.start()
+        while len(statuses) < 4:  # the two beyond the telemetry share are turned away at once
+            time.sleep(0.01)
+        assert statuses == [503] * 4
+        started = time.monotonic()
+        assert requests.get(ingest.url("/metadata/timestamp.json"), timeout=10).status_code == 200
+        assert time.monotonic() - started < NOT_BLOCKED_S
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    for thread in threads:
+        thread.join(15)
+    assert sorted(statuses) == [200, 200, 503, 503, 503, 503]
+
+
+def test_the_hub_keeps_answering_after_all_of_that(ingest: Ingest):
+    garbage = [b"\x00" * 100, b"{" * 5000, b'{"plays": [' + b"{}," * 10_000 + b"{}]}", b'"just a string"']
+    for body in garbage:
+        for path in ("/telemetry/plays", "/telemetry/heartbeat"):
+            assert ingest.post(path, body).status_code in (400, 413)
+    with socket.create_connection(("127.0.0.1", ingest.port), timeout=5) as connection:
+        connection.sendall(b"POST /telemetry/heartbeat HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{")
+    assert ingest.post("/telemetry/heartbeat", heartbeat()).status_code == 200
+    assert requests.get(ingest.url("/metadata/timestamp.json"), timeout=5).status_code == 200
+
+
+# --- the fleet page -------------------------------------------------------------------------------------
+
+
+def test_the_fleet_page_shows_screens_escaped_and_reloads_itself(start_ingest: IngestFactory):
+    channels = {"jinan-station": ChannelState(9, 3, {2: frozenset({"A1"}), 3: frozenset({"A1", "A7"})})}
+    ingest = start_ingest(channels=lambda: channels)
+    hostile = heartbeat(last_sync={"state": "<b>x</b>", "message": "</table><script>"})
+    assert ingest.post("/telemetry/heartbeat", hostile).status_code == 200
+    page = requests.get(ingest.url("/fleet"), timeout=5)
+    assert page.status_code == 200
+    assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert '<meta http-equiv="refresh" content="30">' in page.text
+    assert "<script" not in page.text and "<b>x" not in page.text and "&lt;b&gt;x&lt;/b&gt;" in page.text
+    assert "bus-0412" in page.text and "bus-0413" in page.text
+    assert "v7 (-2)" in page.text and "A7" in page.text
+    head = requests.head(ingest.url("/fleet"), timeout=5)
+    assert head.status_code == 200 and head.content == b""
+
+
+def call(app: TelemetryApp, path: str, remote: str, **headers: str) -> tuple[str, bytes]:
+    environ: dict[str, Any] = {
+        "PATH_INFO": path,
+        "REMOTE_ADDR": remote,
+        "wsgi.input": io.BytesIO(),
+        **headers,
+    }
+    setup_testing_defaults(environ)
+    answer: list[str] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        answer.append(status)
+
+    body = b"".join(app(environ, start_response))
+    return answer[0], body
+
+
+def test_the_fleet_page_is_for_the_hubs_own_machine_unless_made_public(tmp_path: Path):
+    store = SqliteStore(tmp_path / "telemetry.sqlite")
+    private = make_telemetry_app(store, clock=Clock(NOW))
+    public = make_telemetry_app(store, clock=Clock(NOW), fleet_page_public=True)
+    try:
+        assert call(private, "/fleet", "127.0.0.1")[0] == "200 OK"
+        assert call(private, "/fleet", "::1")[0] == "200 OK"
+        assert call(private, "/fleet", "203.0.113.5")[0] == "404 Not Found"
+        assert call(public, "/fleet", "203.0.113.5")[0] == "200 OK"
+        # Behind nginx on the same machine: X-Real-IP names the client, but only a loopback peer is believed.
+        assert call(private, "/fleet", "127.0.0.1", HTTP_X_REAL_IP="203.0.113.5")[0] == "404 Not Found"
+        assert call(private, "/fleet", "203.0.113.5", HTTP_X_REAL_IP="127.0.0.1")[0] == "404 Not Found"
+    finally:
+        store.close()
+
+
+def test_the_fleet_page_survives_an_unreadable_repository(tmp_path: Path, caplog: pytest.LogCaptureFixture):
+    def broken() -> dict[str, ChannelState]:
+        raise OSError("targets metadata unreadable (test)")
+
+    store = SqliteStore(tmp_path / "telemetry.sqlite")
+    app = make_telemetry_app(store, clock=Clock(NOW), channels=broken)
+    try:
+        with caplog.at_level(logging.WARNING, logger="signage.hub.telemetry"):
+            status, body = call(app, "/fleet", "127.0.0.1")
+    finally:
+        store.close()
+    assert status == "200 OK"
+    assert "targets metadata unreadable (test)" in body.decode()
+    assert len(caplog.records) == 1
