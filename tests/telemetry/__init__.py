@@ -1,0 +1,1 @@
+"""Tests of signage.telemetry: proof of play, heartbeats, uploads."""
