@@ -14,7 +14,9 @@ DEB_PACKAGES := fonts-noto-cjk xvfb xauth libxcb-icccm4 libxcb-image0 libxcb-key
 	libxkbcommon-x11-0 libxcb-cursor0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-xkb1 \
 	libegl1 libgl1 libfontconfig1 libdbus-1-3 python3-venv postgresql systemd
 
-.PHONY: test lint typecheck pytest demo deps venv bench sample clean
+.PHONY: test lint typecheck pytest demo deps venv bench sample clean install
+
+KIOSK_DISPLAY ?= x
 
 test: venv lint typecheck pytest
 
@@ -54,6 +56,10 @@ bench: venv
 
 sample: venv
 	$(BIN)/python playlists/generate_sample.py
+
+# Set this machine up as a screen (Debian 12, as root); idempotent. See docs/installer-guide.md.
+install:
+	deploy/install.sh --source $(CURDIR) --display $(KIOSK_DISPLAY)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

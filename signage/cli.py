@@ -242,8 +242,30 @@ def _add_distribution_commands(commands: Any) -> None:
     status.set_defaults(handler=_status)
 
 
+_DOCTOR_EPILOG = """\
+exit status / 退出码:
+  0  every check passed / 全部正常
+  1  at least one check failed / 至少一项有问题
+  2  usage error / 命令用法错误
+  3  configuration error / 配置错误
+ 70  internal error (a bug; please report it) / 内部错误
+"""
+
+
 def _add_player_commands(commands: Any) -> None:
-    """``play`` (screens) and ``render`` (operators' preview)."""
+    """``play``, ``doctor`` (screens) and ``render`` (operators' preview)."""
+    doctor = commands.add_parser(
+        "doctor",
+        help="check this screen: trust root, cache, fonts, display, hub, clock, disk, write access, token",
+        description="Run every check of a screen and print a plain report in Chinese and English with the fix "
+        "for each problem. Re-hashes every cached file and deletes bad ones. Run as root to check the service "
+        "user too.",
+        epilog=_DOCTOR_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    doctor.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, metavar="FILE")
+    doctor.set_defaults(handler=_doctor)
+
     play = commands.add_parser(
         "play",
         help="run the fullscreen player from a screen's config",
@@ -275,6 +297,13 @@ def _add_player_commands(commands: Any) -> None:
     render.add_argument("--layout", choices=["landscape", "portrait", "bar", "four-three", "led"])
     render.add_argument("--screen-id", default="preview", help="the screen name in the footer mark")
     render.set_defaults(handler=_render)
+
+
+def _doctor(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
+    from signage.doctor import doctor_command
+    from signage.kiosk.health import check_fonts
+
+    return ExitStatus(doctor_command(arguments.config, out, clock=_now, fonts_check=check_fonts))
 
 
 def _size(text: str) -> tuple[int, int]:

@@ -53,6 +53,9 @@ class PlayerConfig:
         quiet_hours: Local ``(start, end)`` windows without debtor slides.
         quiet_mode: ``standby`` or ``black`` during quiet hours.
         notice_every: One operator notice after this many debtor slides.
+        memory_ceiling_mb: Resident memory (MB) above which the player restarts itself between slides.
+        token_file: The file holding this screen's hub token (``signage doctor`` checks its mode).
+        heartbeat_seconds: Interval of the screen's heartbeat to the hub.
     """
 
     screen_id: str
@@ -70,6 +73,9 @@ class PlayerConfig:
     quiet_hours: tuple[tuple[dt.time, dt.time], ...] = ()
     quiet_mode: str = "standby"
     notice_every: int = 5
+    memory_ceiling_mb: int = 600
+    token_file: Path = Path("/etc/signage/token")
+    heartbeat_seconds: float = 60.0
 
 
 class Invalid(Exception):
@@ -234,6 +240,18 @@ def _cache_dir(value: str, base_dir: Path) -> Path:
         raise Invalid(
             f"{path} 已经是一个文件；请填写一个文件夹路径（不存在时会自动创建）",
             f"{path} is a file; give a folder path (it is created when missing)",
+        )
+    return path
+
+
+def _token_file(value: str, base_dir: Path) -> Path:
+    # Only the shape is checked here: a missing token or a world-readable one is for `signage doctor` to
+    # report, since the player must start (and show the list) without the hub's token.
+    path = _resolve(value, base_dir)
+    if path.is_dir():
+        raise Invalid(
+            f"{path} 是一个文件夹；请填写令牌文件本身的路径",
+            f"{path} is a folder; give the path of the token file itself",
         )
     return path
 
@@ -447,6 +465,36 @@ KEYS: tuple[KeySpec, ...] = (
         en="one operator notice after this many debtor slides",
         example="5",
         default=5,
+    ),
+    KeySpec(
+        name="memory_ceiling_mb",
+        kind=int,
+        required=False,
+        validate=_whole_between(100, 8192),
+        zh="播放器内存占用（MB）超过此值时，在两张幻灯片之间自动重启（由 systemd 拉起）",
+        en="resident memory in MB above which the player restarts itself between slides (systemd brings it back)",
+        example="600",
+        default=600,
+    ),
+    KeySpec(
+        name="token_file",
+        kind=str,
+        required=False,
+        validate=_token_file,
+        zh="本屏幕访问集线器的令牌文件；不得让所有用户可读（signage doctor 会检查）",
+        en="the file holding this screen's hub token; must not be world-readable (signage doctor checks it)",
+        example='"/etc/signage/token"',
+        default=Path("/etc/signage/token"),
+    ),
+    KeySpec(
+        name="heartbeat_seconds",
+        kind=float,
+        required=False,
+        validate=_number_between(10, 3600, "秒", "seconds"),
+        zh="向集线器报告在线状态（心跳）的间隔秒数",
+        en="seconds between heartbeats to the hub",
+        example="60",
+        default=60.0,
     ),
 )
 

@@ -19,14 +19,34 @@ from pathlib import Path
 from typing import TextIO
 
 from signage.config import PlayerConfig
+from signage.hub.commands import telemetry_app_for
 from signage.hub.files import make_app
 from signage.hub.server import Hub
+from signage.hub.store import hash_token, load_settings, new_token, open_store
+from signage.hub.telemetry import compose
 from signage.publish.channel import ChannelSettings, publish_channel, revoke_entries
 from signage.publish.repo import OperatorRepository
 from signage.sync.client import ScreenSync
 from signage.sync.fetcher import HttpFetcher
 
 CHANNEL = "sample"
+SCREEN_ID = "demo-screen"
+
+
+def _fleet_summary(repo: Path, out: TextIO) -> None:
+    """What the operator sees afterwards: the fleet line and the exposure counts from proof of play."""
+    store = open_store(load_settings(repo))
+    try:
+        heartbeats = store.latest_heartbeats()
+        rows = store.exposure(dt.date(2000, 1, 1), dt.date(2100, 1, 1))
+    finally:
+        store.close()
+    plays = sum(row.plays for row in rows)
+    print(
+        f"   the hub received {len(heartbeats)} screen heartbeat(s) and {plays} plays "
+        f"(signage fleet / signage report --repo {repo})",
+        file=out,
+    )
 
 
 @dataclass(frozen=True)
@@ -88,16 +108,26 @@ def _run(
         with repository.locked():
             repository.refresh(now=clock())
 
-    hub = Hub(make_app(repository.public), refresh, host="127.0.0.1", port=0)
+    # The hub also takes the screens' heartbeats and proof of play; the demo screen gets a token.
+    store = open_store(load_settings(repository.directory))
+    token = new_token()
+    store.add_screen(SCREEN_ID, hash_token(token), added_at=clock())
+    store.close()
+    (folder / "screen.token").write_text(token + "\n", encoding="utf-8")
+    (folder / "screen.token").chmod(0o600)
+    telemetry = telemetry_app_for(repository.directory, lambda: dt.datetime.now(dt.UTC))
+    hub = Hub(compose(make_app(repository.public), telemetry), refresh, host="127.0.0.1", port=0)
     hub.start()
     try:
         step("3. 集线器已启动", f"3. the hub serves it on http://127.0.0.1:{hub.port}/")
         config = PlayerConfig(
-            screen_id="demo-screen",
+            screen_id=SCREEN_ID,
             hub_url=f"http://127.0.0.1:{hub.port}/",
             channel=CHANNEL,
             root=repository.metadata_dir / "1.root.json",
             cache_dir=folder / "screen-cache",
+            token_file=folder / "screen.token",
+            heartbeat_seconds=10.0,
         )
         with HttpFetcher(user_agent="signage-demo") as fetcher:
             screen = ScreenSync(config, fetcher=fetcher, clock=clock)
@@ -132,8 +162,11 @@ def _run(
             played = _play(config, play, out)
         else:
             played = True
+        if play is not None:
+            _fleet_summary(repository.directory, out)
     finally:
         hub.stop()
+        telemetry.close()
     step("完成", "done")
     return first.ok and second.ok and gone and played
 

@@ -30,6 +30,8 @@ class ExitStatus(enum.IntEnum):
     NETWORK = 6
     #: The local disk could not be written (full, read-only, permissions).
     DISK = 7
+    #: The player stopped on purpose for systemd to start it again (memory ceiling); sysexits' EX_TEMPFAIL.
+    RESTART = 75
     #: Anything unexpected: a bug. The message says where to report it.
     INTERNAL = 70
 

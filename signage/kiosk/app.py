@@ -22,13 +22,15 @@ from PyQt6.QtGui import QGuiApplication, QImage
 from PyQt6.QtNetwork import QNetworkInterface
 from PyQt6.QtWidgets import QApplication
 
-from signage import __version__
+from signage import __version__, systemd
 from signage.config import PlayerConfig
 from signage.kiosk.bridge import RenderQueue, SyncBridge
 from signage.kiosk.fonts import Fonts, find_fonts, log_coverage, texts_of
+from signage.kiosk.health import Health
 from signage.kiosk.layout import LayoutKind
 from signage.kiosk.player import Player
 from signage.kiosk.slides import SlideRenderer, screen_mark
+from signage.kiosk.telemetry import Telemetry
 from signage.kiosk.window import SlideWindow
 from signage.records import PhotoRef
 from signage.rotation import QuietHours, QuietMode, Rotation, Slide, SlideKind
@@ -156,6 +158,7 @@ def run_player(
         player.on_loaded(snapshot)
 
     def on_synced(result: SyncResult, snapshot: ContentSnapshot) -> None:
+        systemd.status(f"{result.state}: {result.en}")
         check_fonts(snapshot)
         player.on_synced(result, snapshot)
 
@@ -171,8 +174,16 @@ def run_player(
     for number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(number, lambda *_: app.quit())
 
+    telemetry = Telemetry(config, player, clock=clock)
+    # systemd: READY once the first slide is painted, WATCHDOG pings from this (GUI) thread, and a planned
+    # restart between slides when memory passes the ceiling.
+    health = Health(
+        memory_ceiling_mb=config.memory_ceiling_mb, exit=app.exit, watchdog=systemd.watchdog_interval()
+    )
+    health.watch(window.first_painted, player.slide_shown)
     player.start()
     bridge.start()
+    telemetry.start()
     if on_ready is not None:
         on_ready(window, player)
     try:
@@ -180,6 +191,7 @@ def run_player(
     finally:
         bridge.stop()
         queue.wait(3000)
+        telemetry.stop()
         fetcher.close()
 
 

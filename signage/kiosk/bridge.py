@@ -27,6 +27,7 @@ from apscheduler.schedulers.qt import QtScheduler  # type: ignore[import-untyped
 from PyQt6.QtCore import QObject, QRunnable, QThreadPool, pyqtSignal
 from PyQt6.QtGui import QImage
 
+from signage.doctor import verify_cache
 from signage.sync.client import ScreenSync, StateLog
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,15 @@ class SyncBridge(QObject):
 
     def _load(self) -> None:
         try:
+            # The cached set goes on screen first; re-hashing every file comes after, so start-up is fast
+            # (every read re-hashes anyway, so nothing unverified is ever shown meanwhile).
             self.loaded.emit(self._screen.snapshot())
+            removed = verify_cache(self._screen.cache)
+            if removed:
+                log.warning(
+                    "%d cached files failed their hash and were deleted; the next sync fetches them again",
+                    removed,
+                )
         except Exception:  # a broken cache must not kill the worker; the next sync rebuilds it
             log.exception("reading the cache failed")
 

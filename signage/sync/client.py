@@ -323,7 +323,7 @@ class ScreenSync:
         if info is None:
             return state.with_changes(revocations=None)
         ref = _ref(info)
-        if state.revocations is not None and ref.sha256 == state.revocations.sha256:
+        if state.revocations is not None and ref.sha256 == state.revocations.sha256 and self.cache.has(ref):
             return state
         data = self._download_target(updater, info, ref, MAX_REVOCATIONS_BYTES)
         revocations = decode_revocations(data, channel=self._config.channel)
@@ -347,7 +347,9 @@ class ScreenSync:
         if info is None:
             return state.with_changes(playlist=None), 0
         ref = _ref(info)
-        if state.playlist is not None and ref.sha256 == state.playlist.sha256:
+        # Unchanged and complete: nothing to do. A file deleted at start for failing its hash makes the set
+        # incomplete, and this sync fetches it again.
+        if state.playlist is not None and ref.sha256 == state.playlist.sha256 and self._complete(state):
             return state, 0
         data = self._download_target(updater, info, ref, MAX_PLAYLIST_BYTES)
         playlist = decode_playlist(data, channel=self._config.channel)
@@ -405,12 +407,25 @@ class ScreenSync:
         self.cache.put(data, ref)
         return data
 
+    def _complete(self, state: CacheState) -> bool:
+        """Whether every file of the set is on disk (the playlist and the photos of entries not revoked)."""
+        if state.playlist is None or not self.cache.has(state.playlist):
+            return False
+        playlist = self._load_playlist(state.playlist)
+        return playlist is not None and all(
+            self.cache.has(ObjectRef(record.photo.sha256, record.photo.length))
+            for record in playlist.records
+            if record.photo is not None and record.entry_id not in state.revoked
+        )
+
     def _collect(self, state: CacheState) -> None:
         keep: set[str] = set()
         for ref in (state.playlist, state.revocations):
             if ref is not None:
                 keep.add(ref.sha256)
         playlist = self._load_playlist(state.playlist)
+        if state.playlist is not None and playlist is None:
+            return  # the playlist is being fetched again; its photos stay meanwhile
         if playlist is not None:
             keep.update(
                 record.photo.sha256
