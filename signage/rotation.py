@@ -148,6 +148,8 @@ class Rotation:
         quiet_hours: Local windows in which only the quiet slide is shown.
         quiet_mode: What quiet hours show.
         utc_offset: The local time, for the day's order, midnight and quiet hours.
+        resume_slot: The dwell; when given, the first cycle resumes where a screen playing since midnight
+            would be, so a restart does not show the same people first again.
 
     Raises:
         ValueError: ``screen_id`` is empty or ``notice_every`` is below 1.
@@ -161,6 +163,7 @@ class Rotation:
         quiet_hours: tuple[QuietHours, ...] = (),
         quiet_mode: QuietMode = QuietMode.STANDBY,
         utc_offset: dt.timedelta = CHINA_STANDARD_TIME,
+        resume_slot: dt.timedelta | None = None,
     ) -> None:
         if not screen_id:
             raise ValueError("screen_id must not be empty")
@@ -171,6 +174,10 @@ class Rotation:
         self.quiet_hours = quiet_hours
         self.quiet_mode = quiet_mode
         self.utc_offset = utc_offset
+        # A player restarted (power cut, planned restart) must not replay the first people of the day's order:
+        # its first cycle starts where a screen showing one slide per ``resume_slot`` since midnight would be.
+        self.resume_slot = resume_slot
+        self._resume_at: dt.datetime | None = None
         # The day's order: seed and the keys computed so far (one hash per entry id and day).
         self._day: dt.date | None = None
         self._seed = b""
@@ -211,6 +218,7 @@ class Rotation:
                 if notice is not None:
                     self._since_notice = 0
                     return notice
+            self._resume_at = local
             record = self._next_record(display.playlist_version, skip)
             if record is not None:
                 self._since_notice += 1
@@ -308,6 +316,15 @@ class Rotation:
         self._cycle = sorted(self._by_id, key=self._key)
         self._cursor = 0
         self._in_cycle = set(self._cycle)
+        if self.resume_slot is not None and self._resume_at is not None and self._cycle:
+            local = self._resume_at
+            since_midnight = dt.timedelta(hours=local.hour, minutes=local.minute, seconds=local.second)
+            self._cursor = int(since_midnight / self.resume_slot) % len(self._cycle)
+            # Those before the cursor are shown in this cycle's second half, by wrapping the list once.
+            self._cycle = self._cycle[self._cursor :] + self._cycle[: self._cursor]
+            self._cursor = 0
+        # Only the first cycle of a Rotation resumes; later ones run the day's order from its start.
+        self.resume_slot = None
 
     def _next_record(self, version: int | None, skip: frozenset[str]) -> DebtorRecord | None:
         restarted = False

@@ -125,11 +125,14 @@ def test_qr_links_only_to_allowed_https_hosts(url, kept):
     assert qr_allowed(url, frozenset({"zxgk.court.gov.cn"})) is kept
 
 
-def test_state_log_logs_changes_only(caplog):
-    log = StateLog(logging.getLogger("test.sync"))
+def test_state_log_logs_changes_only_and_not_a_flapping_hub_at_every_poll(caplog):
+    clock = [0.0]
+    log = StateLog(logging.getLogger("test.sync"), repeat_after=600, monotonic=lambda: clock[0])
     offline = SyncResult(SyncState.OFFLINE, "无法连接", "cannot reach the hub")
     ok = SyncResult(SyncState.UNCHANGED, "无变化", "nothing new")
     with caplog.at_level(logging.INFO, logger="test.sync"):
-        results = [log.record(r) for r in (offline, offline, offline, ok, ok, offline)]
-    assert results == [True, False, False, True, False, True]
-    assert len(caplog.records) == 3
+        results = [log.record(r) for r in (offline, offline, offline, ok, ok, offline, ok, offline)]
+        clock[0] = 601.0  # ten minutes on, the same flapping is worth a line again
+        results += [log.record(ok), log.record(offline)]
+    assert results == [True, False, False, True, False, False, False, False, True, True]
+    assert len(caplog.records) == 4

@@ -126,6 +126,7 @@ def run_player(
     source = ScreenSource(fonts, config.screen_id, screen.cache, _LAYOUTS.get(config.layout))
     rotation = Rotation(
         config.screen_id,
+        resume_slot=dt.timedelta(seconds=config.dwell_seconds),
         notice_every=config.notice_every,
         quiet_hours=tuple(QuietHours(start, end) for start, end in config.quiet_hours),
         quiet_mode=QuietMode(config.quiet_mode),

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
@@ -60,9 +61,13 @@ class Telemetry(QObject):
         self._player = player
         self._clock = clock
         self._started = time.monotonic()
-        # One thread for every telemetry write and request: the play log's connection lives there.
+        # Play writes get their own thread: a hub that does not answer must never hold a finished play in
+        # memory, where a power cut would lose it. Heartbeats and uploads run on the other.
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plays")
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="telemetry")
+        self._beating: Future[None] | None = None
         self._log: PlayLog | None = None
+        self._opening = threading.Lock()
         self._uploader: Uploader | None = None
         self._queue = HeartbeatQueue()
         self._on_screen: tuple[Slide, dt.datetime] | None = None
@@ -80,7 +85,9 @@ class Telemetry(QObject):
         """Record the slide on screen and finish pending writes (at shutdown)."""
         self._timer.stop()
         self._finish_current(self._clock())
-        self._worker.shutdown(wait=True, cancel_futures=False)
+        self._writer.shutdown(wait=True, cancel_futures=False)
+        # A heartbeat still waiting on a silent hub is not worth holding up the exit.
+        self._worker.shutdown(wait=False, cancel_futures=True)
         if self._log is not None:
             self._log.close()
 
@@ -99,7 +106,7 @@ class Telemetry(QObject):
         self._on_screen = None
         play = self._play(slide, started, now)
         if play is not None:
-            self._worker.submit(self._record, play)
+            self._writer.submit(self._record, play)
 
     def _play(self, slide: Slide, started: dt.datetime, ended: dt.datetime) -> Play | None:
         snapshot = self._player.snapshot
@@ -136,14 +143,18 @@ class Telemetry(QObject):
             last_sync_message="" if last is None else last.en,
             on_screen=None if current is None or current.record is None else current.record.entry_id,
         )
-        self._worker.submit(self._beat, state)
+        # A heartbeat still running (a slow hub) is not joined by another: they would pile up.
+        if self._beating is None or self._beating.done():
+            self._beating = self._worker.submit(self._beat, state)
 
     # --- telemetry thread ----------------------------------------------------------------------------
 
     def _play_log(self) -> PlayLog:
-        if self._log is None:
-            self._log = PlayLog(self._config.cache_dir / PLAY_LOG_NAME, clock=self._clock)
-        return self._log
+        # Both telemetry threads use the log (PlayLog serialises its connection); it is opened once.
+        with self._opening:
+            if self._log is None:
+                self._log = PlayLog(self._config.cache_dir / PLAY_LOG_NAME, clock=self._clock)
+            return self._log
 
     def _record(self, play: Play) -> None:
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,18 +89,37 @@ class SyncResult:
 
 
 class StateLog:
-    """Logs a sync outcome only when its state or reason changes: never one line per poll."""
+    """Logs a sync outcome only when its state or reason changes: never one line per poll.
 
-    def __init__(self, logger: logging.Logger = log) -> None:
+    A hub flapping between two failures changes state at every poll; an outcome already logged within
+    ``repeat_after`` is therefore not logged again, so the journal gets a line per distinct state per period.
+    """
+
+    def __init__(
+        self,
+        logger: logging.Logger = log,
+        *,
+        repeat_after: float = 600.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._logger = logger
         self._last: tuple[SyncState, str] | None = None
+        self._logged_at: dict[tuple[SyncState, str], float] = {}
+        self._repeat_after = repeat_after
+        self._monotonic = monotonic
 
     def record(self, result: SyncResult) -> bool:
-        """Log ``result`` if it differs from the previous one; returns whether it logged."""
+        """Log ``result`` if it differs from the previous one and was not logged lately; returns whether it did."""
         key = (result.state, result.en if not result.ok else "")
         if key == self._last:
             return False
         self._last = key
+        now = self._monotonic()
+        seen = self._logged_at.get(key)
+        if seen is not None and now - seen < self._repeat_after:
+            return False
+        self._logged_at = {k: t for k, t in self._logged_at.items() if now - t < self._repeat_after}
+        self._logged_at[key] = now
         level = logging.INFO if result.ok else logging.WARNING
         self._logger.log(level, "sync %s: %s", result.state, result.en)
         return True
