@@ -212,6 +212,9 @@ def xvfb(size: tuple[int, int]) -> Iterator[str]:
         pass_fds=(write,),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        # Its own session: Ctrl-C in the terminal reaches the demo, which then stops the player and this
+        # server in order, instead of the X server dying under a player still drawing on it.
+        start_new_session=True,
     )
     os.close(write)
     try:
