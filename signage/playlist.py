@@ -162,7 +162,7 @@ def encode_playlist(playlist: Playlist) -> bytes:
         "format_version": FORMAT_VERSION,
         "channel": playlist.channel,
         "version": playlist.version,
-        "issued": _utc_text(playlist.issued),
+        "issued": utc_text(playlist.issued),
         "sample": playlist.sample,
         "utc_offset_minutes": int(playlist.utc_offset.total_seconds() // 60),
         "qr_hosts": sorted(playlist.qr_hosts),
@@ -180,10 +180,10 @@ def encode_revocations(revocations: Revocations) -> bytes:
         "format_version": FORMAT_VERSION,
         "channel": revocations.channel,
         "version": revocations.version,
-        "issued": _utc_text(revocations.issued),
+        "issued": utc_text(revocations.issued),
         "playlist_version": revocations.playlist_version,
         "revoked": [
-            {"id": entry.entry_id, "reason": entry.reason, "revoked_at": _utc_text(entry.revoked_at)}
+            {"id": entry.entry_id, "reason": entry.reason, "revoked_at": utc_text(entry.revoked_at)}
             for entry in revocations.entries
         ],
     }
@@ -200,7 +200,8 @@ def _dumps(document: Mapping[str, object]) -> bytes:
     return json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
-def _utc_text(moment: dt.datetime) -> str:
+def utc_text(moment: dt.datetime) -> str:
+    """The one wire form of a moment: UTC, whole seconds, ``2026-11-26T08:00:00Z`` (playlists and telemetry)."""
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -217,8 +218,8 @@ def _notice_json(notice: Notice) -> dict[str, object]:
         "id": notice.notice_id,
         "title": notice.title,
         "body": notice.body,
-        "starts": None if notice.starts is None else _utc_text(notice.starts),
-        "ends": None if notice.ends is None else _utc_text(notice.ends),
+        "starts": None if notice.starts is None else utc_text(notice.starts),
+        "ends": None if notice.ends is None else utc_text(notice.ends),
     }
 
 

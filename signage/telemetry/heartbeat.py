@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from signage.config import ID_RE
+from signage.playlist import utc_text
 from signage.telemetry.plays import is_play_entry_id
 
 #: Contract with the hub: a heartbeat body is at most this large.
@@ -262,7 +263,7 @@ def _utc(moment: dt.datetime) -> dt.datetime:
 
 def _utc_text(moment: dt.datetime) -> str:
     # Whole seconds with Z, the one form of time in the hub's contract (as in a play's "started").
-    return _utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_text(_utc(moment))
 
 
 def _count(value: int | None) -> int | None:

@@ -56,7 +56,7 @@ from typing import Any, TypeVar
 
 from signage.config import ID_RE
 from signage.fsutil import fsync_directory
-from signage.playlist import record_hash
+from signage.playlist import record_hash, utc_text
 from signage.records import DebtorRecord
 from signage.sync.cache import disk_error
 
@@ -182,7 +182,7 @@ class Play:
             "entry_id": self.entry_id,
             "entry_hash": self.entry_hash,
             "playlist_version": self.playlist_version,
-            "started": self.started.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "started": utc_text(self.started),
             "duration_ms": self.duration_ms,
         }
 
