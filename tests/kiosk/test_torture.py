@@ -623,10 +623,21 @@ def test_kill_9_many_times_the_cache_verifies_and_no_play_is_lost_or_counted_twi
     assert phases["during a full sync"] >= 1, phases
 
 
+#: Restarts this far apart resume in different slots of the day's order. The slot is the time the rotation
+#: resumed divided by the dwell (signage/rotation.py). ``Shown.started`` is whole seconds, so first slides
+#: two dwells (4 s) apart went on screen more than 3 s apart; the time from resuming to the first slide
+#: varies by well under a second between runs, so the resumes were more than one dwell apart. (A kill
+#: during the start-up sync often restarts the player within one slot: it then begins with the same slide,
+#: by design, where a screen playing all along would be.) Under a minute apart, the slot cannot have come
+#: round to the same slide again (the subset has 40-odd).
+RESUME_APART = (2 * DWELL, 60.0)
+
+
 def test_a_restart_resumes_the_rotation_where_it_stopped(tortured: Torture) -> None:
-    # Pairs of consecutive kill cycles that started from the same set (same playlist, same takedowns): a
-    # rotation that resumes does not begin the second with the slide it began the first with (a cycle of
-    # the sample is 60-odd slides; a run shows a handful).
+    # Pairs of consecutive kill cycles that started from the same set (same playlist, same takedowns) and
+    # in different slots of the day: a rotation that resumes does not begin the second with the slide it
+    # began the first with (a cycle of the sample is 60-odd slides; a run shows a handful). Two starts
+    # within one dwell slot begin with the same slide by design: where a screen playing all along would be.
     pairs = []
     for before, after in zip(tortured.cycles, tortured.cycles[1:], strict=False):
         same_set = before.started_with == after.started_with and before.started_with[0] is not None
@@ -635,7 +646,17 @@ def test_a_restart_resumes_the_rotation_where_it_stopped(tortured: Torture) -> N
         first, second = before.run.shown[0], after.run.shown[0]
         if not _debtor(first.entry_id) or not _debtor(second.entry_id):
             continue
-        pairs.append((before.run.index, first.entry_id, after.run.index, second.entry_id))
+        if not RESUME_APART[0] <= second.started - first.started < RESUME_APART[1]:
+            continue
+        pairs.append(
+            (
+                before.run.index,
+                first.entry_id,
+                after.run.index,
+                second.entry_id,
+                second.started - first.started,
+            )
+        )
     if len(pairs) < 2:
         pytest.skip(f"only {len(pairs)} pairs of restarts from an unchanged set; run more cycles")
     repeated = [pair for pair in pairs if pair[1] == pair[3]]
