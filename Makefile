@@ -51,8 +51,21 @@ typecheck: venv
 pytest: venv
 	$(BIN)/pytest -q
 
-bench: venv
-	$(BIN)/python -m bench.import_speed
+# Every benchmark, then docs/benchmarks.md rewritten (about an hour on two cores; see bench/__main__.py).
+# The Chromium kiosk it compares against is Debian's chromium, installed here when root; py-spy profiles.
+bench: venv $(VENV)/.bench-installed
+	$(BIN)/python -m bench
+
+$(VENV)/.bench-installed: pyproject.toml | venv
+	@if ! command -v chromium >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "make bench: installing chromium"; \
+			export DEBIAN_FRONTEND=noninteractive; \
+			apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+		else echo "make bench: chromium is missing (apt-get install chromium); its comparison will fail" >&2; fi; \
+	fi
+	$(BIN)/python -m pip install -q -e '.[test,bench]'
+	touch $@
 
 sample: venv
 	$(BIN)/python playlists/generate_sample.py

@@ -11,12 +11,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from bench import figures
+from bench.figures import Figure, command_line, machine
 from signage.fictional import fictional_rows, portrait, write_csv
 from signage.importer import ImportOptions, import_file
 
@@ -64,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=35_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--figures", type=Path, default=None, help="also write the headline figures as JSON here"
+    )
     arguments = parser.parse_args(argv)
     csv_path, photos = prepare(arguments.rows)
     today = dt.date(2026, 11, 26)
@@ -78,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             photographed = max(photographed, sum(record.photo is not None for record in report.records))
     bare = statistics.median(timings["without photos"])
     full = statistics.median(timings["with photos"])
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print("\n".join(machine()))
     print(
         f"rows: {arguments.rows} ({accepted} accepted), photos: {photographed} at {PHOTO_SIZE[0]}x{PHOTO_SIZE[1]}"
     )
@@ -88,6 +92,25 @@ def main(argv: list[str] | None = None) -> int:
         f"  import with photos:    {full:7.2f} s  ({(full - bare) / max(photographed, 1) * 1000:.2f} ms per photo)"
     )
     print(f"  ratio with/without:    {full / bare:7.1f}x")
+    command = command_line("bench.import_speed", argv)
+    section = f"Import ({arguments.rows:,} rows)"
+    figures.write(
+        arguments.figures,
+        [
+            Figure(
+                section,
+                "Import without photos",
+                f"{bare:.2f} s ({arguments.rows / bare:,.0f} rows/s)",
+                command,
+            ),
+            Figure(
+                section,
+                f"Import with {photographed:,} photos",
+                f"{full:.2f} s ({(full - bare) / max(photographed, 1) * 1000:.2f} ms per photo)",
+                command,
+            ),
+        ],
+    )
     return 0
 
 
