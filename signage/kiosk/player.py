@@ -101,6 +101,8 @@ class Player(QObject):
         self._quarantine: dict[str, dt.datetime] = {}
         self._fixed: dict[tuple[str, int, int, int | None], list[QImage]] = {}
         self._pages: list[QImage] = []
+        #: Set while a slide that may no longer be shown is replaced: the replacement cuts in.
+        self._cut = False
         self._page = QTimer(self)
         self._page.timeout.connect(self._next_page)
         self._dwell = QTimer(self)
@@ -184,17 +186,22 @@ class Player(QObject):
             return
         log.info("slide %s may no longer be shown; replacing it now", self.current.key)
         self._ready.pop(self.current.key, None)
-        if self._waiting is None:
-            self.advance()
-        current = self.current
-        if (
-            current is not None
-            and current.kind not in _FIXED
-            and not self._rotation.still_allowed(current, display, self._clock())
-        ):
-            # The replacement is still being rendered: the standby slide covers the gap, within the second.
-            # (A black or standby slide on screen may simply stay until the replacement is ready.)
-            self._show(STANDBY_SLIDE, self._fixed_image(STANDBY_SLIDE))
+        # It leaves at once, without a crossfade: a fading slide is still readable for the whole fade.
+        self._cut = True
+        try:
+            if self._waiting is None:
+                self.advance()
+            current = self.current
+            if (
+                current is not None
+                and current.kind not in _FIXED
+                and not self._rotation.still_allowed(current, display, self._clock())
+            ):
+                # The replacement is still being rendered: the standby slide covers the gap, within the
+                # second. (A black or standby slide on screen may simply stay until the replacement is ready.)
+                self._show(STANDBY_SLIDE, self._fixed_image(STANDBY_SLIDE))
+        finally:
+            self._cut = False
 
     # --- internals -----------------------------------------------------------------------------------
 
@@ -217,7 +224,7 @@ class Player(QObject):
             self.advance()
 
     def _show(self, slide: Slide, pages: list[QImage]) -> None:
-        fade = 0 if self.current is None else self._fade_ms
+        fade = 0 if self.current is None or self._cut else self._fade_ms
         self._pages = pages[1:]
         self._display.show_image(pages[0], fade)
         if self.current is not None and self.current.key != slide.key:

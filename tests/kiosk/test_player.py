@@ -323,6 +323,26 @@ def test_a_revoked_record_on_screen_is_replaced_at_once(rig, qtbot):
         assert r.step().key != first.key
 
 
+def test_a_takedown_cuts_to_the_replacement_while_rotation_crossfades(rig, qtbot):
+    recs = records(5)
+    r = rig(fade=dt.timedelta(seconds=1))
+    r.start(snapshot(recs))
+    second = r.step()
+    assert r.window.is_fading()  # an ordinary change crossfades
+    qtbot.waitUntil(lambda: not r.window.is_fading(), timeout=3000)
+    assert second.record is not None
+    revoked = snapshot(recs, revoked=frozenset({second.record.entry_id}))
+    r.player.on_synced(UPDATED, revoked)
+    replacement = r.player.current
+    assert replacement is not None and replacement.key != second.key
+    # Rendered ahead, the replacement is fully on screen before on_synced returned: no fade to wait for.
+    assert not r.window.is_fading()
+    assert r.colour() == colour_of(replacement.key)
+    # The next ordinary change crossfades again.
+    r.step()
+    assert r.window.is_fading()
+
+
 def test_revoking_the_last_record_on_screen_shows_standby_at_once(rig):
     recs = records(1)
     r = rig()
