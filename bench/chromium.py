@@ -1,4 +1,4 @@
-"""The player against a Chromium kiosk showing the same slides: memory (PSS) and CPU, same screen, same time.
+"""The player against a Chromium kiosk showing the same slides: memory (PSS), CPU and frames per crossfade.
 
 The sample channel is published and a screen cache filled as ``bench.player`` does it (hub stopped after the
 sync). The same displayable records and notices become a static page (``bench/html/kiosk.html`` filled in:
@@ -16,12 +16,33 @@ Each run starts a fresh Xvfb 1920×1080x24 and one side on it, in its own sessio
 For ``--seconds`` S from ``Popen`` (start-up included, on both sides) the whole process tree (the root, its
 descendants, and anything left in its session) is sampled every ``--interval`` s: PSS summed over the tree
 from ``/proc/<pid>/smaps_rollup``. At the end, CPU seconds of the tree (utime+stime+cutime+cstime of every
-live tree process, so reaped children count through their parent) and of the Xvfb server. Peak PSS is the
+live tree process, so reaped children count through their parent), of the Xvfb server, and the two added,
+since each side's drawing is partly done by its X server. Peak PSS is the
 largest sample; steady PSS the median of the last half of the samples. Then the session is killed.
 
 Runs alternate chromium, player, chromium, player… for ``--rounds`` R rounds × each dwell; the table gives
-medians per side and the ratio chromium / player. Usage:
-``python -m bench.chromium [--seconds S] [--rounds R] [--dwell 2 10] [--interval I]``.
+medians per side and the ratio chromium / player.
+
+**Frames per crossfade** come from separate runs after those (one per side and dwell, ending once
+``--crossfades`` N crossfades were counted after the first, which may overlap start-up), so the measured
+runs above carry no instrumentation:
+
+* Chromium opens the page as ``index.html?frames`` with ``--enable-logging=stderr --v=0``: the page counts
+  ``requestAnimationFrame`` callbacks from the class change that starts a crossfade to the incoming slide's
+  ``transitionend`` and logs the count with ``console.log``, which Chromium writes to its stderr;
+* the player runs as ``bench.player``'s instrumented child (the same ``run_player``), whose event filter
+  counts the window's paint events from the slide change to the first paint after the fade.
+
+Under Xvfb nothing reaches a real display: these count frames each side *drew for the X server*, not frames
+a monitor showed. For Chromium, a callback is a frame its renderer began, which its software compositor then
+draws and puts to Xvfb; for the player, a paint event is a frame painted into the backing store and flushed to
+Xvfb. Neither count looks at the X server itself.
+
+With ``--figures PATH`` the headline figures (section "Against a Chromium kiosk": peak and steady PSS, CPU of
+the trees and CPU including Xvfb, as ratios Chromium / player against the targets ≥ 4× for memory and ≥ 5× for
+CPU, and the frames per crossfade) are also written there as JSON (:mod:`bench.figures`). Usage:
+``python -m bench.chromium [--seconds S] [--rounds R] [--dwell 2 10] [--interval I] [--crossfades N]
+[--figures PATH]``.
 """
 
 from __future__ import annotations
@@ -29,7 +50,6 @@ from __future__ import annotations
 import argparse
 import html
 import os
-import shlex
 import shutil
 import signal
 import statistics
@@ -42,8 +62,19 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.figures import Figure, at_least, command_line, machine, write
 from bench.player import OUT as PLAYER_OUT
-from bench.player import ROOT, SCREEN, TRANSITION_SECONDS, _child_named, _machine, _now, _table, prepare
+from bench.player import (
+    ROOT,
+    SCREEN,
+    TRANSITION_SECONDS,
+    _child_named,
+    _now,
+    _table,
+    crossfade_frames,
+    player_command,
+    prepare,
+)
 
 OUT = PLAYER_OUT.parent / "chromium"
 TEMPLATE = Path(__file__).resolve().parent / "html" / "kiosk.html"
@@ -59,7 +90,14 @@ CHROMIUM_FLAGS = (
     "--password-store=basic",
     f"--window-size={SCREEN[0]},{SCREEN[1]}",
 )
-FIGURES = ("PSS peak", "PSS steady", "CPU s, tree", "CPU s, Xvfb")
+FIGURES = ("PSS peak", "PSS steady", "CPU s, tree", "CPU s, Xvfb", "CPU s, tree + Xvfb")
+#: Chromium writes the page's console.log lines to stderr with these (the frames runs only).
+CONSOLE_FLAGS = ("--enable-logging=stderr", "--v=0")
+SECTION = "Against a Chromium kiosk"
+MEMORY_TARGET = 4.0
+CPU_TARGET = 5.0
+#: Seconds a side may take to start before its first crossfade is due, in the frames runs.
+FRAMES_GRACE = 60.0
 
 
 # --- the page ---------------------------------------------------------------------------------------------
@@ -229,8 +267,8 @@ class Run:
     def steady(self) -> float:
         return float(statistics.median(self.samples[len(self.samples) // 2 :]))
 
-    def figures(self) -> tuple[float, float, float, float]:
-        return self.peak, self.steady, self.tree_cpu, self.xvfb_cpu
+    def figures(self) -> tuple[float, float, float, float, float]:
+        return self.peak, self.steady, self.tree_cpu, self.xvfb_cpu, self.tree_cpu + self.xvfb_cpu
 
 
 @contextmanager
@@ -265,6 +303,19 @@ def _session(command: Sequence[str], env: dict[str, str], log: Path) -> Iterator
             process.wait()
 
 
+def _environment(side: str, display: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env["DISPLAY"] = display
+    if side == "player":
+        env |= {"QT_QPA_PLATFORM": "xcb", "PYTHONUNBUFFERED": "1"}
+    return env
+
+
+def _chromium_command(page: str, work: Path, *extra: str) -> list[str]:
+    profile = Path(tempfile.mkdtemp(prefix="profile-", dir=work))
+    return ["chromium", *CHROMIUM_FLAGS, *extra, f"--user-data-dir={profile}", page]
+
+
 def run_side(
     side: str, dwell: float, seconds: float, interval: float, page: Path, config: Path, work: Path
 ) -> Run:
@@ -274,13 +325,10 @@ def run_side(
     figures = Run(side, dwell)
     with xvfb(SCREEN) as display:
         xvfb_pid = _child_named("Xvfb")
-        env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
-        env["DISPLAY"] = display
+        env = _environment(side, display)
         if side == "chromium":
-            profile = Path(tempfile.mkdtemp(prefix="profile-", dir=work))
-            command = ["chromium", *CHROMIUM_FLAGS, f"--user-data-dir={profile}", page.as_uri()]
+            command = _chromium_command(page.as_uri(), work)
         else:
-            env |= {"QT_QPA_PLATFORM": "xcb", "PYTHONUNBUFFERED": "1"}
             command = [sys.executable, "-m", "signage", "play", "--config", str(config)]
         started = time.monotonic()
         with _session(command, env, work / f"{side}-{dwell:g}.log") as process:
@@ -300,24 +348,76 @@ def run_side(
     return figures
 
 
+def count_frames(side: str, dwell: float, crossfades: int, page: Path, config: Path, work: Path) -> list[int]:
+    """Frames drawn in each of ``crossfades`` crossfades of ``side``, on a fresh Xvfb, after the first one.
+
+    Chromium opens the page with ``?frames`` (requestAnimationFrame callbacks per crossfade, logged to the
+    console) and ``--enable-logging=stderr --v=0``; the player is ``bench.player``'s instrumented child (paint
+    events per crossfade). Both log ``bench: crossfade N frames F ms T``; the run ends as soon as
+    ``crossfades`` + 1 of them were logged. The first is left out: it may overlap the end of start-up (a
+    Chromium whose first crossfade came before its first frame was seen to begin 2 frames for it).
+    """
+    from signage.demo import xvfb
+
+    with xvfb(SCREEN) as display:
+        if side == "chromium":
+            command = _chromium_command(f"{page.as_uri()}?frames", work, *CONSOLE_FLAGS)
+        else:
+            command = player_command(config, instrumented=True)
+        log = work / f"frames-{side}-{dwell:g}.log"
+        deadline = time.monotonic() + FRAMES_GRACE + (crossfades + 2) * dwell
+        with _session(command, _environment(side, display), log) as process:
+            while True:
+                time.sleep(0.25)
+                frames = crossfade_frames(log.read_text(errors="replace"))
+                if len(frames) > crossfades:
+                    return frames[1 : crossfades + 1]
+                if process.poll() is not None or time.monotonic() > deadline:
+                    tail = log.read_text(errors="replace")[-3000:]
+                    state = "exited early" if process.returncode is not None else "timed out"
+                    raise RuntimeError(f"{side} {state} after {len(frames)} crossfades:\n{tail}")
+
+
 # --- the report -------------------------------------------------------------------------------------------
 
 
-def report(runs: Sequence[Run], dwells: Sequence[float], seconds: float, interval: float) -> list[str]:
+Frames = dict[tuple[str, float], list[int]]
+"""Frames per crossfade, by (side, dwell)."""
+
+
+def medians(runs: Sequence[Run], dwell: float) -> dict[str, dict[str, float]]:
+    """The median of each figure of :data:`FIGURES` over the runs of each side at ``dwell``: figure -> side -> median."""
+    return {
+        name: {
+            side: statistics.median(
+                run.figures()[index] for run in runs if run.side == side and run.dwell == dwell
+            )
+            for side in SIDES
+        }
+        for index, name in enumerate(FIGURES)
+    }
+
+
+def _ratio(values: dict[str, float]) -> float:
+    return values["chromium"] / values["player"] if values["player"] else float("nan")
+
+
+def report(
+    runs: Sequence[Run], frames: Frames, dwells: Sequence[float], seconds: float, interval: float
+) -> list[str]:
     rows = [
         ("dwell", "figure", "chromium (median)", "player (median)", "chromium / player", "each run c | p")
     ]
     for dwell in dwells:
         by_side = {side: [run for run in runs if run.side == side and run.dwell == dwell] for side in SIDES}
+        middle = medians(runs, dwell)
         for index, name in enumerate(FIGURES):
             values = {side: [run.figures()[index] for run in by_side[side]] for side in SIDES}
-            medians = {side: statistics.median(values[side]) for side in SIDES}
             memory = name.startswith("PSS")
 
             def show(value: float, memory: bool = memory) -> str:
                 return f"{value / 2**20:.1f} MiB" if memory else f"{value:.1f} s"
 
-            ratio = medians["chromium"] / medians["player"] if medians["player"] else float("nan")
             each = (
                 " ".join(show(v) for v in values["chromium"])
                 + " | "
@@ -327,9 +427,9 @@ def report(runs: Sequence[Run], dwells: Sequence[float], seconds: float, interva
                 (
                     f"{dwell:g} s",
                     name,
-                    show(medians["chromium"]),
-                    show(medians["player"]),
-                    f"{ratio:.2f}×",
+                    show(middle[name]["chromium"]),
+                    show(middle[name]["player"]),
+                    f"{_ratio(middle[name]):.2f}×",
                     each,
                 )
             )
@@ -344,12 +444,73 @@ def report(runs: Sequence[Run], dwells: Sequence[float], seconds: float, interva
                 "",
             )
         )
-    return [
+        counted = {side: frames.get((side, dwell), []) for side in SIDES}
+        if all(counted.values()):
+            rows.append(
+                (
+                    f"{dwell:g} s",
+                    "frames per crossfade",
+                    f"{statistics.median(counted['chromium']):g}",
+                    f"{statistics.median(counted['player']):g}",
+                    "",
+                    " ".join(map(str, counted["chromium"])) + " | " + " ".join(map(str, counted["player"])),
+                )
+            )
+    lines = [
         f"Chromium kiosk vs player: {seconds:g} s per run from Popen (start-up included), Xvfb {SCREEN[0]}x{SCREEN[1]}x24 "
         f"per run, crossfade {TRANSITION_SECONDS:g} s, PSS of the whole tree every {interval:g} s "
         "(steady = median of the last half), CPU = whole life of tree and of its Xvfb",
         *_table(rows),
     ]
+    if frames:
+        lines += [
+            "    frames per crossfade: separate runs, one per side and dwell, not the measured ones above. Chromium: "
+            "requestAnimationFrame callbacks from the class change to transitionend (frames its renderer began; "
+            "the compositor draws them in software and puts them to Xvfb); player: paint events of its window "
+            "from the slide change to the first paint after the fade (each one drawn and flushed to Xvfb). "
+            "Xvfb has no display, so nothing is 'presented' beyond reaching the X server.",
+        ]
+    return lines
+
+
+def headline(
+    runs: Sequence[Run], frames: Frames, dwells: Sequence[float], seconds: float, argv: Sequence[str] | None
+) -> list[Figure]:
+    """The figures for ``docs/benchmarks.md``: each ratio against its target, and frames per crossfade."""
+    command = command_line("bench.chromium", argv)
+    found: list[Figure] = []
+    for dwell in dwells:
+        middle = medians(runs, dwell)
+        for name, figure, target in (
+            (f"Peak PSS, {dwell:g} s dwell, Chromium / player", "PSS peak", MEMORY_TARGET),
+            (f"Steady PSS, {dwell:g} s dwell, Chromium / player", "PSS steady", MEMORY_TARGET),
+            (f"CPU of the process trees, {dwell:g} s dwell, Chromium / player", "CPU s, tree", CPU_TARGET),
+            (f"CPU including Xvfb, {dwell:g} s dwell, Chromium / player", "CPU s, tree + Xvfb", CPU_TARGET),
+        ):
+            values = middle[figure]
+            ratio = _ratio(values)
+            if figure.startswith("PSS"):
+                both = f"Chromium {values['chromium'] / 2**20:.1f} MiB, player {values['player'] / 2**20:.1f} MiB"
+            else:
+                both = f"Chromium {values['chromium']:.1f} s, player {values['player']:.1f} s of CPU in {seconds:g} s"
+            met, shortfall = at_least(ratio, target)
+            found.append(
+                Figure(SECTION, name, f"{ratio:.2f}× ({both})", command, f"≥ {target:g}×", met, shortfall)
+            )
+        counted = {side: frames.get((side, dwell), []) for side in SIDES}
+        if all(counted.values()):
+            count = min(len(values) for values in counted.values())
+            found.append(
+                Figure(
+                    SECTION,
+                    f"Frames per {TRANSITION_SECONDS:g} s crossfade, {dwell:g} s dwell",
+                    f"Chromium {statistics.median(counted['chromium']):g}, player "
+                    f"{statistics.median(counted['player']):g} (median of {count} crossfades each: Chromium's "
+                    "requestAnimationFrame callbacks, the player's paint events; drawn for Xvfb)",
+                    command,
+                )
+            )
+    return found
 
 
 def _chromium_version() -> str:
@@ -364,7 +525,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2, help="runs of each side per dwell (default 2)")
     parser.add_argument("--dwell", type=float, nargs="+", default=[2.0, 10.0], help="dwells (default 2 10)")
     parser.add_argument("--interval", type=float, default=2.0, help="PSS sampling interval (default 2)")
+    parser.add_argument(
+        "--crossfades",
+        type=int,
+        default=5,
+        help="crossfades whose frames are counted, per side and dwell, in extra runs (default 5; 0: none)",
+    )
     parser.add_argument("--work", type=Path, default=OUT, help=f"scratch folder (default {OUT})")
+    parser.add_argument(
+        "--figures", type=Path, default=None, help="also write the headline figures as JSON to this file"
+    )
     arguments = parser.parse_args(argv)
     if shutil.which("chromium") is None:
         raise SystemExit("chromium is not installed (apt-get install chromium)")
@@ -373,6 +543,7 @@ def main(argv: list[str] | None = None) -> int:
     config = prepare(work / "screen")
     print(f"published the sample channel and filled a screen cache; player config {config}", file=sys.stderr)
     runs: list[Run] = []
+    frames: Frames = {}
     with tempfile.TemporaryDirectory(prefix="kiosk-", dir=work) as scratch:
         folder = Path(scratch)
         for dwell in arguments.dwell:
@@ -392,15 +563,24 @@ def main(argv: list[str] | None = None) -> int:
                         file=sys.stderr,
                         flush=True,
                     )
-    command = shlex.join(["python", "-m", "bench.chromium", *(argv if argv is not None else sys.argv[1:])])
+            if arguments.crossfades > 0:
+                for side in SIDES:
+                    counted = count_frames(side, dwell, arguments.crossfades, page, dwell_config, folder)
+                    frames[side, dwell] = counted
+                    print(
+                        f"dwell {dwell:g} s, {side}: frames per crossfade {' '.join(map(str, counted))}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
     lines = [
-        *_machine(load_at_start),
+        *machine(load_at_start),
         f"browser: {_chromium_version()}, flags {' '.join(CHROMIUM_FLAGS)}",
-        f"command: {command}",
+        f"command: {command_line('bench.chromium', argv)}",
         "",
-        *report(runs, arguments.dwell, arguments.seconds, arguments.interval),
+        *report(runs, frames, arguments.dwell, arguments.seconds, arguments.interval),
     ]
     print("\n".join(lines))
+    write(arguments.figures, headline(runs, frames, arguments.dwell, arguments.seconds, argv))
     return 0
 
 

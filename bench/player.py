@@ -10,7 +10,8 @@ plays offline from the verified cache and no network time is counted.
    run; wall time from ``Popen`` to the ``first slide painted`` line on its stderr. The same runs are repeated
    with this module's instrumented child (``--child-play``: the same ``run_player`` with an ``on_ready`` hook
    that logs each slide shown and the first paint of a debtor slide), which tells a debtor slide from the
-   standby slide.
+   standby slide. (The hook also logs the window's paint events during each crossfade, which
+   ``bench.chromium`` reads for its frames-per-crossfade figure.)
 2. **Render time per slide**, in this process on Qt's offscreen platform: the player's own
    ``ScreenSource.render`` (a :class:`~signage.kiosk.slides.SlideRenderer`, photos read from the screen
    cache by hash and decoded) for every displayable sample record, the notice and the standby slide, at
@@ -19,8 +20,10 @@ plays offline from the verified cache and no network time is counted.
    PSS from ``/proc/<pid>/smaps_rollup`` every 10 s, CPU seconds from ``/proc/<pid>/stat`` of the player and
    of its Xvfb.
 
-Starts are cold processes on a warm page cache (nothing drops the OS caches). Usage:
-``python -m bench.player [--runs N] [--minutes M] [--repeats R] [--only startup|render|run]``.
+Starts are cold processes on a warm page cache (nothing drops the OS caches). With ``--figures PATH`` the
+headline figures of the start-up part (section "Cold start": median seconds to the first slide painted, target
+under 1.5 s, and to the first debtor slide) are also written there as JSON (:mod:`bench.figures`). Usage:
+``python -m bench.player [--runs N] [--minutes M] [--repeats R] [--only startup|render|run] [--figures PATH]``.
 """
 
 from __future__ import annotations
@@ -31,8 +34,8 @@ import json
 import logging
 import math
 import os
-import platform
 import queue
+import re
 import shutil
 import signal
 import statistics
@@ -46,6 +49,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
+
+from bench.figures import Figure, at_most, command_line, machine, write
 
 if TYPE_CHECKING:
     from PyQt6.QtCore import QEvent, QObject  # noqa: TID251 - bench code, never imported by the core
@@ -67,6 +72,9 @@ FIRST_PAINTED = "first slide painted"
 SLIDE_SHOWN = "bench: slide shown "
 FIRST_KIND = "bench: first slide is "
 DEBTOR_PAINTED = "bench: first debtor slide painted"
+#: ``bench: crossfade N frames F ms T``: frames drawn for one crossfade (this child's paint events; the
+#: Chromium page's requestAnimationFrame callbacks in bench.chromium) and its length.
+CROSSFADE = re.compile(r"bench: crossfade (\d+) frames (\d+) ms (\d+)( cancelled)?")
 DEBTOR_KINDS = ("person", "organisation")
 #: Kinds with few slides (one notice, one standby) are rendered until they have this many timings.
 MIN_RENDER_SAMPLES = 30
@@ -297,6 +305,11 @@ def pss_bytes(pid: int) -> int:
     raise RuntimeError(f"no Pss line in /proc/{pid}/smaps_rollup")
 
 
+def crossfade_frames(text: str) -> list[int]:
+    """The frame counts of the completed crossfades logged in ``text`` (see :data:`CROSSFADE`), in order."""
+    return [int(match[2]) for match in CROSSFADE.finditer(text) if not match[4]]
+
+
 # --- 1. start-up ------------------------------------------------------------------------------------------
 
 
@@ -483,7 +496,14 @@ def child_play(config_path: Path) -> int:
 
 
 def _paint_watch(window: SlideWindow, player: Player) -> QObject:
-    """Logs every slide shown, the kind of the first one painted, and when a debtor slide was first painted."""
+    """Logs every slide shown, the kind of the first one painted, when a debtor slide was first painted, and
+    the paint events of each crossfade.
+
+    A crossfade's frames are the window's paint events from the slide change (``slide_shown``, emitted right
+    after ``show_image`` started the fade) up to and including the first paint after the fade has finished
+    (the one showing the new slide alone). Each paint event of this top-level window is one frame drawn into
+    its backing store and flushed to the X server.
+    """
     from PyQt6.QtCore import QEvent, QObject, QTimer  # noqa: TID251 - bench code, never imported by the core
 
     from signage.rotation import Slide
@@ -493,11 +513,18 @@ def _paint_watch(window: SlideWindow, player: Player) -> QObject:
             super().__init__(window)
             self.pending = False
             self.done = False
+            self.crossfades = 0
+            self.fade_started: float | None = None
+            self.fade_frames = 0
 
         def shown(self, slide: Slide) -> None:
             log.info("%s%s", SLIDE_SHOWN, slide.kind.value)
             if not self.done and slide.kind.value in DEBTOR_KINDS:
                 self.pending = True
+            if window.is_fading():
+                # A fade cut short by the next slide is not reported; this one starts afresh.
+                self.crossfades += 1
+                self.fade_started, self.fade_frames = time.perf_counter(), 0
 
         def first(self) -> None:
             kind = "none" if player.current is None else player.current.kind.value
@@ -505,10 +532,20 @@ def _paint_watch(window: SlideWindow, player: Player) -> QObject:
             log.info("%s%s at %dx%d", FIRST_KIND, kind, size.width(), size.height())
 
         def eventFilter(self, watched: QObject | None, event: QEvent | None) -> bool:
-            if self.pending and event is not None and event.type() == QEvent.Type.Paint:
+            if event is None or event.type() != QEvent.Type.Paint:
+                return False
+            if self.pending:
                 # The paint event is delivered next; log once it has been handled.
                 self.pending, self.done = False, True
                 QTimer.singleShot(0, lambda: log.info(DEBTOR_PAINTED))
+            if self.fade_started is not None:
+                self.fade_frames += 1
+                if not window.is_fading():
+                    elapsed = (time.perf_counter() - self.fade_started) * 1000
+                    log.info(
+                        "bench: crossfade %d frames %d ms %.0f", self.crossfades, self.fade_frames, elapsed
+                    )
+                    self.fade_started = None
             return False
 
     watch = Watch()
@@ -519,41 +556,6 @@ def _paint_watch(window: SlideWindow, player: Player) -> QObject:
 
 
 # --- the report -------------------------------------------------------------------------------------------
-
-
-def _machine(load_at_start: float) -> list[str]:
-    from PyQt6.QtCore import PYQT_VERSION_STR, QT_VERSION_STR  # noqa: TID251 - bench code
-
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor() or "?",
-    )
-    memory = next(
-        int(line.split()[1]) * 1024
-        for line in Path("/proc/meminfo").read_text().splitlines()
-        if line.startswith("MemTotal:")
-    )
-    package = subprocess.run(
-        ["dpkg-query", "--show", "--showformat=${Version}", "xvfb"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    xserver = f"Xvfb {package.stdout.strip() or '(version unknown)'}"
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
-    dirty = subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True, cwd=ROOT)
-    return [
-        f"machine: {platform.machine()}, {model}, {os.cpu_count()} cores, {memory / 2**30:.1f} GiB RAM, "
-        f"Linux {platform.release()}",
-        f"software: Python {platform.python_version()}, Qt {QT_VERSION_STR} (PyQt6 {PYQT_VERSION_STR}), {xserver}",
-        f"date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; signage at {head.stdout.strip() or '?'}"
-        f"{' with uncommitted changes' if dirty.stdout.strip() else ''}; load average (1 min) "
-        f"{load_at_start:.2f} at the start, {os.getloadavg()[0]:.2f} at the end",
-    ]
 
 
 def _table(rows: Sequence[Sequence[str]], indent: str = "    ") -> list[str]:
@@ -596,6 +598,28 @@ def startup_lines(figures: Startup) -> list[str]:
         f"    first slide painted by the instrumented child: {kinds}",
         f"    exit status after SIGTERM: {codes}",
     ]
+
+
+STARTUP_LIMIT = 1.5
+COLD_START = "Cold start"
+
+
+def startup_figures(figures: Startup, argv: Sequence[str] | None) -> list[Figure]:
+    """The headline figures of section 1: median seconds to the first slide, and to the first debtor slide."""
+    command = command_line("bench.player", argv)
+    target = f"< {STARTUP_LIMIT:g} s"
+    found: list[Figure] = []
+    for name, values in (
+        ("Process start to first slide painted, offline from the cache", figures.plain),
+        ("Process start to first debtor slide painted, offline (instrumented child)", figures.debtor),
+    ):
+        if not values:
+            continue
+        median = statistics.median(values)
+        met, shortfall = at_most(median, STARTUP_LIMIT, "s")
+        value = f"{median:.2f} s median of {len(values)} runs (max {max(values):.2f} s)"
+        found.append(Figure(COLD_START, name, value, command, target, met, shortfall))
+    return found
 
 
 def render_lines(timings: dict[tuple[str, str], list[float]], repeats: int) -> list[str]:
@@ -686,6 +710,9 @@ def main(argv: list[str] | None = None) -> int:
         "--only", choices=PARTS, action="append", help="run only this part (repeatable; default all three)"
     )
     parser.add_argument("--work", type=Path, default=OUT, help=f"scratch folder (default {OUT})")
+    parser.add_argument(
+        "--figures", type=Path, default=None, help="also write the headline figures as JSON to this file"
+    )
     parser.add_argument("--child-play", type=Path, metavar="CONFIG", help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
     if arguments.child_play is not None:
@@ -696,14 +723,18 @@ def main(argv: list[str] | None = None) -> int:
     config = prepare(arguments.work.resolve())
     print(f"published the sample channel and filled a screen cache; player config {config}", file=sys.stderr)
     report: list[str] = []
+    headline: list[Figure] = []
     if "startup" in parts:
-        report += ["", *startup_lines(measure_startup(config, arguments.runs, arguments.timeout))]
+        startup = measure_startup(config, arguments.runs, arguments.timeout)
+        report += ["", *startup_lines(startup)]
+        headline += startup_figures(startup, argv)
     if "render" in parts:
         report += ["", *render_lines(measure_render(config, arguments.repeats), arguments.repeats)]
     if "run" in parts:
         figures = measure_run(config, arguments.minutes, arguments.sample_seconds, arguments.timeout)
         report += ["", *run_lines(figures, arguments.sample_seconds)]
-    print("\n".join([*_machine(load_at_start), *report]))
+    print("\n".join([*machine(load_at_start), *report]))
+    write(arguments.figures, headline)
     return 0
 
 
