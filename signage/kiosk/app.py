@@ -7,6 +7,7 @@ quit cleanly. The render thread reads photos from the verified cache only.
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import logging
 import shutil
@@ -90,6 +91,28 @@ class ScreenSource:
         return self._cache.read(ObjectRef(ref.sha256, ref.length))
 
 
+#: glibc's ``M_MMAP_THRESHOLD`` (malloc.h) and the value set: slide images (8 MiB at 1080p) are far above it.
+_M_MMAP_THRESHOLD = -3
+_MMAP_THRESHOLD = 1 << 20
+
+
+def map_large_blocks_apart() -> bool:
+    """Have glibc give every block of 1 MiB or more its own mapping, returned to the system when freed.
+
+    By default glibc raises its mmap threshold each time a large mapped block is freed, after which slide
+    images come from the render thread's heap arena, which keeps the memory once used (bench/profile.py
+    found about 30 MiB in it on a 1080p screen). A fixed threshold stops that adjustment. Returns whether
+    it was set (not glibc: nothing to do).
+    """
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    mallopt.restype = ctypes.c_int
+    return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD))
+
+
 def run_player(
     config: PlayerConfig,
     *,
@@ -105,6 +128,7 @@ def run_player(
         clock: The current time (aware UTC).
         on_ready: Called once the objects exist (the demo uses it to take screenshots).
     """
+    map_large_blocks_apart()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("signage")

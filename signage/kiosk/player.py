@@ -103,6 +103,10 @@ class Player(QObject):
         self._pages: list[QImage] = []
         #: Set while a slide that may no longer be shown is replaced: the replacement cuts in.
         self._cut = False
+        self._faded_ms = 0
+        self._ahead = QTimer(self)
+        self._ahead.setSingleShot(True)
+        self._ahead.timeout.connect(lambda: self._queue_render(self._upcoming))
         self._page = QTimer(self)
         self._page.timeout.connect(self._next_page)
         self._dwell = QTimer(self)
@@ -169,7 +173,10 @@ class Player(QObject):
         self._waiting = None
         self._show(slide, pages)
         self._upcoming = self._rotation.next_slide(display, now, skip=self._skipped(now))
-        self._queue_render(self._upcoming)
+        # Rendered once the crossfade is over: during it the window still holds the old image, and a third
+        # full-screen image (8 MiB at 1080p) would be alive, its render competing with the fade for the CPU.
+        # Within half the dwell, so a long fade on a short dwell still leaves time to render.
+        self._ahead.start(min(self._faded_ms, self._dwell_ms // 2))
         # An LED board's slide turns its pages within the dwell, each standing at least two seconds.
         page_ms = max(2000, self._dwell_ms // len(pages))
         self._page.stop()
@@ -225,6 +232,7 @@ class Player(QObject):
 
     def _show(self, slide: Slide, pages: list[QImage]) -> None:
         fade = 0 if self.current is None or self._cut else self._fade_ms
+        self._faded_ms = fade
         self._pages = pages[1:]
         self._display.show_image(pages[0], fade)
         if self.current is not None and self.current.key != slide.key:

@@ -7,11 +7,15 @@ technician overlay for 30 seconds.
 
 from __future__ import annotations
 
-from PyQt6.QtCore import QEasingCurve, QRectF, QSize, Qt, QTimer, QVariantAnimation, pyqtSignal
+from PyQt6.QtCore import QEasingCurve, QElapsedTimer, QRectF, QSize, Qt, QTimer, QVariantAnimation, pyqtSignal
 from PyQt6.QtGui import QColor, QFont, QImage, QKeyEvent, QPainter, QPaintEvent, QScreen, QTransform
 from PyQt6.QtWidgets import QWidget
 
 OVERLAY_SECONDS = 30
+#: A crossfade repaints at most about 30 times a second. Qt's animation clock ticks about every 16 ms; a
+#: full-screen blend per tick was half of the player's CPU on a 2 s dwell (bench/profile.py), and 30 frames
+#: a second, the rate of broadcast video, fades smoothly. Every other tick is skipped.
+FADE_FRAME_MS = 30
 
 
 class SlideWindow(QWidget):
@@ -37,8 +41,9 @@ class SlideWindow(QWidget):
         self._fade.setStartValue(0.0)
         self._fade.setEndValue(1.0)
         self._fade.setEasingCurve(QEasingCurve.Type.InOutQuad)
-        self._fade.valueChanged.connect(self.update)
+        self._fade.valueChanged.connect(self._on_fade_step)
         self._fade.finished.connect(self._on_fade_finished)
+        self._since_frame = QElapsedTimer()
         self._announced = False
         self._overlay: list[str] = []
         self._overlay_timer = QTimer(self)
@@ -74,6 +79,7 @@ class SlideWindow(QWidget):
         if self._previous is not None:
             self._fade.setDuration(fade_ms)
             self._fade.start()
+        self._since_frame.start()
         self.update()
 
     def is_fading(self) -> bool:
@@ -107,7 +113,10 @@ class SlideWindow(QWidget):
     def paintEvent(self, event: QPaintEvent | None) -> None:
         painter = QPainter(self)
         try:
-            painter.fillRect(self.rect(), QColor("black"))
+            if self._current is None or self._current.hasAlphaChannel():
+                # An opaque slide covers the whole window (it is drawn scaled to it): no need to clear first,
+                # which was a tenth of the player's CPU during crossfades.
+                painter.fillRect(self.rect(), QColor("black"))
             if self._rotation:
                 # Turn the coordinate system so slides rendered for the mounted orientation land upright.
                 transform = QTransform()
@@ -146,6 +155,11 @@ class SlideWindow(QWidget):
         for line in self._overlay:
             painter.drawText(int(box.left() + 20), int(y), line)
             y += metrics.lineSpacing()
+
+    def _on_fade_step(self) -> None:
+        if self._since_frame.elapsed() >= FADE_FRAME_MS:
+            self._since_frame.start()
+            self.update()
 
     def _on_fade_finished(self) -> None:
         self._previous = None

@@ -227,6 +227,9 @@ def rig(qtbot: QtBot) -> Iterator[Callable[..., Rig]]:
 
     yield make
     for built in made:
+        # The window goes with the test; a timer of the player's must not fire into a later one.
+        for timer in built.player.findChildren(QTimer):
+            timer.stop()
         built.queue.wait(5000)
 
 
@@ -323,13 +326,31 @@ def test_a_revoked_record_on_screen_is_replaced_at_once(rig, qtbot):
         assert r.step().key != first.key
 
 
+def test_the_next_slide_is_rendered_once_the_crossfade_is_over(rig, qtbot):
+    recs = records(5)
+    r = rig(fade=dt.timedelta(seconds=1))
+    r.start(snapshot(recs))
+    qtbot.waitUntil(lambda: r.player._upcoming is not None and r.player._upcoming.key in r.player._ready)
+    shown = r.step()
+    # While the window blends the old image into the new one, no third full-screen image is being made.
+    assert r.window.is_fading()
+    assert not r.player._pending and set(r.player._ready) == {shown.key}
+    qtbot.waitUntil(lambda: not r.window.is_fading(), timeout=3000)
+    upcoming = r.player._upcoming
+    assert upcoming is not None
+    qtbot.waitUntil(lambda: upcoming.key in r.player._ready, timeout=3000)
+    assert r.step() == upcoming
+
+
 def test_a_takedown_cuts_to_the_replacement_while_rotation_crossfades(rig, qtbot):
     recs = records(5)
     r = rig(fade=dt.timedelta(seconds=1))
     r.start(snapshot(recs))
     second = r.step()
     assert r.window.is_fading()  # an ordinary change crossfades
+    # The slide after it is rendered once the fade is over.
     qtbot.waitUntil(lambda: not r.window.is_fading(), timeout=3000)
+    qtbot.waitUntil(lambda: r.player._upcoming is not None and r.player._upcoming.key in r.player._ready)
     assert second.record is not None
     revoked = snapshot(recs, revoked=frozenset({second.record.entry_id}))
     r.player.on_synced(UPDATED, revoked)

@@ -11,7 +11,7 @@ from PyQt6.QtCore import QEvent, QObject, QSize, Qt
 from PyQt6.QtGui import QColor, QImage, QPainter
 from pytestqt.qtbot import QtBot
 
-from signage.kiosk.window import OVERLAY_SECONDS, SlideWindow
+from signage.kiosk.window import FADE_FRAME_MS, OVERLAY_SECONDS, SlideWindow
 
 SIZE = QSize(480, 270)
 RED = QColor(200, 30, 30)
@@ -106,6 +106,27 @@ def test_a_crossfade_runs_then_repaints_stop(window, qtbot):
     qtbot.wait(300)
     assert paints.count == 0
     assert window._previous is None  # the old image is let go once the fade is over
+
+
+def test_a_crossfade_repaints_about_thirty_times_a_second_not_at_every_animation_tick(window, qtbot):
+    window.show_image(solid(RED), 0)
+    window.repaint()
+    paints = PaintCounter(window)
+    window.show_image(solid(BLUE), 1000)
+    qtbot.waitUntil(lambda: not window.is_fading(), timeout=3000)
+    window.repaint()  # and the final frame
+    # Qt's animation clock ticks about 60 times a second; the window draws every other tick (FADE_FRAME_MS),
+    # plus the first and last frames. A loaded machine may draw fewer; it never draws every tick.
+    assert 5 <= paints.count <= 1000 / FADE_FRAME_MS + 4, paints.count
+
+
+def test_a_slide_with_transparency_is_drawn_on_black_not_on_what_was_there(window, qtbot):
+    window.show_image(solid(RED), 0)
+    window.repaint()
+    clear = QImage(SIZE, QImage.Format.Format_ARGB32_Premultiplied)
+    clear.fill(Qt.GlobalColor.transparent)
+    window.show_image(clear, 0)
+    assert centre(window) == QColor("black")
 
 
 def test_a_crossfade_mixes_the_two_images_on_the_way(window, qtbot):
