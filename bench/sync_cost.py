@@ -12,7 +12,8 @@ cache syncs and then:
 
 Bytes are HTTP body bytes counted by :class:`~signage.sync.fetcher.HttpFetcher` (headers not included),
 requests include failed ones (python-tuf asks for the next root version and gets a 404 on every refresh).
-Usage: ``python -m bench.sync_cost [--rows N] [--no-photos]``.
+Usage: ``python -m bench.sync_cost [--rows N] [--no-photos]``. Its building blocks (a screen with counters,
+a Hub on 127.0.0.1, publish, a one-row change) are shared with :mod:`bench.scale` and :mod:`bench.metered`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import argparse
 import csv
 import datetime as dt
 import os
-import platform
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -31,7 +31,9 @@ from pathlib import Path
 
 import requests
 
+from bench.figures import machine
 from bench.import_speed import prepare as prepare_photo_export
+from bench.player import _table as text_table
 from signage.config import PlayerConfig
 from signage.fictional import fictional_rows, write_csv
 from signage.hub.files import make_app
@@ -47,9 +49,12 @@ SEED = 35_000
 #: The row changed in the republish, and the entry taken down (both exist in every fictional export).
 CHANGED_ROW = 99
 REVOKED = "S000100"
+#: The amount the changed row gets (another one per round when a benchmark republishes several times).
+CHANGED_AMOUNT = "1,234.56元"
 
 
-def _now() -> dt.datetime:
+def now() -> dt.datetime:
+    """The wall clock, aware UTC (what publish, sync and the player are given)."""
     return dt.datetime.now(dt.UTC)
 
 
@@ -85,14 +90,14 @@ class Figures:
 
 
 class Screen:
-    """A screen syncing from ``hub_url`` into ``cache_dir``, with its fetcher's counters at hand."""
+    """A screen syncing ``channel`` from ``hub_url`` into ``cache_dir``, its fetcher's counters at hand."""
 
-    def __init__(self, hub_url: str, root: Path, cache_dir: Path) -> None:
+    def __init__(self, hub_url: str, root: Path, cache_dir: Path, channel: str = CHANNEL) -> None:
         self._session = requests.Session()
         self._session.trust_env = False  # a proxy in the environment must not see 127.0.0.1
         self.fetcher = HttpFetcher(self._session)
-        config = PlayerConfig("bench-screen", hub_url, CHANNEL, root, cache_dir)
-        self.sync = ScreenSync(config, fetcher=self.fetcher, clock=_now)
+        config = PlayerConfig("bench-screen", hub_url, channel, root, cache_dir)
+        self.sync = ScreenSync(config, fetcher=self.fetcher, clock=now)
 
     def close(self) -> None:
         """Close the fetcher and its session."""
@@ -125,8 +130,18 @@ def _timed(action: Callable[[], object]) -> Step:
     return Step(seconds=time.perf_counter() - started)
 
 
+def sync_into(hub_url: str, root: Path, cache_dir: Path) -> Step:
+    """One full sync of a new screen into ``cache_dir`` (empty or not), measured."""
+    screen = Screen(hub_url, root, cache_dir)
+    try:
+        return screen.measure()
+    finally:
+        screen.close()
+
+
 @contextmanager
-def _hub(public: Path) -> Iterator[str]:
+def serve(public: Path) -> Iterator[str]:
+    """A real :class:`Hub` serving ``public`` on 127.0.0.1 while the block runs; yields its URL."""
     # No scheduled refresh: the benchmark re-signs when it means to, never in the middle of a step.
     hub = Hub(make_app(public), lambda: None, host="127.0.0.1", port=0)
     hub.start()
@@ -136,10 +151,34 @@ def _hub(public: Path) -> Iterator[str]:
         hub.stop()
 
 
-def _publish(repository: OperatorRepository, source: Path, photos: Path | None) -> Step:
+def new_repository(work: Path) -> tuple[OperatorRepository, Path]:
+    """A fresh repository in ``work`` (emptied first) and a copy of its root, as installed on a screen."""
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    repository = OperatorRepository.init(work / "repo", now=now())
+    root = work / "root.json"
+    shutil.copyfile(repository.metadata_dir / "1.root.json", root)
+    return repository, root
+
+
+def publish(
+    repository: OperatorRepository,
+    source: Path,
+    photos: Path | None,
+    *,
+    channel: str = CHANNEL,
+    settings: ChannelSettings | None = None,
+) -> Step:
+    """Publish ``source`` (refused rows left out) and time it; ``photos`` counts the photos published."""
     started = time.perf_counter()
     result = publish_channel(
-        repository, CHANNEL, source, photos=photos, now=_now(), settings=ChannelSettings(), allow_partial=True
+        repository,
+        channel,
+        source,
+        photos=photos,
+        now=now(),
+        settings=settings or ChannelSettings(),
+        allow_partial=True,
     )
     seconds = time.perf_counter() - started
     if result.version is None:
@@ -147,53 +186,58 @@ def _publish(repository: OperatorRepository, source: Path, photos: Path | None) 
     return Step(seconds=seconds, photos=result.photos)
 
 
-def _change_one_row(source: Path, target: Path) -> Path:
-    """``source`` with the amount of one row changed, written the same way."""
+def read_rows(source: Path) -> list[dict[str, str]]:
+    """The rows of a CSV written by :func:`signage.fictional.write_csv`."""
     with source.open(encoding="utf-8-sig", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    rows[CHANGED_ROW]["执行标的"] = "1,234.56元"
+        return list(csv.DictReader(handle))
+
+
+def change_one_row(source: Path, target: Path, amount: str = CHANGED_AMOUNT) -> Path:
+    """``source`` with the amount of one row changed to ``amount``, written the same way."""
+    rows = read_rows(source)
+    rows[CHANGED_ROW]["执行标的"] = amount
     return write_csv(rows, target)
 
 
 def measure_channel(work: Path, source: Path, photos: Path | None) -> Figures:
     """Publish ``source`` into a new repository under ``work`` and measure a screen syncing it."""
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    repository = OperatorRepository.init(work / "repo", now=_now())
+    repository, root = new_repository(work)
     figures = Figures()
-    figures.publish = _publish(repository, source, photos)
+    figures.publish = publish(repository, source, photos)
     figures.photos = figures.publish.photos
-    playlist = repository.targets().signed.targets[playlist_path(CHANNEL)]
-    figures.playlist_bytes = playlist.length
-    root = work / "root.json"
-    shutil.copyfile(repository.metadata_dir / "1.root.json", root)
-    with _hub(repository.public) as hub_url:
+    figures.playlist_bytes = playlist_bytes(repository)
+    with serve(repository.public) as hub_url:
         screen = Screen(hub_url, root, work / "cache")
         try:
             figures.first_sync = screen.measure()
-            figures.records = len(screen.sync.current(_now()).records)
+            figures.records = len(screen.sync.current(now()).records)
             figures.cache_bytes = sum(p.stat().st_size for p in (work / "cache").rglob("*") if p.is_file())
             figures.unchanged_poll = screen.measure()
             with repository.locked():
-                repository.refresh(now=_now())
+                repository.refresh(now=now())
             figures.timestamp_bytes = (repository.metadata_dir / "timestamp.json").stat().st_size
             figures.resigned_poll = screen.measure()
-            revoke_entries(repository, CHANNEL, [REVOKED], reason="法院撤回", now=_now())
+            revoke_entries(repository, CHANNEL, [REVOKED], reason="法院撤回", now=now())
             figures.revocation = screen.measure(full=False)
             figures.full_after_revocation = screen.measure()
-            changed = _change_one_row(source, work / "changed.csv")
-            figures.republish = _publish(repository, changed, photos)
+            changed = change_one_row(source, work / "changed.csv")
+            figures.republish = publish(repository, changed, photos)
             figures.changed_sync = screen.measure()
         finally:
             screen.close()
         # A player that starts afresh decodes the playlist once; later calls use the parsed copy.
         player = Screen(hub_url, root, work / "cache")
         try:
-            figures.current_first = _timed(lambda: player.sync.current(_now()))
-            figures.current_cached = _timed(lambda: player.sync.current(_now()))
+            figures.current_first = _timed(lambda: player.sync.current(now()))
+            figures.current_cached = _timed(lambda: player.sync.current(now()))
         finally:
             player.close()
     return figures
+
+
+def playlist_bytes(repository: OperatorRepository, channel: str = CHANNEL) -> int:
+    """The size of the channel's signed playlist, as targets.json names it."""
+    return repository.targets().signed.targets[playlist_path(channel)].length
 
 
 def _seconds(step: Step | None) -> str:
@@ -240,22 +284,18 @@ def print_table(columns: dict[str, Figures]) -> None:
     per_column = [_rows(figures) for figures in columns.values()]
     for index, (label, _) in enumerate(per_column[0]):
         table.append((label, *(rows[index][1] for rows in per_column)))
-    widths = [max(len(row[column]) for row in table) for column in range(len(table[0]))]
-    for row in table:
-        first, *rest = row
-        print(
-            "  ".join(
-                [first.ljust(widths[0]), *(cell.rjust(w) for cell, w in zip(rest, widths[1:], strict=True))]
-            )
-        )
+    print("\n".join(text_table(table, indent="")))
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print a table."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--rows", type=int, default=35_000)
+    parser.add_argument(
+        "--rows", type=int, default=35_000, help="fictional rows per channel (default 35,000)"
+    )
     parser.add_argument("--no-photos", action="store_true", help="skip the channel with photos")
     arguments = parser.parse_args(argv)
+    load_at_start = os.getloadavg()[0]
     columns: dict[str, Figures] = {}
 
     bare = OUT / f"rows-{arguments.rows}.csv"
@@ -268,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         columns["with photos"] = measure_channel(OUT / "photos", source, photos)
         print("measured the channel with photos", flush=True)
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print("\n".join(machine(load_at_start)))
     print(f"hub and screen on 127.0.0.1; {arguments.rows:,} fictional rows; bytes are HTTP bodies")
     print_table(columns)
     return 0
