@@ -188,6 +188,7 @@ class HttpFetcher(FetcherInterface):
         if not (200 <= status < 300 or status == 304):
             where = response.headers.get("Location")
             moved = f" to {where}; configure that address instead" if where and 300 <= status < 400 else ""
+            _release_after_short_body(response)
             raise DownloadHTTPError(f"{url}: HTTP {status} {response.reason}{moved}", status)
         self.last_date = _http_date(response.headers.get("Date"))
         announced = response.headers.get("Content-Length")
@@ -258,3 +259,37 @@ def _http_date(value: str | None) -> dt.datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
     return parsed.astimezone(dt.UTC)
+
+
+#: An error answer announcing at most this many bytes, arriving within this many seconds, is read to its
+#: end before it is dropped.
+SHORT_ERROR_BODY = 4096
+SHORT_ERROR_WAIT = 1.0
+
+
+def _release_after_short_body(response: requests.Response) -> None:
+    """Read a short error answer to its end and give its connection back to the pool.
+
+    Every poll asks for the next root version and gets a 404; closed unread, that answer takes its
+    connection with it, and the next request pays a new TCP (and, over TLS, handshake) set-up: more than
+    the poll itself on a metered bus link. Longer, unannounced or slow bodies are not read: the connection
+    is then closed with the response, as before.
+    """
+    announced = response.headers.get("Content-Length", "").strip()
+    if not announced.isdigit() or int(announced) > SHORT_ERROR_BODY:
+        return
+    raw: Any = response.raw
+    left = int(announced)
+    give_up = time.monotonic() + SHORT_ERROR_WAIT
+    # A failure here only means the connection is not reused; the error answer stands either way.
+    with contextlib.suppress(urllib3.exceptions.HTTPError, OSError):
+        while left > 0:
+            remaining = give_up - time.monotonic()
+            if remaining <= 0:
+                return
+            _limit_socket_wait(raw, remaining)
+            chunk: bytes = raw.read1(left, decode_content=False)
+            if not chunk:
+                return
+            left -= len(chunk)
+        raw.release_conn()

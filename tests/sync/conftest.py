@@ -100,6 +100,8 @@ class FaultServer:
         self._in_flight = 0
         self._idle = threading.Condition(self._lock)
         self._connections: set[socket.socket] = set()
+        #: How many TCP connections clients opened (keep-alive reuses one).
+        self.connections_opened = 0
         self.requests: list[Request] = []
         #: The request headers of each request, in order of arrival.
         self.request_headers: list[dict[str, str]] = []
@@ -177,6 +179,7 @@ class FaultServer:
     def _began(self, connection: socket.socket) -> None:
         with self._lock:
             self._connections.add(connection)
+            self.connections_opened += 1
 
     def _ended(self, connection: socket.socket) -> None:
         with self._lock:

@@ -114,6 +114,40 @@ def test_error_status_is_download_http_error(served, make_fetcher, status):
         fetcher.get_bytes(url(served), len(BODY))
 
 
+def test_a_small_error_answer_keeps_the_connection_for_the_next_request(served, make_fetcher):
+    # Every poll asks for the next root version and gets a 404: read to its end, the short error body lets
+    # the connection go back to the pool, so a metered link does not pay a new TCP (and TLS) set-up each time.
+    served.set_fault("/metadata/timestamp.json", Fault(status=404, times=1))
+    fetcher = make_fetcher()
+    with pytest.raises(DownloadHTTPError):
+        fetcher.download_bytes(url(served), len(BODY))
+    assert fetcher.download_bytes(url(served), len(BODY)) == BODY
+    served.wait_idle()
+    assert served.connections_opened == 1
+
+
+def test_a_large_error_answer_is_not_read(served, make_fetcher):
+    served.set_fault("/metadata/timestamp.json", Fault(status=500, body=b"x" * 100_000, times=1))
+    fetcher = make_fetcher()
+    with pytest.raises(DownloadHTTPError):
+        fetcher.download_bytes(url(served), len(BODY))
+    assert fetcher.bytes_received == 0
+    assert fetcher.download_bytes(url(served), len(BODY)) == BODY
+
+
+def test_a_trickling_error_answer_is_given_up_within_a_second(served, make_fetcher):
+    served.set_fault(
+        "/metadata/timestamp.json",
+        Fault(status=404, body=b"x" * 4000, chunk_size=100, chunk_delay=0.1, times=1),
+    )
+    fetcher = make_fetcher(read_timeout=5.0)
+    started = time.monotonic()
+    with pytest.raises(DownloadHTTPError):
+        fetcher.download_bytes(url(served), len(BODY))
+    assert time.monotonic() - started < 3.0
+    assert fetcher.download_bytes(url(served), len(BODY)) == BODY
+
+
 def test_redirect_is_refused_and_named(served, make_fetcher):
     served.set_fault("/old", Fault(status=301, headers={"Location": served.url + "new/"}))
     with pytest.raises(DownloadHTTPError, match="configure that address") as raised:
