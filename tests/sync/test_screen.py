@@ -55,6 +55,23 @@ def test_a_poll_of_an_unchanged_repository_fetches_only_the_timestamp(operator, 
     assert screen.current().verified_until == result.verified_until
 
 
+def test_a_snapshot_arrives_with_the_days_records_filtered_and_reuses_them_when_nothing_changed(
+    operator, hub, screen
+):
+    # The filtering of the day's records happens in the sync thread, never on the GUI thread that plays.
+    first = screen.sync.snapshot()
+    assert list(first._eligible) == [screen.clock().date()]
+    assert screen.poll().state is SyncState.UNCHANGED
+    second = screen.sync.snapshot()
+    assert second._eligible[screen.clock().date()] is first._eligible[screen.clock().date()]
+    # A takedown is filtered afresh.
+    operator.revoke("A1")
+    assert screen.poll(full=False).state is SyncState.UPDATED
+    third = screen.sync.snapshot()
+    assert [r.entry_id for r in third._eligible[screen.clock().date()]] == ["A2"]
+    assert third.display_set(screen.clock()).records == third._eligible[screen.clock().date()]
+
+
 def test_a_revocation_reaches_current_on_the_next_cheap_poll(operator, hub, screen):
     photo = screen.cache_dir / "objects" / operator.photo_sha("A1")
     assert photo.exists()
