@@ -39,6 +39,7 @@ class Step:
 #: for a ``make bench`` of about an hour on two cores; each module's ``--help`` says how to go longer.
 STEPS = (
     Step("chromium", ("--seconds", "60", "--rounds", "3", "--dwell", "2", "10")),
+    Step("profile", ("--seconds", "60", "--dwell", "2")),
     Step("player", ("--only", "startup", "--runs", "7")),
     Step("scale"),
     Step("takedown"),
@@ -50,6 +51,7 @@ STEPS = (
 #: Section titles in the order the page shows them; any other section follows, in the order met.
 SECTIONS = (
     "Against a Chromium kiosk",
+    "Profile of the player (py-spy)",
     "Cold start",
     "Scale: 35,000 records",
     "Takedown latency",

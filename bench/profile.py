@@ -47,7 +47,9 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench import figures
 from bench.chromium import player_config
+from bench.figures import Figure, command_line
 from bench.player import OUT as PLAYER_OUT
 from bench.player import ROOT, SCREEN, _child_named, _table, cpu_seconds, prepare, pss_bytes
 
@@ -567,6 +569,9 @@ def main(argv: list[str] | None = None) -> int:
         help="extra environment for the player, for experiments (e.g. MALLOC_MMAP_THRESHOLD_=1048576)",
     )
     parser.add_argument("--work", type=Path, default=OUT, help=f"output folder (default {OUT})")
+    parser.add_argument(
+        "--figures", type=Path, default=None, help="also write the headline figures as JSON here"
+    )
     arguments = parser.parse_args(argv)
     if arguments.seconds < 5:
         parser.error("--seconds must be at least 5")
@@ -590,7 +595,35 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\nwritten: {work / 'player.raw.txt'}, {work / 'player.svg'}, {work / 'smaps.txt'}", file=sys.stderr
     )
+    figures.write(
+        arguments.figures, headline(found, profile, arguments.dwell, command_line("bench.profile", argv))
+    )
     return 0
+
+
+def headline(found: Recording, profile: Profile, dwell: float, command: str) -> list[Figure]:
+    """Where the CPU went by activity, and what the PSS is made of, for ``docs/benchmarks.md``."""
+    section = "Profile of the player (py-spy)"
+    samples = max(profile.cpu_samples, 1)
+    cpu = found.cpu[-1] if found.cpu else 0.0
+    activities = ", ".join(
+        f"{name} {count / samples:.0%}" for name, count in profile.by("activity").most_common(6)
+    )
+    mappings = parse_smaps(found.smaps)
+    groups: Counter[str] = Counter()
+    for previous, mapping in zip([None, *mappings], mappings, strict=False):
+        groups[kind(mapping, previous)] += mapping.values.get("Pss", 0)
+    pss = sum(groups.values())
+    parts = ", ".join(f"{name} {value / 1024:.1f} MiB" for name, value in groups.most_common(6))
+    return [
+        Figure(
+            section,
+            f"Player CPU by activity, {dwell:g} s dwell ({len(found.cpu)} s run, start-up included)",
+            f"{cpu:.2f} s CPU: {activities}",
+            command,
+        ),
+        Figure(section, "Player PSS by mapping", f"{pss / 1024:.1f} MiB: {parts}", command),
+    ]
 
 
 if __name__ == "__main__":
