@@ -9,8 +9,9 @@ with an ``on_ready`` hook, and every line it logs starts with its ``time.monoton
 the same clock system-wide on Linux, so it compares directly with this process's ``time.monotonic()``).
 The hook logs each slide the player puts on screen (``Player.slide_shown``), the first paint of each slide
 in the window, and the paint from which a slide's image is no longer drawn at all (a crossfade over).
-Screen config: ``revocation_poll_seconds`` = ``--poll`` (default 5 s; the player's APScheduler job adds a
-random 0 to max(1, 20 %) s to every gap), ``transition_seconds`` 1 (the default crossfade),
+Screen config: ``revocation_poll_seconds`` = ``--poll`` (default 5 s: the longest gap between the player's
+takedown checks, which come at random within its last tenth, at least a second, as
+``signage.kiosk.bridge.poll_spacing`` sets them), ``transition_seconds`` 1 (the default crossfade),
 ``heartbeat_seconds`` 10, ``sync_minutes`` 5 (the default full sync, which also applies takedowns).
 
 The dwell is long on purpose (default 60 s, always longer than the slowest possible takedown): with a short
@@ -23,7 +24,7 @@ on screen at once, so trials follow each other without waiting.
 Each trial:
 
 1. waits until a debtor slide is on screen (shown by the player and painted in the window);
-2. waits a random 0 to ``--max-delay`` s (default: the longest poll gap, poll + jitter; seeded), so the
+2. waits a random 0 to ``--max-delay`` s (default: the longest poll gap, the poll interval; seeded), so the
    takedown falls at a random point of the player's poll cycle (each slide comes on screen just after a
    poll, the one that took the previous slide down, so revoking at once would always land at the same
    point of the cycle);
@@ -122,8 +123,10 @@ def _now() -> dt.datetime:
 
 
 def jitter_seconds(poll: float) -> int:
-    """The jitter the player's revocation job gets (signage.kiosk.bridge.SyncBridge.start)."""
-    return max(1, int(poll * 0.2))
+    """The jitter the player's revocation job gets: its gaps run from poll minus this to poll."""
+    from signage.kiosk.bridge import poll_spacing  # PyQt6 only when needed
+
+    return poll_spacing(poll)[1]
 
 
 # --- the channel, the hub and the screen's config --------------------------------------------------------
@@ -842,7 +845,7 @@ def run(arguments: argparse.Namespace) -> tuple[list[str], list[figures.Figure]]
     """Set up, run the trials, check proof of play; returns the report lines and the figures."""
     poll: float = arguments.poll
     jitter = jitter_seconds(poll)
-    max_delay: float = poll + jitter if arguments.max_delay is None else arguments.max_delay
+    max_delay: float = poll if arguments.max_delay is None else arguments.max_delay
     # Longer than the slowest takedown can take (a delay, the revoke, a poll gap, a sync, the crossfade).
     dwell: float = arguments.dwell or min(3600.0, max(60.0, 2 * (max_delay + poll + jitter) + 30))
     work: Path = arguments.work.resolve()
@@ -923,11 +926,11 @@ def report(
         f"   reproduce: {command}",
         f"   hub on 127.0.0.1 (files + telemetry); the sample channel, {setup.records} entries; the player "
         f"(run_player, instrumented) on Xvfb {SCREEN[0]}x{SCREEN[1]}",
-        f"   revocation_poll_seconds {poll:g} (the player's jitter adds 0-{jitter} s to every gap: gaps of "
-        f"{poll:g}-{poll + jitter:g} s; measured gaps {_s(polls[0] if polls else None)}-{_s(polls[-1] if polls else None)} s), "
+        f"   revocation_poll_seconds {poll:g} (the player's checks come at random within its last {jitter} s: "
+        f"gaps of {poll - jitter:g}-{poll:g} s; measured gaps {_s(polls[0] if polls else None)}-{_s(polls[-1] if polls else None)} s), "
         f"crossfade {TRANSITION_SECONDS:g} s, dwell {dwell:g} s (so only a takedown replaces a slide early), "
         f"full sync every {SYNC_MINUTES:g} min, delay before each revoke random 0-{max_delay:g} s (seed {arguments.seed})",
-        f"   the design's worst case: a gap of {poll + jitter:g} s + one sync + one paint (a takedown cuts; the "
+        f"   the design's worst case: a gap of {poll:g} s + one sync + one paint (a takedown cuts; the "
         f"{TRANSITION_SECONDS:g} s crossfade is for ordinary changes); target ≤ poll + {TARGET_SLACK:g} s = "
         f"{limit:g} s on the maximum",
         '   times in seconds from `signage revoke` returning; "poll wait" = until the sync job that applied it started',
@@ -1048,7 +1051,7 @@ def main(argv: list[str] | None = None) -> int:
         "--max-delay",
         type=float,
         help="wait a random 0 to this many seconds between seeing the slide and revoking it (default: the "
-        "longest poll gap, poll + jitter; 0 revokes at once)",
+        "longest poll gap, the poll interval; 0 revokes at once)",
     )
     parser.add_argument(
         "--dwell",

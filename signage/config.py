@@ -49,7 +49,8 @@ class PlayerConfig:
         dwell_seconds: How long each slide stands.
         transition_seconds: Crossfade length; 0 for none.
         sync_minutes: Interval of full syncs.
-        revocation_poll_seconds: Interval of the small takedown check (jittered by the player).
+        revocation_poll_seconds: The longest time between two small takedown checks (the player spreads them
+            at random within the last tenth of it).
         quiet_hours: Local ``(start, end)`` windows without debtor slides.
         quiet_mode: ``standby`` or ``black`` during quiet hours.
         notice_every: One operator notice after this many debtor slides.
@@ -431,8 +432,8 @@ KEYS: tuple[KeySpec, ...] = (
         kind=float,
         required=False,
         validate=_number_between(5, 3600, "秒", "seconds"),
-        zh="检查撤回清单的间隔秒数（自动加随机抖动，避免所有屏幕同时请求）",
-        en="seconds between takedown checks (jittered so a fleet does not poll in lockstep)",
+        zh="两次检查撤回清单之间最长的秒数（在最后十分之一内随机提前，避免所有屏幕同时请求）",
+        en="longest time in seconds between takedown checks (each comes at random within its last tenth, so a fleet does not poll in lockstep)",
         example="30",
         default=30.0,
     ),

@@ -33,6 +33,18 @@ from signage.sync.client import ScreenSync, StateLog
 log = logging.getLogger(__name__)
 
 
+def poll_spacing(seconds: float) -> tuple[float, int]:
+    """The interval and jitter that keep takedown checks at most ``seconds`` apart, at random within it.
+
+    APScheduler delays each run of an interval job by a random 0 to ``jitter`` seconds, so consecutive runs
+    are up to interval + jitter apart. The operator's bound is ``revocation_poll_seconds``: the jitter is
+    taken out of the interval rather than added to it. A tenth of the interval (at least a second) is
+    enough to keep a fleet that started together from polling in step.
+    """
+    jitter = max(1, int(seconds * 0.1))
+    return seconds - jitter, jitter
+
+
 class SyncBridge(QObject):
     """Runs syncs on a schedule in a worker thread and hands results to the GUI thread.
 
@@ -43,7 +55,7 @@ class SyncBridge(QObject):
     Args:
         screen: The screen's sync object (used only on the worker thread).
         sync_interval: Time between full syncs.
-        revocation_interval: Time between takedown checks; each run is jittered by up to 20 %.
+        revocation_interval: The longest time between takedown checks (see :func:`poll_spacing`).
         rng: Source of jitter (passed in so tests can fix it).
     """
 
@@ -82,12 +94,13 @@ class SyncBridge(QObject):
             **common,
         )
         seconds = self._revocation_interval.total_seconds()
+        interval, jitter = poll_spacing(seconds)
         self._scheduler.add_job(
             self._run,
             "interval",
-            seconds=seconds,
+            seconds=interval,
             # APScheduler's jitter spreads a fleet's polls; the first one is offset at random as well.
-            jitter=max(1, int(seconds * 0.2)),
+            jitter=jitter,
             next_run_time=now + dt.timedelta(seconds=seconds * self._rng.uniform(0.5, 1.0)),
             kwargs={"full": False},
             id="revocations",
