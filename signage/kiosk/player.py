@@ -237,6 +237,10 @@ class Player(QObject):
         self._display.show_image(pages[0], fade)
         if self.current is not None and self.current.key != slide.key:
             self._ready.pop(self.current.key, None)
+        if slide.kind not in _FIXED:
+            # A standby or black image (8 MiB at 1080p) is kept only while one is on screen; drawn again
+            # when next needed, on this thread, in a few tens of milliseconds.
+            self._fixed.clear()
         self.current = slide
         self.slide_shown.emit(slide)
 

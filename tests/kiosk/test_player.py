@@ -368,8 +368,9 @@ def test_revoking_the_last_record_on_screen_shows_standby_at_once(rig):
     recs = records(1)
     r = rig()
     first = r.start(snapshot(recs))
+    assert not r.player._fixed  # no standby image is held while debtors play
     r.player.on_synced(UPDATED, snapshot(recs, revoked=frozenset({first.record.entry_id})))
-    assert r.shown[-1] == STANDBY_SLIDE  # before on_synced returned: no render needed
+    assert r.shown[-1] == STANDBY_SLIDE  # before on_synced returned: drawn on the spot, no render thread
     assert r.colour() == STANDBY_COLOUR
 
 
