@@ -5,12 +5,17 @@ full report (stdout and stderr) is kept in ``bench/out/<module>.txt``. The figur
 table per section, in the order of issue 6, followed by the targets that were missed and
 ``bench/analysis.md`` (the hand-written explanation of those misses and of the profiles behind them). A
 step that fails is named in the page with its exit status and the tail of its output; the others still
-run. Usage: ``python -m bench [--only MODULE ...] [--output PATH]``.
+run. Each step's figures and outcome (exit status, time, the commit measured) stay in ``bench/out/figures/``,
+so ``--only MODULE ... --keep-others`` reruns some steps and rewrites the page with the others' last figures;
+the "Run times" table says when and at which commit each step ran. Usage:
+``python -m bench [--only MODULE ...] [--keep-others] [--output PATH]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -69,6 +74,9 @@ class Outcome:
     seconds: float
     figures: tuple[Figure, ...]
     tail: str
+    #: When it ended (UTC) and the commit it measured (``+changes`` when the tree was not clean).
+    finished: str = ""
+    commit: str = ""
 
 
 def run_step(step: Step, out: Path) -> Outcome:
@@ -87,7 +95,31 @@ def run_step(step: Step, out: Path) -> Outcome:
     lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
     found = tuple(figures.read(target)) if status == 0 and target.exists() else ()
     print(f"bench: {step.module} exit {status} after {seconds:.0f} s, {len(found)} figures", file=sys.stderr)
-    return Outcome(step, status, seconds, found, "\n".join(lines[-15:]))
+    finished = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
+    outcome = Outcome(step, status, seconds, found, "\n".join(lines[-15:]), finished, _commit())
+    record = {"status": status, "seconds": seconds, "tail": outcome.tail, "finished": finished}
+    (out / "figures" / f"{step.module}.run.json").write_text(json.dumps({**record, "commit": outcome.commit}))
+    return outcome
+
+
+def kept(step: Step, out: Path) -> Outcome | None:
+    """What an earlier ``python -m bench`` left for ``step``, if anything."""
+    target, run = out / "figures" / f"{step.module}.json", out / "figures" / f"{step.module}.run.json"
+    if not run.exists():
+        return None
+    record = json.loads(run.read_text(encoding="utf-8"))
+    found = tuple(figures.read(target)) if target.exists() else ()
+    return Outcome(
+        step, record["status"], record["seconds"], found, record["tail"], record["finished"], record["commit"]
+    )
+
+
+def _commit() -> str:
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, cwd=ROOT
+    )
+    return (head.stdout.strip() or "?") + ("+changes" if dirty.stdout.strip() else "")
 
 
 def _cell(text: str) -> str:
@@ -146,8 +178,11 @@ def render(machine: Sequence[str], outcomes: Sequence[Outcome], analysis: str) -
                 "```",
                 "",
             ]
-    lines += ["## Run times", "", "| Step | Seconds | Exit |", "|---|---|---|"]
-    lines += [f"| `bench.{o.step.module}` | {o.seconds:.0f} | {o.status} |" for o in outcomes]
+    lines += ["## Run times", "", "| Step | Seconds | Exit | Ended (UTC) | Commit |", "|---|---|---|---|---|"]
+    lines += [
+        f"| `bench.{o.step.module}` | {o.seconds:.0f} | {o.status} | {o.finished} | {o.commit} |"
+        for o in outcomes
+    ]
     lines.append("")
     if analysis.strip():
         lines += [analysis.strip(), ""]
@@ -160,6 +195,11 @@ def main(argv: list[str] | None = None) -> int:
     names = [step.module for step in STEPS]
     parser.add_argument("--only", nargs="+", choices=names, help="run only these modules")
     parser.add_argument(
+        "--keep-others",
+        action="store_true",
+        help="with --only: put the other modules' figures from their last run on the page too",
+    )
+    parser.add_argument(
         "--output",
         type=Path,
         default=None,
@@ -169,17 +209,23 @@ def main(argv: list[str] | None = None) -> int:
     steps = [step for step in STEPS if arguments.only is None or step.module in arguments.only]
     (OUT / "figures").mkdir(parents=True, exist_ok=True)
     load = os.getloadavg()[0]
-    outcomes = [run_step(step, OUT) for step in steps]
+    outcomes = []
+    for step in STEPS:
+        if step in steps:
+            outcomes.append(run_step(step, OUT))
+        elif arguments.keep_others and (earlier := kept(step, OUT)) is not None:
+            outcomes.append(earlier)
     analysis = ANALYSIS.read_text(encoding="utf-8") if ANALYSIS.exists() else ""
     page = render(figures.machine(load), outcomes, analysis)
-    # A partial run does not overwrite the page of a whole one.
-    output = arguments.output or (OUTPUT if arguments.only is None else OUT / "benchmarks.md")
+    # A partial run does not overwrite the page of a whole one, unless it keeps the other figures.
+    whole = arguments.only is None or arguments.keep_others
+    output = arguments.output or (OUTPUT if whole else OUT / "benchmarks.md")
     output.parent.mkdir(parents=True, exist_ok=True)
     temporary = output.with_name(f".{output.name}.tmp")
     temporary.write_text(page, encoding="utf-8")
     temporary.replace(output)
     print(f"bench: wrote {output}", file=sys.stderr)
-    return 0 if all(outcome.status == 0 and outcome.figures for outcome in outcomes) else 1
+    return 0 if all(o.status == 0 and o.figures for o in outcomes if o.step in steps) else 1
 
 
 if __name__ == "__main__":

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from bench import figures
-from bench.__main__ import Outcome, Step, render
+from bench.__main__ import Outcome, Step, kept, render
 from bench.figures import Figure, at_least, at_most, command_line
 
 
@@ -56,3 +57,14 @@ def test_figures_round_trip_and_targets(tmp_path: Path) -> None:
     assert command_line("bench.day", ["--transitions", "5", "--figures", "x.json"]) == (
         "python -m bench.day --transitions 5"
     )
+
+
+def test_a_step_not_rerun_keeps_its_last_figures_with_when_and_what_it_measured(tmp_path: Path) -> None:
+    (tmp_path / "figures").mkdir()
+    assert kept(Step("day"), tmp_path) is None
+    figures.write(tmp_path / "figures" / "day.json", [_figure("A day compressed", "growth", True)])
+    record = {"status": 0, "seconds": 641.8, "tail": "", "finished": "2026-11-26 16:20", "commit": "abc1234"}
+    (tmp_path / "figures" / "day.run.json").write_text(json.dumps(record))
+    outcome = kept(Step("day"), tmp_path)
+    assert outcome is not None and outcome.figures[0].name == "growth"
+    assert "| `bench.day` | 642 | 0 | 2026-11-26 16:20 | abc1234 |" in render([], [outcome], "")
