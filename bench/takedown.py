@@ -501,7 +501,9 @@ def run_trial(
 
 def job_kind(text: str, poll: float) -> str:
     """Which job a line of APScheduler's is about: "poll" (the takedown check) or "full" (the full sync)."""
-    return "poll" if f"interval[{dt.timedelta(seconds=poll)}]" in text else "full"
+    # The takedown job's interval is the poll less its jitter (signage.kiosk.bridge.poll_spacing).
+    interval = dt.timedelta(seconds=poll - jitter_seconds(poll))
+    return "poll" if f"interval[{interval}]" in text else "full"
 
 
 # --- after the trials: proof of play ------------------------------------------------------------------------
