@@ -51,7 +51,7 @@ typecheck: venv
 pytest: venv
 	$(BIN)/pytest -q
 
-# Every benchmark, then docs/benchmarks.md rewritten (about an hour on two cores; see bench/__main__.py).
+# Every benchmark, then docs/benchmarks.md rewritten (about 45 minutes on two cores; see bench/__main__.py).
 # The Chromium kiosk it compares against is Debian's chromium, installed here when root; py-spy profiles.
 bench: venv $(VENV)/.bench-installed
 	$(BIN)/python -m bench

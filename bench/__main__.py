@@ -41,7 +41,7 @@ class Step:
 
 
 #: In the order of issue 6's list, then the importer's figures from issue 2. The arguments trade length
-#: for a ``make bench`` of about an hour on two cores; each module's ``--help`` says how to go longer.
+#: for a ``make bench`` of about 45 minutes on two cores; each module's ``--help`` says how to go longer.
 STEPS = (
     Step("chromium", ("--seconds", "60", "--rounds", "3", "--dwell", "2", "10")),
     Step("profile", ("--seconds", "60", "--dwell", "2")),
