@@ -55,6 +55,7 @@ from bench.figures import Figure, at_most, command_line, machine, write
 if TYPE_CHECKING:
     from PyQt6.QtCore import QEvent, QObject  # noqa: TID251 - bench code, never imported by the core
 
+    from signage.config import PlayerConfig
     from signage.kiosk.player import Player
     from signage.kiosk.window import SlideWindow
 
@@ -90,18 +91,35 @@ def _now() -> dt.datetime:
 # --- the screen: a published channel, a filled cache, a dead hub ---------------------------------------
 
 
-def prepare(work: Path) -> Path:
-    """Publish the sample, sync a screen cache from a Hub, stop the hub; returns the player config path."""
+def configure_and_sync(config_path: Path, settings: dict[str, object], *, user_agent: str) -> PlayerConfig:
+    """Write a screen config with ``settings`` and fill its cache with one sync from the live hub."""
     import requests
 
+    from signage.config import load_player_config
+    from signage.sync.client import ScreenSync
+    from signage.sync.fetcher import HttpFetcher
+
+    # JSON strings and numbers are valid TOML values.
+    config_path.write_text("".join(f"{key} = {json.dumps(value)}\n" for key, value in settings.items()))
+    config = load_player_config(config_path)
+    session = requests.Session()
+    session.trust_env = False  # a proxy in the environment must not see 127.0.0.1
+    with HttpFetcher(session, user_agent=user_agent) as fetcher:
+        synced = ScreenSync(config, fetcher=fetcher, clock=_now).sync_once()
+    session.close()
+    if not synced.ok:
+        raise RuntimeError(f"the screen cache was not filled: {synced.state}: {synced.en}")
+    return config
+
+
+def prepare(work: Path) -> Path:
+    """Publish the sample, sync a screen cache from a Hub, stop the hub; returns the player config path."""
     from signage.demo import CHANNEL
     from signage.hub.files import make_app
     from signage.hub.server import Hub
     from signage.publish.channel import ChannelSettings, publish_channel
     from signage.publish.repo import OperatorRepository
     from signage.records import Notice
-    from signage.sync.client import ScreenSync
-    from signage.sync.fetcher import HttpFetcher
 
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -138,18 +156,7 @@ def prepare(work: Path) -> Path:
             "dwell_seconds": DWELL_SECONDS,
             "transition_seconds": TRANSITION_SECONDS,
         }
-        # JSON strings and numbers are valid TOML values.
-        config_path.write_text("".join(f"{key} = {json.dumps(value)}\n" for key, value in settings.items()))
-        from signage.config import load_player_config
-
-        config = load_player_config(config_path)
-        session = requests.Session()
-        session.trust_env = False  # a proxy in the environment must not see 127.0.0.1
-        with HttpFetcher(session, user_agent="bench-player") as fetcher:
-            synced = ScreenSync(config, fetcher=fetcher, clock=_now).sync_once()
-        session.close()
-        if not synced.ok:
-            raise RuntimeError(f"the screen cache was not filled: {synced.state}: {synced.en}")
+        configure_and_sync(config_path, settings, user_agent="bench-player")
     finally:
         hub.stop()  # from here on the config points at a hub that is gone: the player plays from its cache
     return config_path

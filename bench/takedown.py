@@ -59,7 +59,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import itertools
-import json
 import logging
 import os
 import random
@@ -79,6 +78,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, TypeVar
 
 from bench import figures
+from bench.player import configure_and_sync
 
 if TYPE_CHECKING:
     from PyQt6.QtCore import QObject  # noqa: TID251 - bench code, never imported by the core
@@ -191,13 +191,9 @@ def running_hub(repo: Path) -> Iterator[Hub]:
 
 def prepare(work: Path, hub_url: str, repo: Path, records: int, *, poll: float, dwell: float) -> Setup:
     """The screen: a hub token, its config file, and a cache filled by one sync from the live hub."""
-    import requests
 
-    from signage.config import load_player_config
     from signage.demo import CHANNEL
     from signage.hub.store import hash_token, load_settings, new_token, open_store
-    from signage.sync.client import ScreenSync
-    from signage.sync.fetcher import HttpFetcher
 
     store = open_store(load_settings(repo))
     token = new_token()
@@ -222,16 +218,7 @@ def prepare(work: Path, hub_url: str, repo: Path, records: int, *, poll: float, 
         "heartbeat_seconds": HEARTBEAT_SECONDS,
     }
     config_path = work / "player.toml"
-    # JSON strings and numbers are valid TOML values.
-    config_path.write_text("".join(f"{key} = {json.dumps(value)}\n" for key, value in settings.items()))
-    config = load_player_config(config_path)
-    session = requests.Session()
-    session.trust_env = False  # a proxy in the environment must not see 127.0.0.1
-    with HttpFetcher(session, user_agent="bench-takedown") as fetcher:
-        synced = ScreenSync(config, fetcher=fetcher, clock=_now).sync_once()
-    session.close()
-    if not synced.ok:
-        raise RuntimeError(f"the screen cache was not filled: {synced.state}: {synced.en}")
+    config = configure_and_sync(config_path, settings, user_agent="bench-takedown")
     return Setup(repo=repo, config=config_path, cache=config.cache_dir, hub_url=hub_url, records=records)
 
 
