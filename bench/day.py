@@ -308,7 +308,7 @@ def measure(
     config: Path, work: Path, transitions: int, sample_every: int, warmup_cap: int, trace: int, timeout: float
 ) -> Run:
     """Run the child on a fresh Xvfb and collect its samples."""
-    from bench.player import _child_named
+    from bench.player import _child_named, x_environment
     from signage.demo import xvfb
 
     run = Run()
@@ -330,8 +330,7 @@ def measure(
     ]
     with xvfb(SCREEN) as display, log_path.open("w", encoding="utf-8") as child_log:
         xvfb_pid = _child_named("Xvfb")
-        environment = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
-        environment |= {"DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "PYTHONUNBUFFERED": "1"}
+        environment = x_environment(display)
         started = time.perf_counter()
         process = subprocess.Popen(
             command,

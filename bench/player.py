@@ -245,6 +245,24 @@ def player_command(config: Path, *, instrumented: bool) -> list[str]:
     return [sys.executable, "-m", "signage", "play", "--config", str(config)]
 
 
+def x_environment(display: str) -> dict[str, str]:
+    """This process's environment for a Qt player on the X server ``display`` (never Wayland or offscreen)."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    return environment | {"DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "PYTHONUNBUFFERED": "1"}
+
+
+def stop(process: subprocess.Popen[str], *, timeout: float) -> None:
+    """SIGTERM a process still running, and SIGKILL it if it has not ended ``timeout`` seconds later."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @contextmanager
 def player(config: Path, *, instrumented: bool) -> Iterator[Running]:
     """A fresh Xvfb 1920×1080 and a fresh player process on it, both stopped when the block ends."""
@@ -252,8 +270,7 @@ def player(config: Path, *, instrumented: bool) -> Iterator[Running]:
 
     with xvfb(SCREEN) as display:
         xvfb_pid = _child_named("Xvfb")
-        environment = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
-        environment |= {"DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "PYTHONUNBUFFERED": "1"}
+        environment = x_environment(display)
         started = time.perf_counter()
         process = subprocess.Popen(
             player_command(config, instrumented=instrumented),
@@ -271,13 +288,7 @@ def player(config: Path, *, instrumented: bool) -> Iterator[Running]:
         try:
             yield running
         finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            stop(process, timeout=10)
             running.lines.finish()
 
 

@@ -51,7 +51,7 @@ from bench import figures
 from bench.chromium import player_config
 from bench.figures import Figure, command_line
 from bench.player import OUT as PLAYER_OUT
-from bench.player import ROOT, SCREEN, _child_named, _table, cpu_seconds, prepare, pss_bytes
+from bench.player import ROOT, SCREEN, _child_named, _table, cpu_seconds, prepare, pss_bytes, x_environment
 
 OUT = PLAYER_OUT.parent / "profile"
 #: Innermost named frames that mean the thread is waiting, not running.
@@ -460,9 +460,7 @@ def record(
     found = Recording()
     with xvfb(SCREEN) as display, (work / "player.log").open("wb") as log:
         xvfb_pid = _child_named("Xvfb")
-        env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
-        env |= {"DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "PYTHONUNBUFFERED": "1"}
-        env |= dict(item.split("=", 1) for item in extra)
+        env = x_environment(display) | dict(item.split("=", 1) for item in extra)
         started = time.monotonic()
         spy = subprocess.Popen(
             command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT

@@ -64,7 +64,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -78,7 +77,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, TypeVar
 
 from bench import figures
-from bench.player import configure_and_sync
+from bench.player import configure_and_sync, stop, x_environment
 
 if TYPE_CHECKING:
     from PyQt6.QtCore import QObject  # noqa: TID251 - bench code, never imported by the core
@@ -321,12 +320,7 @@ def player(config: Path) -> Iterator[tuple[subprocess.Popen[str], ChildLog]]:
     from signage.demo import xvfb
 
     with xvfb(SCREEN) as display:
-        environment = {
-            key: value
-            for key, value in os.environ.items()
-            if key not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM") and not key.lower().endswith("_proxy")
-        }
-        environment |= {"DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "PYTHONUNBUFFERED": "1"}
+        environment = {k: v for k, v in x_environment(display).items() if not k.lower().endswith("_proxy")}
         process = subprocess.Popen(
             [sys.executable, "-m", "bench.takedown", "--child-play", str(config)],
             cwd=ROOT,
@@ -343,13 +337,7 @@ def player(config: Path) -> Iterator[tuple[subprocess.Popen[str], ChildLog]]:
         try:
             yield process, child
         finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            stop(process, timeout=15)
             child.finish()
 
 
