@@ -103,7 +103,6 @@ class Player(QObject):
         self._pages: list[QImage] = []
         #: Set while a slide that may no longer be shown is replaced: the replacement cuts in.
         self._cut = False
-        self._faded_ms = 0
         self._ahead = QTimer(self)
         self._ahead.setSingleShot(True)
         self._ahead.timeout.connect(lambda: self._queue_render(self._upcoming))
@@ -171,12 +170,12 @@ class Player(QObject):
             self._dwell.start(self._dwell_ms)  # a safety net should the render never come back
             return
         self._waiting = None
-        self._show(slide, pages)
+        fade_ms = self._show(slide, pages)
         self._upcoming = self._rotation.next_slide(display, now, skip=self._skipped(now))
         # Rendered once the crossfade is over: during it the window still holds the old image, and a third
         # full-screen image (8 MiB at 1080p) would be alive, its render competing with the fade for the CPU.
         # Within half the dwell, so a long fade on a short dwell still leaves time to render.
-        self._ahead.start(min(self._faded_ms, self._dwell_ms // 2))
+        self._ahead.start(min(fade_ms, self._dwell_ms // 2))
         # An LED board's slide turns its pages within the dwell, each standing at least two seconds.
         page_ms = max(2000, self._dwell_ms // len(pages))
         self._page.stop()
@@ -230,9 +229,9 @@ class Player(QObject):
         if self.current is None:
             self.advance()
 
-    def _show(self, slide: Slide, pages: list[QImage]) -> None:
+    def _show(self, slide: Slide, pages: list[QImage]) -> int:
+        """Put ``slide`` on screen; returns the length of its crossfade in milliseconds."""
         fade = 0 if self.current is None or self._cut else self._fade_ms
-        self._faded_ms = fade
         self._pages = pages[1:]
         self._display.show_image(pages[0], fade)
         if self.current is not None and self.current.key != slide.key:
@@ -243,6 +242,7 @@ class Player(QObject):
             self._fixed.clear()
         self.current = slide
         self.slide_shown.emit(slide)
+        return fade
 
     def _next_page(self) -> None:
         if not self._pages:
