@@ -36,6 +36,8 @@ MAX_REVOCATIONS = 100_000
 MAX_PLAYLIST_BYTES = 96 * 1024 * 1024
 MAX_REVOCATIONS_BYTES = 16 * 1024 * 1024
 MAX_PHOTO_BYTES = 1024 * 1024
+#: 失信被执行人行为具体情形 as carried; the slide shortens it further to fit.
+MAX_CONDUCT_CHARS = 300
 CHINA_STANDARD_TIME = dt.timedelta(hours=8)
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -249,7 +251,10 @@ def _record_json(record: DebtorRecord) -> dict[str, object]:
         "amount": canonical_amount(record.amount),
         "status": str(record.status),
         "listed_on": record.listed_on.isoformat(),
-        "term_ends": record.term_ends.isoformat(),
+        "term_ends": None if record.term_ends is None else record.term_ends.isoformat(),
+        "unpaid": None if record.unpaid is None else canonical_amount(record.unpaid),
+        "filed_on": None if record.filed_on is None else record.filed_on.isoformat(),
+        "conduct": record.conduct,
         "photo": None
         if record.photo is None
         else {"sha256": record.photo.sha256, "length": record.photo.length},
@@ -404,6 +409,11 @@ class _Reader:
             return None
         return self.moment(key)
 
+    def optional_date(self, key: str) -> dt.date | None:
+        if self.value.get(key) is None:
+            return None
+        return self.date(key)
+
     def date(self, key: str) -> dt.date:
         try:
             return dt.date.fromisoformat(self.text(key, 10, 10))
@@ -458,25 +468,44 @@ def _record(reader: _Reader) -> DebtorRecord:
             "court", lambda text: clean_text(text, field_zh="执行法院", field_en="court", length=(2, 60))
         ),
         case_number=reader.checked("case_number", lambda text: parse_case_number(text, current_year=9999)),
-        amount=_amount(reader),
-        status=_enum(Status, reader.text("status", 1, 10), reader, "status"),
+        amount=_amount(reader, "amount"),
+        status=_status(reader),
         listed_on=reader.date("listed_on"),
-        term_ends=reader.date("term_ends"),
+        term_ends=reader.optional_date("term_ends"),
+        unpaid=None if reader.value.get("unpaid") is None else _amount(reader, "unpaid"),
+        filed_on=reader.optional_date("filed_on"),
+        conduct=None
+        if reader.value.get("conduct") is None
+        else reader.checked("conduct", clean_conduct, MAX_CONDUCT_CHARS),
         photo=None if photo is None else _photo(_Reader(photo, f"{reader.where}.photo")),
         qr_url=reader.optional_text("qr_url", 512),
         court_phone=reader.optional_text("court_phone", 30),
     )
 
 
-def _amount(reader: _Reader) -> Decimal:
-    text = reader.text("amount", 4, 20)
+def _amount(reader: _Reader, key: str) -> Decimal:
+    text = reader.text(key, 4, 20)
     try:
         amount = parse_amount(text)
     except (RuleViolation, InvalidOperation):
-        raise _bad(reader.where, "amount is not a canonical amount") from None
+        raise _bad(reader.where, f"{key} is not a canonical amount") from None
     if canonical_amount(amount) != text:
-        raise _bad(reader.where, "amount is not in canonical form")
+        raise _bad(reader.where, f"{key} is not in canonical form")
     return amount
+
+
+def _status(reader: _Reader) -> Status:
+    try:
+        return Status.from_wire(reader.text("status", 1, 10))
+    except ValueError:
+        raise _bad(reader.where, "status is not allowed") from None
+
+
+def clean_conduct(text: str) -> str:
+    """The specific dishonest conduct (Art. 6 (4)): display text of at most :data:`MAX_CONDUCT_CHARS`."""
+    return clean_text(
+        text, field_zh="失信行为具体情形", field_en="the dishonest conduct", length=(2, MAX_CONDUCT_CHARS)
+    )
 
 
 def _photo(reader: _Reader) -> PhotoRef:

@@ -18,10 +18,19 @@ from signage.rules.idcard import ADULT_AGE, could_be_minor, is_lawful_mask, visi
 
 
 class Status(enum.StrEnum):
-    """Fulfilment status. Only these two may ever be displayed."""
+    """Fulfilment status (被执行人的履行情况), in the SPC list's own words. Only these two may ever be displayed."""
 
-    UNFULFILLED = "未履行"
-    PARTIALLY_FULFILLED = "部分履行"
+    UNFULFILLED = "全部未履行"
+    PARTIALLY_FULFILLED = "部分未履行"
+
+    @classmethod
+    def from_wire(cls, text: str) -> Status:
+        """Read a status from a playlist, including the words playlists before issue 10 used.
+
+        Raises:
+            ValueError: anything else.
+        """
+        return _LEGACY_WIRE_STATUS.get(text) or cls(text)
 
 
 # Statuses that mean the entry must leave every screen; named so the message can say why.
@@ -36,10 +45,14 @@ _ENDED_STATUSES = {
     "屏蔽": "withdrawn",
     "已屏蔽": "withdrawn",
 }
+# Playlists signed before issue 10 wrote 未履行 and 部分履行; screens still read them.
+_LEGACY_WIRE_STATUS = {"未履行": Status.UNFULFILLED, "部分履行": Status.PARTIALLY_FULFILLED}
 _STATUS_ALIASES = {
     "未履行": Status.UNFULFILLED,
     "全部未履行": Status.UNFULFILLED,
     "unfulfilled": Status.UNFULFILLED,
+    # 部分履行 (partly performed) and 部分未履行 (partly unperformed) describe the same state; the SPC
+    # list's term is 部分未履行, which is what is shown.
     "部分履行": Status.PARTIALLY_FULFILLED,
     "部分未履行": Status.PARTIALLY_FULFILLED,
     "partially fulfilled": Status.PARTIALLY_FULFILLED,
@@ -69,8 +82,8 @@ def parse_status(raw: str) -> Status:
         "status.unknown",
         f"履行情况“{raw.strip()}”无法识别",
         f"the status '{raw.strip()}' is not recognised",
-        "只能填写“未履行”或“部分履行”",
-        "it must be 未履行 (unfulfilled) or 部分履行 (partially fulfilled)",
+        "只能填写“全部未履行”或“部分未履行”",
+        "it must be 全部未履行 (wholly unperformed) or 部分未履行 (partly unperformed)",
     )
 
 
@@ -140,12 +153,18 @@ class DebtorRecord:
         court: The executing court.
         case_number: 案号, exactly as the court wrote it.
         amount: The obligation (执行标的) in yuan.
-        status: 未履行 or 部分履行.
-        listed_on: The listing (or publication) date.
-        term_ends: The end of the listing term; the entry is displayable before this day only.
+        status: 全部未履行 or 部分未履行.
+        listed_on: The publication date (发布时间): when the court listed the debtor. Never the filing date.
+        term_ends: The end of the listing term; the entry is displayable before this day only. ``None``
+            for ground (1) alone (SPC provisions Art. 1 (1) and Art. 2): no fixed term, the entry stays
+            until a deletion ground of Art. 10 applies and the operator takes it down.
         photo: Optional, persons only.
         qr_url: Optional https URL for a QR code, such as the court's official query page.
         court_phone: Optional phone number of the court, for the footer's correction line.
+        unpaid: What is still owed (未履行金额) in yuan, when the export gives it; the slide shows it
+            in place of the obligation, labelled as such.
+        filed_on: The filing date of the enforcement case (立案时间), Art. 6 (5).
+        conduct: The specific dishonest conduct (失信被执行人行为具体情形), Art. 6 (4), as the court wrote it.
     """
 
     entry_id: str
@@ -155,10 +174,20 @@ class DebtorRecord:
     amount: Decimal
     status: Status
     listed_on: dt.date
-    term_ends: dt.date
+    term_ends: dt.date | None
     photo: PhotoRef | None = None
     qr_url: str | None = None
     court_phone: str | None = None
+    unpaid: Decimal | None = None
+    filed_on: dt.date | None = None
+    conduct: str | None = None
+
+    @property
+    def amount_shown(self) -> tuple[str, Decimal]:
+        """The label and amount a slide shows: what is still owed when known, else the obligation."""
+        if self.unpaid is not None:
+            return "未履行金额", self.unpaid
+        return "执行标的", self.amount
 
     def is_displayable(self, on: dt.date) -> bool:
         """Whether this record may be shown on ``on``, judged from the record alone.
@@ -167,7 +196,7 @@ class DebtorRecord:
         repeats the checks that do not need the full ID: the mask shape, the visible birth year, the term.
         """
         # No status check: Status has only the two displayable members, so an ended one cannot be here.
-        if not self.listed_on <= on < self.term_ends:
+        if on < self.listed_on or (self.term_ends is not None and on >= self.term_ends):
             return False
         if isinstance(self.debtor, Person):
             if not is_lawful_mask(self.debtor.id_masked):

@@ -16,10 +16,12 @@ from signage.rules import Finding
 
 
 class Severity(enum.StrEnum):
-    """Refused rows are left out; warnings keep the row."""
+    """Refused rows are left out; warnings keep the row; info says what the import did, such as skipping
+    a title or a total row."""
 
     REFUSED = "refused"
     WARNING = "warning"
+    INFO = "info"
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class Problem:
         field: Our field name (``id_number``), or ``None``.
         column: The header as written in the file, or ``None``.
         value: The offending value, safe to print (ID numbers masked or redacted), or ``None``.
+        serial: The row's 序号 as the export writes it, so a clerk can find the row by it too.
     """
 
     severity: Severity
@@ -41,6 +44,7 @@ class Problem:
     field: str | None = None
     column: str | None = None
     value: str | None = None
+    serial: str | None = None
 
 
 @dataclass
@@ -53,6 +57,7 @@ class ImportReport:
         rows_read: Data rows read (empty rows not counted).
         records: The accepted records, in file order.
         problems: Every problem, in file order; file-level ones first.
+        serials: Entry id -> the 序号 of the row it came from (for messages and preview file names).
     """
 
     source: str
@@ -60,6 +65,7 @@ class ImportReport:
     rows_read: int = 0
     records: list[DebtorRecord] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    serials: dict[str, str] = field(default_factory=dict)
 
     @property
     def refused_rows(self) -> list[int]:
@@ -88,16 +94,26 @@ def render_text(report: ImportReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+_LABELS = {
+    Severity.REFUSED: ("拒绝", "REFUSED"),
+    Severity.WARNING: ("提示", "warning"),
+    Severity.INFO: ("说明", "info"),
+}
+
+
 def _problem_lines(problem: Problem) -> list[str]:
     where_zh = "整个文件" if problem.row is None else f"第 {problem.row} 行"
     where_en = "file" if problem.row is None else f"row {problem.row}"
+    if problem.serial is not None:
+        where_zh += f"（序号 {problem.serial}）"
+        where_en += f" (序号 {problem.serial})"
     if problem.column is not None:
         where_zh += f"，列“{problem.column}”"
         where_en += f", column '{problem.column}' ({problem.field})"
     if problem.value is not None:
         where_zh += f"，值“{problem.value}”"
         where_en += f", value '{problem.value}'"
-    label_zh, label_en = ("拒绝", "REFUSED") if problem.severity is Severity.REFUSED else ("提示", "warning")
+    label_zh, label_en = _LABELS[problem.severity]
     finding = problem.finding
     return [
         f"[{label_zh}] {where_zh}：{finding.zh}。修改：{finding.fix_zh}",
@@ -124,6 +140,7 @@ def _problem_json(problem: Problem) -> dict[str, object]:
         "severity": str(problem.severity),
         "code": finding.code,
         "row": problem.row,
+        "serial": problem.serial,
         "field": problem.field,
         "column": problem.column,
         "value": problem.value,

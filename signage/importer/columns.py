@@ -12,37 +12,62 @@ from dataclasses import dataclass
 from signage.errors import InputFileError
 
 # Field name -> accepted headers, most specific first. When two headers of one field are both present,
-# the earlier alias wins (发布日期 is the listing date proper; 立案日期 is what older exports carry).
+# the earlier alias wins. The SPC's own publication headers (the zxgk.court.gov.cn list) come first.
 ALIASES: dict[str, tuple[str, ...]] = {
-    "entry_id": ("编号", "条目编号", "entry_id", "entryid"),
+    # 序号 numbers the rows of an export; messages and preview files carry it so a clerk finds the row.
+    # It is not an identity: the entry id comes from case number and identifier (signage.identity).
+    "serial": ("序号", "编号", "条目编号", "serial", "entry_id", "entryid"),
     "type": ("类型", "主体类型", "被执行人类型", "type"),
     "name": (
+        "被执行人姓名/名称",
         "姓名",
         "名称",
-        "被执行人姓名/名称",
         "被执行人姓名",
         "被执行人名称",
         "被执行人",
         "姓名/名称",
         "name",
     ),
-    "id_number": ("身份证号码", "证件号码", "身份证号", "id_number", "idnumber"),
+    # The SPC list has one column for both: a person's ID number or an organisation's code.
+    "id_number": (
+        "身份证号码/组织机构代码",
+        "身份证号码",
+        "证件号码",
+        "身份证号",
+        "证件号码/组织机构代码",
+        "身份证号码/统一社会信用代码",
+        "证件号码/统一社会信用代码",
+        "id_number",
+        "idnumber",
+    ),
     "org_code": ("统一社会信用代码", "组织机构代码", "uscc", "org_code", "orgcode"),
     "legal_representative": (
+        "法定代表人或者负责人姓名",
         "法定代表人",
         "法定代表人或负责人",
-        "法定代表人或者负责人姓名",
         "法定代表人姓名",
         "legal_representative",
     ),
     "sex": ("性别", "sex"),
     "age": ("年龄", "age"),
     "amount": ("执行标的", "执行标的金额", "标的金额", "amount"),
-    "status": ("履行情况", "被执行人的履行情况", "status"),
-    "court": ("执行法院", "court"),
+    "unpaid": ("未履行金额", "未履行标的", "未履行标的金额", "unpaid"),
+    "status": ("被执行人的履行情况", "履行情况", "status"),
+    "conduct": (
+        "失信被执行人行为具体情形",
+        "失信行为具体情形",
+        "失信被执行人具体情形",
+        "失信情形",
+        "具体情形",
+        "conduct",
+    ),
+    "court": ("执行法院", "执行法院名称", "court"),
     "court_phone": ("执行法院电话", "法院电话", "court_phone"),
-    "case_number": ("案号", "执行案号", "case_number", "caseno"),
-    "listed_on": ("发布日期", "发布时间", "立案日期", "立案时间", "listing_date", "listed_on"),
+    "case_number": ("执行案号", "案号", "case_number", "caseno"),
+    # 发布时间 is when the court listed the debtor. 立案时间 is when the case was filed: its own field,
+    # never a stand-in for the publication date.
+    "listed_on": ("发布时间", "发布日期", "listing_date", "listed_on"),
+    "filed_on": ("立案时间", "立案日期", "filed_on"),
     "term_ends": (
         "期限截止日期",
         "失信期限截止日期",
@@ -54,7 +79,20 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "photo": ("照片", "照片文件", "photo"),
     "qr_url": ("二维码链接", "查询链接", "qr_url"),
 }
-REQUIRED = ("name", "amount", "status", "court", "case_number", "listed_on")
+# Headers of the SPC list that are recognised but deliberately not carried to screens: naming them
+# "unknown" would send a clerk looking for a mistake that is not there.
+RECOGNISED_NOT_SHOWN = (
+    "执行依据文号",
+    "做出执行依据单位",
+    "作出执行依据单位",
+    "生效法律文书确定的义务",
+    "省份",
+    "地域名称",
+    "发布单位",
+)
+#: The header row is looked for among this many non-empty rows: exports put a title above it.
+HEADER_SEARCH_ROWS = 10
+REQUIRED = ("name", "amount", "status", "court", "case_number")
 # One of these identifies the debtor; which one depends on whether it is a person or an organisation.
 IDENTIFIERS = ("id_number", "org_code")
 
@@ -74,6 +112,7 @@ def header_scales_to_wan(header: str) -> bool:
 
 
 _LOOKUP = {normalise_header(alias): field for field, aliases in ALIASES.items() for alias in aliases}
+_NOT_SHOWN = {normalise_header(header) for header in RECOGNISED_NOT_SHOWN}
 _RANK = {normalise_header(alias): rank for aliases in ALIASES.values() for rank, alias in enumerate(aliases)}
 
 
@@ -85,6 +124,7 @@ class ColumnMap:
         index: Field name -> column index.
         headers: Field name -> the header as written, for messages.
         ignored: Headers that map to no field, as written.
+        not_shown: SPC headers that are recognised but not carried, as written.
         shadowed: ``(used, ignored)`` header pairs where two columns meant the same field.
     """
 
@@ -92,6 +132,12 @@ class ColumnMap:
     headers: dict[str, str]
     ignored: tuple[str, ...]
     shadowed: tuple[tuple[str, str], ...]
+    not_shown: tuple[str, ...] = ()
+
+
+def recognised_fields(headers: list[str]) -> int:
+    """How many distinct fields a row of cells would map to if it were the header row."""
+    return len({_LOOKUP[key] for key in map(normalise_header, headers) if key in _LOOKUP})
 
 
 def map_columns(headers: list[str]) -> ColumnMap:
@@ -104,12 +150,15 @@ def map_columns(headers: list[str]) -> ColumnMap:
     index: dict[str, int] = {}
     written: dict[str, str] = {}
     ignored: list[str] = []
+    not_shown: list[str] = []
     shadowed: list[tuple[str, str]] = []
     for position, header in enumerate(headers):
         key = normalise_header(header)
         field = _LOOKUP.get(key)
         if field is None:
-            if header:
+            if key in _NOT_SHOWN:
+                not_shown.append(header)
+            elif header:
                 ignored.append(header)
             continue
         if field in index:
@@ -132,8 +181,8 @@ def map_columns(headers: list[str]) -> ColumnMap:
             f"{field} (header {ALIASES[field][0]} or {ALIASES[field][-1]})" for field in missing
         )
         raise InputFileError(
-            f"缺少必需的列：{wanted_zh}。请检查表头是否在第一行、列名是否写错",
-            f"required columns are missing: {wanted_en}. Check that the header is the first row and spelt "
-            "as shown",
+            f"缺少必需的列：{wanted_zh}。请检查表头（在前 {HEADER_SEARCH_ROWS} 行中查找）的列名是否写错",
+            f"required columns are missing: {wanted_en}. Check that the header row (looked for in the first "
+            f"{HEADER_SEARCH_ROWS} rows) is spelt as shown",
         )
-    return ColumnMap(index, written, tuple(ignored), tuple(shadowed))
+    return ColumnMap(index, written, tuple(ignored), tuple(shadowed), tuple(not_shown))

@@ -7,7 +7,6 @@ The full ID number exists only inside :func:`build_record`'s call to the ID rule
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 import unicodedata
 from collections.abc import Callable
@@ -16,9 +15,12 @@ from decimal import Decimal
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from signage.identity import identity_of
 from signage.importer.columns import ALIASES, ColumnMap, header_scales_to_wan
+from signage.importer.grounds import Ground, grounds_of
 from signage.importer.tabular import MAX_CELL_CHARS, Cell
-from signage.records import DebtorRecord, Organisation, Person, PhotoRef, Sex, parse_status
+from signage.playlist import clean_conduct
+from signage.records import DebtorRecord, Organisation, Person, PhotoRef, Sex, Status, parse_status
 from signage.report import Problem, Severity
 from signage.rules import Finding, RuleViolation, refuse
 from signage.rules.amount import parse_amount
@@ -28,11 +30,14 @@ from signage.rules.idcard import MaskPolicy, could_be_minor, parse_resident_id, 
 from signage.rules.orgcode import parse_org_code
 from signage.rules.text import clean_org_name, clean_person_name, clean_text
 
-#: Art. 2 of the 2017 SPC provisions: a listing lasts two years unless the court sets otherwise.
+#: Art. 2 of the 2017 SPC provisions: a listing on grounds (2)-(6) lasts two years.
 DEFAULT_TERM_YEARS = 2
 #: Two years extended by at most three (same article).
 MAX_TERM_YEARS = 5
-_ENTRY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# What Excel writes into a CSV for an 18-digit number it took for a number: 3.70102E+17.
+_SCIENTIFIC = re.compile(r"\d(?:\.\d+)?E\+\d{1,3}", re.IGNORECASE)
+_ID_LIKE = re.compile(r"\d{6}[\d*]{8}\d{3}[\dX]|\d{8}[\d*]{4}\d{3}", re.IGNORECASE)
+_ORG_LIKE = re.compile(r"[0-9A-HJ-NPQRTUWXY]{18}|[0-9A-Z]{8}-?[0-9X]")
 _PHONE = re.compile(r"[0-9()+\- 转]{5,30}")
 _MAX_URL_CHARS = 512
 _PERSON_TYPES = {"个人", "自然人", "person", "individual"}
@@ -57,11 +62,13 @@ class RowOutcome:
         record: The accepted record, or ``None``.
         problems: Refusals and warnings, in field order.
         photo_name: The photo file name the row asks for, if any (photos are attached by the caller).
+        serial: The row's 序号 as the export writes it, if any.
     """
 
     record: DebtorRecord | None
     problems: list[Problem] = field(default_factory=list)
     photo_name: str | None = None
+    serial: str | None = None
 
 
 class _Row:
@@ -75,6 +82,8 @@ class _Row:
         # The minors check at the listing date needs the birth date; it stays on the row, never the record.
         self.youngest_birth: dt.date | None = None
         self.is_organisation = False
+        serial = self.text("serial")
+        self.serial = serial[:20] if serial else None
 
     def raw(self, name: str) -> Cell:
         position = self._columns.index.get(name)
@@ -82,6 +91,9 @@ class _Row:
             return ""
         value = self._cells[position]
         return value.strip() if isinstance(value, str) else value
+
+    def header(self, name: str) -> str:
+        return self._columns.headers.get(name, "")
 
     def text(self, name: str) -> str:
         value = self.raw(name)
@@ -105,6 +117,7 @@ class _Row:
                 field=name,
                 column=None if name is None else self._columns.headers.get(name, name),
                 value=None if name is None else self.safe_value(name),
+                serial=self.serial,
             )
         )
 
@@ -135,9 +148,19 @@ class _Row:
 
 
 def build_record(
-    cells: list[Cell], columns: ColumnMap, *, number: int, policy: MaskPolicy, today: dt.date
+    cells: list[Cell],
+    columns: ColumnMap,
+    *,
+    number: int,
+    policy: MaskPolicy,
+    today: dt.date,
+    published_on: dt.date | None = None,
 ) -> RowOutcome:
-    """Validate one row. ``number`` is its spreadsheet row number, used in every message."""
+    """Validate one row. ``number`` is its spreadsheet row number, used in every message.
+
+    ``published_on`` is the publication date the operator gave for rows whose own is empty; without it
+    such rows are refused. The filing date (立案时间) never stands in for it.
+    """
     row = _Row(cells, columns, number)
     is_org = row.is_organisation = _is_organisation(row)
     debtor: Person | Organisation | None = (
@@ -145,31 +168,31 @@ def build_record(
     )
     court = row.required("court", _court)
     case_number = row.required("case_number", lambda text: parse_case_number(text, current_year=today.year))
-    amount: Decimal | None = None
-    if row.text("amount") == "":
-        row.add(Severity.REFUSED, _missing("amount"), "amount")
-    elif header_scales_to_wan(columns.headers["amount"]):
-        amount = row.check("amount", _amount_in_wan)
-    else:
-        amount = row.check("amount", parse_amount)
+    amount = _money(row, "amount", required=True)
+    unpaid = _money(row, "unpaid", required=False)
     status = row.required("status", parse_status)
-    listed_on = _listing_date(row, today)
-    term_ends = _term_end(row, listed_on, today)
+    listed_on = _listing_date(row, today, published_on)
+    filed_on = _filing_date(row, listed_on)
+    conduct = row.optional("conduct", clean_conduct)
+    term_ends = _term_end(row, listed_on, today, grounds_of(conduct) if conduct else None)
     qr_url = row.optional("qr_url", _https_url)
     court_phone = row.optional("court_phone", _phone)
-    explicit_id = row.optional("entry_id", _entry_id)
     if isinstance(debtor, Person) and listed_on is not None:
         _refuse_if_minor_at(row, listed_on)
+    if amount is not None and unpaid is not None:
+        _check_unpaid(row, amount, unpaid, status)
+    elif status is Status.PARTIALLY_FULFILLED and unpaid is None and "unpaid" in columns.index:
+        row.add(Severity.WARNING, _no_unpaid(), "unpaid")
     photo_name = row.text("photo") or None
     if is_org and photo_name:
         row.add(Severity.WARNING, _org_photo(), "photo")
         photo_name = None
     if any(problem.severity is Severity.REFUSED for problem in row.problems):
-        return RowOutcome(None, row.problems)
+        return RowOutcome(None, row.problems, serial=row.serial)
     assert debtor is not None and court is not None and case_number is not None and amount is not None
-    assert status is not None and listed_on is not None and term_ends is not None
+    assert status is not None and listed_on is not None
     record = DebtorRecord(
-        entry_id=explicit_id or derive_entry_id(case_number, debtor),
+        entry_id=identity_of(case_number, debtor).entry_id,
         debtor=debtor,
         court=court,
         case_number=case_number,
@@ -179,24 +202,16 @@ def build_record(
         term_ends=term_ends,
         qr_url=qr_url,
         court_phone=court_phone,
+        unpaid=unpaid,
+        filed_on=filed_on,
+        conduct=conduct,
     )
-    return RowOutcome(record, row.problems, photo_name)
+    return RowOutcome(record, row.problems, photo_name, row.serial)
 
 
 def with_photo(record: DebtorRecord, photo: PhotoRef) -> DebtorRecord:
     """The same record with its photo attached."""
     return DebtorRecord(**{**record.__dict__, "photo": photo})
-
-
-def derive_entry_id(case_number: str, debtor: Person | Organisation) -> str:
-    """A stable id for exports without an id column: the same case and debtor give the same id.
-
-    Only the masked ID number goes into the hash. A hash over the full number would let anyone recover
-    the four hidden digits by trying all 10,000 of them.
-    """
-    identifier = debtor.id_masked if isinstance(debtor, Person) else debtor.code
-    key = "\x1f".join((unicodedata.normalize("NFC", case_number), identifier, debtor.name))
-    return "e-" + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 def _is_organisation(row: _Row) -> bool:
@@ -207,13 +222,17 @@ def _is_organisation(row: _Row) -> bool:
         return False
     if kind:
         row.add(Severity.REFUSED, _unknown_type(), "type")
-    return bool(row.text("legal_representative") or row.text("org_code"))
+    if row.text("legal_representative") or row.text("org_code"):
+        return True
+    # The SPC's one column 身份证号码/组织机构代码 holds either; its shape tells which.
+    code = "".join(unicodedata.normalize("NFKC", row.text("id_number")).split()).upper()
+    return not _ID_LIKE.fullmatch(code) and _ORG_LIKE.fullmatch(code) is not None
 
 
 def _person(row: _Row, *, policy: MaskPolicy, today: dt.date) -> Person | None:
     name = row.required("name", clean_person_name)
     parsed = None
-    if _is_number_cell(row.raw("id_number")):
+    if _is_number_cell(row.raw("id_number")) or _SCIENTIFIC.fullmatch(row.text("id_number")):
         row.add(Severity.REFUSED, _id_as_number(), "id_number")
     else:
         parsed = row.required("id_number", lambda text: parse_resident_id(text, policy=policy, today=today))
@@ -251,18 +270,19 @@ def _refuse_if_minor_at(row: _Row, listed_on: dt.date) -> None:
         row.add(Severity.REFUSED, _minor(), "id_number")
 
 
-def _listing_date(row: _Row, today: dt.date) -> dt.date | None:
+def _listing_date(row: _Row, today: dt.date, published_on: dt.date | None) -> dt.date | None:
     if row.text("listed_on") == "":
-        row.add(Severity.REFUSED, _missing("listed_on"), "listed_on")
-        return None
+        if published_on is None:
+            row.add(Severity.REFUSED, _no_publication_date(), "listed_on")
+        return published_on
     listed_on = row.check("listed_on", parse_date)
     if listed_on is not None and listed_on > today:
         row.add(
             Severity.REFUSED,
             Finding(
                 "date.future",
-                f"发布日期 {listed_on} 晚于今天",
-                f"the listing date {listed_on} is after today",
+                f"发布时间 {listed_on} 晚于今天",
+                f"the publication date {listed_on} is after today",
                 "请核对日期；尚未发布的条目请在发布当天再导入",
                 "check the date; import entries on the day they are listed",
             ),
@@ -272,25 +292,75 @@ def _listing_date(row: _Row, today: dt.date) -> dt.date | None:
     return listed_on
 
 
-def _term_end(row: _Row, listed_on: dt.date | None, today: dt.date) -> dt.date | None:
+def _filing_date(row: _Row, listed_on: dt.date | None) -> dt.date | None:
+    filed_on = row.optional("filed_on", parse_date)
+    if filed_on is not None and listed_on is not None and filed_on > listed_on:
+        row.add(
+            Severity.REFUSED,
+            Finding(
+                "date.filed_after_listed",
+                f"立案时间 {filed_on} 晚于发布时间 {listed_on}",
+                f"the filing date {filed_on} is after the publication date {listed_on}",
+                "请核对两列是否填反：立案时间是执行案件立案的日期，发布时间是纳入名单的日期",
+                "check whether the two columns are swapped: 立案时间 is when the case was filed, 发布时间 when "
+                "the debtor was listed",
+            ),
+            "filed_on",
+        )
+        return None
+    return filed_on
+
+
+def _term_end(
+    row: _Row, listed_on: dt.date | None, today: dt.date, grounds: frozenset[Ground] | None
+) -> dt.date | None:
+    """The end of the listing term, following the ground (SPC provisions, Arts. 1 and 2).
+
+    Ground (1) alone has no fixed term (``None``). Grounds (2)-(6) give two years, which the court may
+    extend by one to three; the export's term-end column carries that. When the export does not say
+    the ground, two years: that can only shorten how long an entry is shown.
+    """
     if listed_on is None:
         return None
-    if row.text("term_ends") == "":
-        term_ends = add_years(listed_on, DEFAULT_TERM_YEARS)
-    else:
+    explicit: dt.date | None = None
+    if row.text("term_ends") != "":
         explicit = row.check("term_ends", parse_date)
         if explicit is None:
             return None
         if not listed_on < explicit <= add_years(listed_on, MAX_TERM_YEARS):
             row.add(Severity.REFUSED, _bad_term(listed_on), "term_ends")
             return None
-        term_ends = explicit
-    if term_ends <= today:
+    if explicit is not None:
+        term_ends: dt.date | None = explicit
+    elif grounds == frozenset({Ground.ABLE_BUT_REFUSES}):
+        term_ends = None
+    else:
+        term_ends = add_years(listed_on, DEFAULT_TERM_YEARS)
+    if term_ends is not None and term_ends <= today:
         row.add(
             Severity.REFUSED, _term_over(term_ends), "term_ends" if row.text("term_ends") else "listed_on"
         )
         return None
     return term_ends
+
+
+def _money(row: _Row, name: str, *, required: bool) -> Decimal | None:
+    if row.text(name) == "":
+        if required:
+            row.add(Severity.REFUSED, _missing(name), name)
+        return None
+    if header_scales_to_wan(row.header(name)):
+        return row.check(name, _amount_in_wan)
+    return row.check(name, parse_amount)
+
+
+def _check_unpaid(row: _Row, amount: Decimal, unpaid: Decimal, status: Status | None) -> None:
+    if unpaid == 0:
+        row.add(Severity.REFUSED, _nothing_unpaid(), "unpaid")
+    elif unpaid > amount:
+        row.add(Severity.REFUSED, _unpaid_over(amount), "unpaid")
+    elif status is Status.UNFULFILLED and unpaid < amount:
+        row.add(Severity.WARNING, _status_vs_unpaid(), "status")
 
 
 def _is_number_cell(value: Cell) -> bool:
@@ -371,18 +441,6 @@ def _phone(text: str) -> str:
     return normalised
 
 
-def _entry_id(text: str) -> str:
-    if not _ENTRY_ID.fullmatch(text):
-        raise refuse(
-            "entry.id",
-            f"编号“{text}”格式不符：只能用字母、数字、点、下划线和连字符，最长 64 个",
-            f"the entry id '{text}' may hold only letters, digits, '.', '_' and '-', at most 64",
-            "请改用法院系统中的条目编号，或删除编号列由系统自动生成",
-            "use the court system's entry id, or drop the column to have ids derived",
-        )
-    return text
-
-
 def _missing(name: str) -> Finding:
     header = ALIASES[name][0]
     return Finding(
@@ -418,10 +476,63 @@ def _minor() -> Finding:
 def _id_as_number() -> Finding:
     return Finding(
         "id.number_cell",
-        "身份证号码被 Excel 存成了数字，后几位已丢失",
-        "Excel stored the ID number as a number, which lost its last digits",
-        "把该列设为“文本”格式后重新填写号码",
-        "format the column as Text and enter the numbers again",
+        "身份证号码被 Excel 当成了数字（例如 3.70102E+17），后几位已丢失",
+        "Excel turned the ID number into a number (such as 3.70102E+17), which lost its last digits",
+        "在 Excel 中把该列设为“文本”格式后重新填写号码（或在号码前加英文单引号 '），再另存为 CSV；"
+        "或直接从法院系统导出 .xlsx",
+        "in Excel, format the column as Text and enter the numbers again (or type an apostrophe ' before "
+        "each), then save as CSV again; or export .xlsx from the court system instead",
+    )
+
+
+def _no_publication_date() -> Finding:
+    return Finding(
+        "date.no_publication",
+        "发布时间为空；系统不会用立案时间或其他日期代替",
+        "the publication date (发布时间) is empty; no other date, such as the filing date, is used instead",
+        "请填写纳入失信名单的发布时间，或在命令中用 --published-on 年-月-日 指定本文件所有空白行的发布时间",
+        "fill in the date the debtor was listed, or give it for every empty row with --published-on YYYY-MM-DD",
+    )
+
+
+def _nothing_unpaid() -> Finding:
+    return Finding(
+        "unpaid.zero",
+        "未履行金额为 0：义务已全部履行，不得公布",
+        "the amount still owed is 0: the obligation is fulfilled and the entry must not be published",
+        "请从名单中删除此行；已在屏幕上的条目请用 signage revoke 撤回",
+        "delete this row; if the entry is on screens, take it down with signage revoke",
+    )
+
+
+def _unpaid_over(amount: Decimal) -> Finding:
+    return Finding(
+        "unpaid.over_amount",
+        f"未履行金额大于执行标的（{amount} 元）",
+        f"the amount still owed is more than the obligation ({amount} yuan)",
+        "请核对两列是否填反",
+        "check whether the two columns are swapped",
+    )
+
+
+def _status_vs_unpaid() -> Finding:
+    return Finding(
+        "status.unpaid_mismatch",
+        "履行情况为“全部未履行”，但未履行金额小于执行标的；屏幕显示未履行金额",
+        "the status says wholly unperformed, but the amount still owed is less than the obligation; screens "
+        "show the amount still owed",
+        "请核对履行情况是否应为“部分未履行”",
+        "check whether the status should be 部分未履行 (partly unperformed)",
+    )
+
+
+def _no_unpaid() -> Finding:
+    return Finding(
+        "unpaid.missing",
+        "履行情况为“部分未履行”，但未履行金额为空；屏幕将显示全部执行标的",
+        "the status is partly unperformed but the amount still owed is empty; screens show the whole obligation",
+        "请填写未履行金额",
+        "fill in the amount still owed (未履行金额)",
     )
 
 
