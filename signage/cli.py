@@ -86,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(342301********3224); default: spc",
     )
     check.add_argument("--strict", action="store_true", help="accept no row at all if any row is refused")
+    _add_published_on(check)
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.set_defaults(handler=_check)
 
@@ -116,6 +117,41 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-player", action="store_true", help="only the distribution steps, no player")
     demo.set_defaults(handler=_demo)
     return parser
+
+
+def _add_published_on(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--published-on",
+        type=_date_argument,
+        metavar="YYYY-MM-DD",
+        help="publication date (发布时间) for rows that have none; without it such rows are refused. The "
+        "filing date (立案时间) is never used instead",
+    )
+
+
+def _add_operator(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--operator",
+        metavar="NAME",
+        help="who does this, for the audit (default: $SIGNAGE_OPERATOR, else the login name)",
+    )
+
+
+def _operator(arguments: argparse.Namespace) -> str:
+    import getpass
+    import os
+
+    name = arguments.operator or os.environ.get("SIGNAGE_OPERATOR") or getpass.getuser()
+    from signage.rules.text import clean_text
+
+    return clean_text(name, field_zh="操作员", field_en="the operator", length=(1, 60))
+
+
+def _date_argument(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date like 2026-03-01: {text!r}") from None
 
 
 def _add_distribution_commands(commands: Any) -> None:
@@ -181,27 +217,59 @@ def _add_distribution_commands(commands: Any) -> None:
     publish.add_argument(
         "--mask", choices=[policy.value for policy in MaskPolicy], default=MaskPolicy.SPC.value
     )
+    _add_published_on(publish)
+    publish.add_argument(
+        "--confirm-distinct",
+        action="append",
+        default=[],
+        metavar="CASE_NUMBER",
+        help="this case number is not a typo of a revoked entry's (a row one character away from a takedown "
+        "is refused otherwise); repeat for several",
+    )
+    _add_operator(publish)
     publish.set_defaults(handler=_publish)
 
     revoke = commands.add_parser(
         "revoke",
         help="take entries down from every screen of a channel now",
         description="Publish a small signed revocations file: screens drop the entries at their next check "
-        "without downloading the playlist again. Later publishes leave the entries out until --reinstate.",
+        "without downloading the playlist again. Each QUERY names one entry of the channel's current list: "
+        "a case number in any spelling, a name, both (quoted as one argument), or an id. Later publishes "
+        "refuse the entry, whatever their spelling of the case number, until `signage reinstate`.",
     )
-    revoke.add_argument("entry_ids", nargs="+", metavar="ENTRY_ID")
+    revoke.add_argument("queries", nargs="+", metavar="QUERY")
     revoke.add_argument("--repo", type=Path, required=True, metavar="DIR")
     revoke.add_argument("--keys", type=Path, metavar="KEYS")
     revoke.add_argument("--channel", required=True, metavar="ID")
-    revoke.add_argument(
-        "--reason", metavar="TEXT", help="why (paid, corrected, expired…); required unless --reinstate"
-    )
-    revoke.add_argument(
-        "--reinstate",
-        action="store_true",
-        help="forget earlier takedowns so the next publish may list them again",
-    )
+    revoke.add_argument("--reason", metavar="TEXT", required=True, help="why (paid, corrected, expired…)")
+    _add_operator(revoke)
     revoke.set_defaults(handler=_revoke)
+
+    reinstate = commands.add_parser(
+        "reinstate",
+        help="lift a takedown so a later publish may list the entry again",
+        description="Remove takedowns from the operator's ledger (DIR/revoked.json) and record who did it and "
+        "why in DIR/history.jsonl. Screens are not changed now: the entry comes back only when a later publish "
+        "lists it. Each QUERY names one takedown: a case number in any spelling, a name, or an id.",
+    )
+    reinstate.add_argument("queries", nargs="+", metavar="QUERY")
+    reinstate.add_argument("--repo", type=Path, required=True, metavar="DIR")
+    reinstate.add_argument("--channel", required=True, metavar="ID")
+    reinstate.add_argument("--reason", metavar="TEXT", required=True, help="why it may be listed again")
+    _add_operator(reinstate)
+    reinstate.set_defaults(handler=_reinstate)
+
+    find = commands.add_parser(
+        "find",
+        help="look entries up by name, case number (any spelling) or id",
+        description="List the entries of every channel (or one) that QUERY matches, with case number, court, "
+        "status (live, revoked, expired) and the playlist version. Several words must all match.",
+    )
+    find.add_argument("query", metavar="QUERY")
+    find.add_argument("--repo", type=Path, required=True, metavar="DIR")
+    find.add_argument("--channel", metavar="ID", help="only this channel")
+    find.add_argument("--json", action="store_true", help="print the matches as JSON")
+    find.set_defaults(handler=_find)
 
     hub = commands.add_parser(
         "hub",
@@ -452,6 +520,7 @@ def _check(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatu
             photos=photos,
             strict=arguments.strict,
             progress=_progress_printer(err),
+            published_on=arguments.published_on,
         ),
     )
     if err.isatty():
@@ -551,6 +620,9 @@ def _publish(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitSta
         allow_partial=arguments.allow_partial,
         policy=MaskPolicy(arguments.mask),
         progress=_progress_printer(err),
+        by=_operator(arguments),
+        published_on=arguments.published_on,
+        confirm_distinct=frozenset(arguments.confirm_distinct),
     )
     if err.isatty():
         err.write("\r\033[K")
@@ -572,27 +644,61 @@ def _publish(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitSta
 
 
 def _revoke(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
-    from signage.publish.channel import check_channel_id, reinstate_entries, revoke_entries
+    from signage.publish.channel import check_channel_id, revoke_entries
     from signage.publish.repo import OperatorRepository
 
     channel = check_channel_id(arguments.channel)
     repository = OperatorRepository(arguments.repo, arguments.keys)
-    if arguments.reinstate:
-        reinstate_entries(repository, channel, arguments.entry_ids)
-        print(f"reinstated {len(arguments.entry_ids)} entries; the next publish may list them", file=out)
-        return ExitStatus.OK
-    if not arguments.reason:
-        raise UsageError("请用 --reason 说明撤回原因", "say why with --reason (paid, corrected, expired…)")
-    revocations = revoke_entries(
-        repository, channel, arguments.entry_ids, reason=arguments.reason, now=_now()
+    revocations, records = revoke_entries(
+        repository, channel, arguments.queries, reason=arguments.reason, now=_now(), by=_operator(arguments)
     )
     print(
-        f"已撤回 {len(arguments.entry_ids)} 条（撤回清单第 {revocations.version} 版）；屏幕将在下次检查时下线这些条目\n"
-        f"revoked {len(arguments.entry_ids)} entries (revocations version {revocations.version}); screens drop "
-        "them at their next check",
+        f"已撤回 {len(records)} 条（撤回清单第 {revocations.version} 版）；屏幕将在下次检查时下线：\n"
+        f"revoked {len(records)} entries (revocations version {revocations.version}); screens drop them at "
+        "their next check:",
         file=out,
     )
+    for record in records:
+        print(f"  {record.debtor.name}\t{record.case_number}\t{record.court}", file=out)
     return ExitStatus.OK
+
+
+def _reinstate(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
+    from signage.publish.channel import check_channel_id, local_time_text, reinstate_entries
+    from signage.publish.repo import OperatorRepository
+
+    channel = check_channel_id(arguments.channel)
+    repository = OperatorRepository(arguments.repo)
+    removed = reinstate_entries(
+        repository, channel, arguments.queries, reason=arguments.reason, now=_now(), by=_operator(arguments)
+    )
+    print(
+        f"已恢复 {len(removed)} 条；下次发布的名单中若有这些条目，将重新公布：\n"
+        f"reinstated {len(removed)} entries; the next publish that lists them puts them back on screens:",
+        file=out,
+    )
+    for taken in removed:
+        print(
+            f"  {taken.name or taken.entry_id}\t{taken.case_number}\t撤回于 revoked {local_time_text(taken.at)}",
+            file=out,
+        )
+    return ExitStatus.OK
+
+
+def _find(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
+    from signage.publish.channel import check_channel_id, find_entries
+    from signage.publish.repo import OperatorRepository
+
+    channel = None if arguments.channel is None else check_channel_id(arguments.channel)
+    found = find_entries(OperatorRepository(arguments.repo), arguments.query, channel=channel, now=_now())
+    if arguments.json:
+        out.write(json.dumps([match.as_json() for match in found], ensure_ascii=False, indent=2) + "\n")
+    elif not found:
+        print(f"没有与“{arguments.query}”匹配的条目\nno entry matches '{arguments.query}'", file=out)
+    else:
+        for match in found:
+            print(match.text(), file=out)
+    return ExitStatus.OK if found else ExitStatus.ROWS_REFUSED
 
 
 def _hub(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:

@@ -58,6 +58,7 @@ class ImportReport:
         records: The accepted records, in file order.
         problems: Every problem, in file order; file-level ones first.
         serials: Entry id -> the 序号 of the row it came from (for messages and preview file names).
+        row_numbers: Entry id -> the spreadsheet row it came from.
     """
 
     source: str
@@ -66,6 +67,7 @@ class ImportReport:
     records: list[DebtorRecord] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     serials: dict[str, str] = field(default_factory=dict)
+    row_numbers: dict[str, int] = field(default_factory=dict)
 
     @property
     def refused_rows(self) -> list[int]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import hashlib
+import re
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -22,8 +24,24 @@ def full_id(birth: str, sequence: str = "123", region: str = FICTIONAL_REGION) -
     return body + ric.calc_check_digit(body + "0")
 
 
+def case_number_for(serial: str) -> str:
+    """A case number of its own for each serial, so rows of one test are distinct entries (same shape)."""
+    # Letters + digits (A1, B99999, S000001) map one to one: the letters pick the court, the digits the
+    # serial. Anything else is hashed.
+    match = re.fullmatch(r"([A-Za-z]{0,3})(\d{1,6})", serial)
+    if match:
+        court = sum(ord(char) * 31**i for i, char in enumerate(match.group(1))) % 10_000
+        return f"（2025）鲁{court:04d}执{int(match.group(2)) + 1}号"
+    number = int(hashlib.sha256(serial.encode()).hexdigest()[:8], 16) % 9_000_000 + 1_000
+    return f"（2025）鲁0102执{number}号"
+
+
 def person_row(entry_id: str = "A1", **overrides: str) -> dict[str, str]:
-    """One valid person row under :data:`HEADERS`; keyword arguments replace fields by header."""
+    """One valid person row under :data:`HEADERS`; keyword arguments replace fields by header.
+
+    ``entry_id`` is the row's 编号 (a serial); the entry id proper is derived from case number and ID
+    (:func:`entry_id_of`), and each serial gets its own case number.
+    """
     row = {
         "编号": entry_id,
         "姓名": "林小雨",
@@ -31,12 +49,20 @@ def person_row(entry_id: str = "A1", **overrides: str) -> dict[str, str]:
         "执行标的": "1,048.67",
         "履行情况": "未履行",
         "执行法院": "青川市东湖区人民法院",
-        "案号": "（2025）鲁0102执1234号",
+        "案号": case_number_for(entry_id),
         "发布日期": "2026-03-01",
         "期限截止日期": "2028-03-01",
     }
     row.update(overrides)
     return row
+
+
+def entry_id_of(row: Mapping[str, str]) -> str:
+    """The entry id the import derives for a row built by :func:`person_row` (a person's row)."""
+    from signage.identity import Identity, person_identifier
+    from signage.rules.caseno import normalise_case_number
+
+    return Identity(normalise_case_number(row["案号"]), person_identifier(row["证件号码"])).entry_id
 
 
 def write_csv(

@@ -119,6 +119,7 @@ def import_file(path: Path, options: ImportOptions) -> ImportReport:
             report.problems.append(_duplicate(number, record, first_row_of[record.entry_id], outcome.serial))
             continue
         first_row_of[record.entry_id] = number
+        report.row_numbers[record.entry_id] = number
         if outcome.serial is not None:
             report.serials[record.entry_id] = outcome.serial
         if outcome.photo_name and options.photos is not None:

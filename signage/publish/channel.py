@@ -2,8 +2,11 @@
 
 Channel settings (allowed QR hosts, dayparts, notices, the sample mark) live in an optional TOML file,
 ``DIR/channels/<ID>.toml`` by default, so court staff edit one small file instead of command options.
-The operator's ledger ``DIR/revoked.json`` remembers every takedown: a later publish from a stale export
-cannot bring a revoked entry back (it is left out and reported), until the operator reinstates it.
+The operator's ledger ``DIR/revoked.json`` (``signage.publish.ledger``) remembers every takedown by
+identity: a later publish cannot bring a revoked debtor back, whatever the export's spelling of the case
+number; the row is refused with the takedown's when, why and who, and the rest is published. A row that
+differs from a takedown by one character of the case number or of the ID (a typo) is refused too, unless
+the operator confirms it is a different case. Every act is appended to ``DIR/history.jsonl``.
 """
 
 from __future__ import annotations
@@ -12,13 +15,14 @@ import datetime as dt
 import json
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from signage.errors import ConfigError, ContentError, UsageError
-from signage.fsutil import atomic_write, fsync_directory
+from signage.fsutil import fsync_directory
+from signage.identity import identity_of
 from signage.importer import ImportOptions, import_file
 from signage.photos import DirectorySink
 from signage.playlist import (
@@ -36,10 +40,13 @@ from signage.playlist import (
     is_host_name,
     parse_weekdays,
 )
+from signage.publish import lookup
+from signage.publish.ledger import Ledger, Takedown, append_history
 from signage.publish.repo import OperatorRepository, playlist_path, revocations_path
-from signage.records import Notice
+from signage.records import DebtorRecord, Notice
 from signage.report import ImportReport, Problem, Severity
 from signage.rules import Finding, RuleViolation
+from signage.rules.caseno import normalise_case_number
 from signage.rules.idcard import MaskPolicy
 from signage.rules.text import clean_text
 
@@ -81,6 +88,12 @@ class PublishResult:
     version: int | None = None
     published: int = 0
     photos: int = 0
+
+
+def local_time_text(moment: dt.datetime, offset: dt.timedelta = CHINA_STANDARD_TIME) -> str:
+    """A moment as operators read it: local (China) time with its offset, ``2026-12-05 14:03 (UTC+08:00)``."""
+    zone = dt.timezone(offset)
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M (UTC%:z)")
 
 
 def check_channel_id(channel: str) -> str:
@@ -136,10 +149,17 @@ def publish_channel(
     allow_partial: bool = False,
     policy: MaskPolicy = MaskPolicy.SPC,
     progress: Callable[[int, int | None], None] | None = None,
+    by: str = "",
+    published_on: dt.date | None = None,
+    confirm_distinct: frozenset[str] = frozenset(),
 ) -> PublishResult:
     """Import ``source`` and publish it as ``channel``'s next playlist.
 
     Nothing is published when a row is refused, unless ``allow_partial``; the report says why either way.
+    Rows of revoked debtors are refused too, but they never hold the rest back: leaving them out is
+    exactly what the takedown asks. ``by`` names the operator for the history; ``published_on`` is the
+    publication date for rows without one; ``confirm_distinct`` lists case numbers the operator confirmed
+    are not a revoked entry's typo.
     """
     local_today = (now + settings.utc_offset).date()
     staging = repository.directory / ".staging-photos"
@@ -151,15 +171,30 @@ def publish_channel(
             photos=photos,
             sink=DirectorySink(staging),
             progress=progress,
+            published_on=published_on,
         ),
     )
     result = PublishResult(report)
+    confirmed = frozenset(normalise_case_number(case) for case in confirm_distinct)
     try:
         if not report.refused_rows or allow_partial:
-            playlist = _publish_report(repository, channel, report, staging, now=now, settings=settings)
+            playlist = _publish_report(
+                repository, channel, report, staging, now=now, settings=settings, confirmed=confirmed
+            )
             result.version = playlist.version
             result.published = len(playlist.records)
             result.photos = len(playlist.photos())
+            append_history(
+                repository.directory / "history.jsonl",
+                "publish",
+                by=by,
+                at=now,
+                channel=channel,
+                version=playlist.version,
+                source=source.name,
+                entries=result.published,
+                refused_rows=len(report.refused_rows),
+            )
     finally:
         for leftover in staging.iterdir():
             leftover.unlink()
@@ -174,16 +209,28 @@ def _publish_report(
     *,
     now: dt.datetime,
     settings: ChannelSettings,
+    confirmed: frozenset[str],
 ) -> Playlist:
     with repository.locked():
-        ledger = _Ledger(repository.directory / "revoked.json")
-        revoked = ledger.entries(channel)
+        revoked = Ledger(repository.directory / "revoked.json").takedowns(channel)
+        guard = _RevocationGuard(revoked.values())
         records = []
         for record in report.records:
-            if record.entry_id in revoked:
-                report.problems.append(_left_out(record.entry_id, revoked[record.entry_id]))
-            else:
+            problem = guard.check(record, confirmed, settings.utc_offset)
+            if problem is None:
                 records.append(record)
+            else:
+                report.problems.append(
+                    Problem(
+                        Severity.REFUSED,
+                        problem,
+                        report.row_numbers.get(record.entry_id),
+                        "case_number",
+                        None,
+                        record.case_number,
+                        report.serials.get(record.entry_id),
+                    )
+                )
         playlist = Playlist(
             channel=channel,
             version=_current_version(repository, playlist_path(channel)) + 1,
@@ -212,8 +259,7 @@ def _publish_report(
             issued=now,
             playlist_version=playlist.version,
             entries=tuple(
-                Revocation(entry_id, entry["reason"], dt.datetime.fromisoformat(entry["at"]))
-                for entry_id, entry in sorted(revoked.items())
+                Revocation(entry_id, taken.reason, taken.at) for entry_id, taken in sorted(revoked.items())
             ),
         )
         # Photos move from staging into the served folder before any metadata names them, and back out
@@ -238,40 +284,65 @@ def _publish_report(
     return playlist
 
 
-def revoke_entries(
-    repository: OperatorRepository,
-    channel: str,
-    entry_ids: list[str],
-    *,
-    reason: str,
-    now: dt.datetime,
-) -> Revocations:
-    """Take entries down from every screen of ``channel`` with a small signed revocations target.
+def resolve_entries(repository: OperatorRepository, channel: str, queries: list[str]) -> list[DebtorRecord]:
+    """The records of ``channel``'s current playlist that ``queries`` name, one record per query.
 
     Raises:
-        UsageError: an entry id is not in the channel's current playlist, or the channel has none.
+        UsageError: the channel has no playlist, or a query names no entry or several (the message lists
+            them by name and case number, so the operator can narrow it).
     """
-    reason = clean_text(reason, field_zh="原因", field_en="the reason", length=(2, 200))
     current = repository.read_target(playlist_path(channel))
     if current is None:
         raise UsageError(f"频道 {channel} 尚未发布过", f"the channel {channel} has never been published")
+    records = decode_playlist(current, channel=channel).records
+    chosen: dict[str, DebtorRecord] = {}
+    for query in queries:
+        found = lookup.find(records, query, _record_key)
+        if not found:
+            raise UsageError(
+                f"频道 {channel} 当前名单中没有“{query}”；可用 signage find 按姓名或案号查找",
+                f"nothing in channel {channel}'s current list matches '{query}'; look it up with signage find",
+            )
+        if len(found) > 1:
+            listed = "；".join(f"{r.debtor.name} {r.case_number}" for r in found[:10])
+            raise UsageError(
+                f"“{query}”对应 {len(found)} 条：{listed}。请加上案号或姓名以确定是哪一条",
+                f"'{query}' matches {len(found)} entries: {listed}. Add the case number or the name to say which",
+            )
+        chosen[found[0].entry_id] = found[0]
+    return list(chosen.values())
+
+
+def revoke_entries(
+    repository: OperatorRepository,
+    channel: str,
+    queries: list[str],
+    *,
+    reason: str,
+    now: dt.datetime,
+    by: str = "",
+) -> tuple[Revocations, list[DebtorRecord]]:
+    """Take entries down from every screen of ``channel`` with a small signed revocations target.
+
+    ``queries`` name the entries (name, case number in any spelling, or id; see ``signage.publish.lookup``).
+    Returns the revocations signed and the records taken down.
+
+    Raises:
+        UsageError: a query names no entry of the channel's current playlist, or several.
+    """
+    reason = clean_text(reason, field_zh="原因", field_en="the reason", length=(2, 200))
+    records = resolve_entries(repository, channel, queries)
+    entry_ids = [record.entry_id for record in records]
+    current = repository.read_target(playlist_path(channel))
+    assert current is not None  # resolve_entries checked
     document = json.loads(current)
     known = {record["id"]: record for record in document["records"]}
-    unknown = [entry for entry in entry_ids if entry not in known]
-    if unknown:
-        raise UsageError(
-            f"频道 {channel} 当前名单中没有这些编号：{', '.join(unknown)}；请核对编号（signage status 可列出）",
-            f"these entry ids are not in channel {channel}'s current playlist: {', '.join(unknown)}; "
-            "check them against the published list",
-        )
     with repository.locked():
         existing = repository.read_target(revocations_path(channel))
         previous = decode_revocations(existing, channel=channel) if existing else None
         entries = list(previous.entries) if previous else []
         already = {entry.entry_id for entry in entries}
-        entries += [
-            Revocation(entry, reason, now) for entry in dict.fromkeys(entry_ids) if entry not in already
-        ]
+        entries += [Revocation(entry, reason, now) for entry in entry_ids if entry not in already]
         revocations = Revocations(
             channel=channel,
             version=(previous.version if previous else 0) + 1,
@@ -281,7 +352,18 @@ def revoke_entries(
         )
         repository.put_targets({revocations_path(channel): encode_revocations(revocations)}, now=now)
         # The ledger changes only once the takedown is signed: a failed revoke must not hide anyone later.
-        _Ledger(repository.directory / "revoked.json").add(channel, entry_ids, reason, now)
+        Ledger(repository.directory / "revoked.json").add(
+            channel, [_takedown(record, reason, now, by) for record in records]
+        )
+        append_history(
+            repository.directory / "history.jsonl",
+            "revoke",
+            by=by,
+            at=now,
+            channel=channel,
+            reason=reason,
+            entries=[_history_entry(record) for record in records],
+        )
         # A revoked person's photo leaves the served folder at once, unless another entry still uses it.
         still_used = {
             record["photo"]["sha256"]
@@ -293,12 +375,80 @@ def revoke_entries(
             if photo and photo["sha256"] not in still_used:
                 (repository.photos_dir / photo["sha256"]).unlink(missing_ok=True)
         fsync_directory(repository.photos_dir)
-    return revocations
+    return revocations, records
 
 
-def reinstate_entries(repository: OperatorRepository, channel: str, entry_ids: list[str]) -> None:
-    """Forget takedowns in the ledger, so the next publish may list these entries again."""
-    _Ledger(repository.directory / "revoked.json").remove(channel, entry_ids)
+def reinstate_entries(
+    repository: OperatorRepository,
+    channel: str,
+    queries: list[str],
+    *,
+    reason: str,
+    now: dt.datetime,
+    by: str = "",
+) -> list[Takedown]:
+    """Lift takedowns, so the next publish may list these entries again; recorded in the history.
+
+    Screens are not changed: the entry comes back only when a later publish lists it.
+
+    Raises:
+        UsageError: a query names no takedown of the channel, or several.
+    """
+    reason = clean_text(reason, field_zh="原因", field_en="the reason", length=(2, 200))
+    with repository.locked():
+        ledger = Ledger(repository.directory / "revoked.json")
+        takedowns = list(ledger.takedowns(channel).values())
+        chosen: dict[str, Takedown] = {}
+        for query in queries:
+            found = lookup.find(takedowns, query, lambda t: (t.entry_id, t.name, t.case_number))
+            if len(found) != 1:
+                listed = "；".join(f"{t.name} {t.case_number}".strip() or t.entry_id for t in found[:10])
+                raise UsageError(
+                    f"频道 {channel} 的撤回记录中，“{query}”对应 {len(found)} 条{('：' + listed) if found else ''}",
+                    f"'{query}' matches {len(found)} takedowns of channel {channel}"
+                    f"{(': ' + listed) if found else ''}",
+                )
+            chosen[found[0].entry_id] = found[0]
+        removed = ledger.remove(channel, chosen)
+        append_history(
+            repository.directory / "history.jsonl",
+            "reinstate",
+            by=by,
+            at=now,
+            channel=channel,
+            reason=reason,
+            entries=[
+                {
+                    "id": t.entry_id,
+                    "name": t.name,
+                    "case_number": t.case_number,
+                    "revoked_at": t.at.isoformat(),
+                }
+                for t in removed
+            ],
+        )
+    return removed
+
+
+def _record_key(record: DebtorRecord) -> tuple[str, str, str]:
+    return record.entry_id, record.debtor.name, record.case_number
+
+
+def _takedown(record: DebtorRecord, reason: str, now: dt.datetime, by: str) -> Takedown:
+    identity = identity_of(record.case_number, record.debtor)
+    return Takedown(
+        entry_id=record.entry_id,
+        case_number=identity.case_number,
+        identifier=identity.identifier,
+        name=record.debtor.name,
+        reason=reason,
+        at=now,
+        by=by,
+    )
+
+
+def _history_entry(record: DebtorRecord) -> dict[str, str]:
+    return {"id": record.entry_id, "name": record.debtor.name, "case_number": record.case_number}
 
 
 def collect_photos(repository: OperatorRepository) -> int:
@@ -322,44 +472,84 @@ def _current_version(repository: OperatorRepository, path: str) -> int:
     return 0 if data is None else int(json.loads(data)["version"])
 
 
-class _Ledger:
-    """The operator's own record of takedowns, per channel: ``{channel: {entry_id: {reason, at}}}``."""
+class _RevocationGuard:
+    """Refuses rows that are a takedown in force, or one character away from one (a typo)."""
 
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._data: dict[str, dict[str, dict[str, str]]] = (
-            json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-        )
+    def __init__(self, takedowns: Iterable[Takedown]) -> None:
+        self._by_id: dict[str, Takedown] = {}
+        self._by_identifier: dict[str, list[Takedown]] = {}
+        self._by_case: dict[str, list[Takedown]] = {}
+        for taken in takedowns:
+            self._by_id[taken.entry_id] = taken
+            if taken.identity is not None:
+                self._by_identifier.setdefault(taken.identifier, []).append(taken)
+                self._by_case.setdefault(taken.case_number, []).append(taken)
 
-    def entries(self, channel: str) -> dict[str, dict[str, str]]:
-        return self._data.get(channel, {})
+    def check(self, record: DebtorRecord, confirmed: frozenset[str], offset: dt.timedelta) -> Finding | None:
+        exact = self._by_id.get(record.entry_id)
+        if exact is not None:
+            return _revoked(record, exact, offset)
+        identity = identity_of(record.case_number, record.debtor)
+        if identity.case_number in confirmed:
+            return None
+        for taken in self._by_identifier.get(identity.identifier, []):
+            if _one_apart(taken.case_number, identity.case_number):
+                return _revoked_similar(record, taken, offset, "case")
+        for taken in self._by_case.get(identity.case_number, []):
+            if _one_apart(taken.identifier, identity.identifier) and _same_name(
+                taken.name, record.debtor.name
+            ):
+                return _revoked_similar(record, taken, offset, "identifier")
+        return None
 
-    def add(self, channel: str, entry_ids: list[str], reason: str, now: dt.datetime) -> None:
-        for entry in entry_ids:
-            self._data.setdefault(channel, {})[entry] = {"reason": reason, "at": now.isoformat()}
-        self._save()
 
-    def remove(self, channel: str, entry_ids: list[str]) -> None:
-        for entry in entry_ids:
-            self._data.get(channel, {}).pop(entry, None)
-        self._save()
-
-    def _save(self) -> None:
-        atomic_write(self._path, json.dumps(self._data, ensure_ascii=False, indent=1).encode(), mode=0o600)
+def _one_apart(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` differ by exactly one inserted, deleted or replaced character."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    shorter, longer = sorted((a, b), key=len)
+    return any(longer[:position] + longer[position + 1 :] == shorter for position in range(len(longer)))
 
 
-def _left_out(entry_id: str, revoked: dict[str, str]) -> Problem:
-    return Problem(
-        Severity.WARNING,
-        Finding(
-            "entry.revoked",
-            f"编号 {entry_id} 已于 {revoked['at'][:10]} 撤回（{revoked['reason']}），本次不发布",
-            f"the entry {entry_id} was revoked on {revoked['at'][:10]} ({revoked['reason']}); it is left out",
-            "如确需重新公布，先运行 signage revoke --reinstate",
-            "to list it again, run signage revoke --reinstate first",
-        ),
-        field="entry_id",
-        value=entry_id,
+def _same_name(a: str, b: str) -> bool:
+    return "".join(a.split()) == "".join(b.split())
+
+
+def _when_who(taken: Takedown, offset: dt.timedelta) -> tuple[str, str]:
+    when = local_time_text(taken.at, offset)
+    who_zh = f"由 {taken.by} " if taken.by else ""
+    who_en = f" by {taken.by}" if taken.by else ""
+    return (
+        f"已于 {when} {who_zh}撤回（原因：{taken.reason}）",
+        f"was taken down on {when}{who_en} ({taken.reason})",
+    )
+
+
+def _revoked(record: DebtorRecord, taken: Takedown, offset: dt.timedelta) -> Finding:
+    zh, en = _when_who(taken, offset)
+    return Finding(
+        "entry.revoked",
+        f"{record.debtor.name}（{record.case_number}）{zh}，本次不发布，其余各行照常发布",
+        f"{record.debtor.name} ({record.case_number}) {en}; this row is not published, the others are",
+        f"如确需重新公布，先运行 signage reinstate --channel 频道 “{record.case_number}” --reason 原因",
+        f"to list it again, first run signage reinstate --channel ID '{record.case_number}' --reason TEXT",
+    )
+
+
+def _revoked_similar(record: DebtorRecord, taken: Takedown, offset: dt.timedelta, differs: str) -> Finding:
+    zh, en = _when_who(taken, offset)
+    what_zh, what_en = ("案号", "case number") if differs == "case" else ("证件号码", "ID number")
+    return Finding(
+        "entry.revoked_similar",
+        f"{record.debtor.name}（{record.case_number}）与已撤回的 {taken.name}（{taken.case_number}）只差"
+        f"{what_zh}中的一个字符，可能是笔误；该条目{zh}。本行不发布",
+        f"{record.debtor.name} ({record.case_number}) differs from {taken.name} ({taken.case_number}) by one "
+        f"character of the {what_en}, which may be a typo; that entry {en}. This row is not published",
+        f"请核对{what_zh}。如确属不同案件，发布时加上 --confirm-distinct “{record.case_number}”",
+        f"check the {what_en}. If it really is a different case, publish with --confirm-distinct "
+        f"'{record.case_number}'",
     )
 
 
@@ -435,3 +625,103 @@ def _notice(item: Any) -> Notice:
         starts=moment("starts"),
         ends=moment("ends"),
     )
+
+
+@dataclass(frozen=True)
+class EntryMatch:
+    """One entry ``signage find`` lists.
+
+    Attributes:
+        channel: The channel.
+        status: ``live`` (on screens), ``expired`` (its term ended; screens hide it) or ``revoked``.
+        name: The debtor's name.
+        case_number: The canonical case number.
+        court: The executing court, or ``""`` for a takedown no longer in the playlist.
+        version: The playlist version it is in, or ``None``.
+        entry_id: The entry id, for scripts.
+        takedown: The takedown in force, for revoked entries.
+    """
+
+    channel: str
+    status: str
+    name: str
+    case_number: str
+    court: str
+    version: int | None
+    entry_id: str
+    takedown: Takedown | None = None
+
+    def text(self) -> str:
+        """One line for the terminal, in China time."""
+        labels = {"live": "在播 live", "expired": "已到期 expired", "revoked": "已撤回 revoked"}
+        line = f"{self.name}\t{self.case_number}\t{self.court or '-'}\t{labels[self.status]}\t频道 channel {self.channel}"
+        line += (
+            f"\t第 {self.version} 版 version {self.version}"
+            if self.version is not None
+            else "\t不在当前名单 not in the current list"
+        )
+        if self.takedown is not None:
+            by = f" {self.takedown.by}" if self.takedown.by else ""
+            line += f"\t撤回 revoked {local_time_text(self.takedown.at)}{by}：{self.takedown.reason}"
+        return line
+
+    def as_json(self) -> dict[str, object]:
+        """The match for scripts (``--json``)."""
+        document: dict[str, object] = {
+            "channel": self.channel,
+            "status": self.status,
+            "name": self.name,
+            "case_number": self.case_number,
+            "court": self.court,
+            "version": self.version,
+            "id": self.entry_id,
+        }
+        if self.takedown is not None:
+            document["revoked"] = {
+                "at": self.takedown.at.isoformat(),
+                "by": self.takedown.by,
+                "reason": self.takedown.reason,
+            }
+        return document
+
+
+def find_entries(
+    repository: OperatorRepository, query: str, *, channel: str | None, now: dt.datetime
+) -> list[EntryMatch]:
+    """Every entry of ``channel`` (or of every channel) that ``query`` names, live, expired or revoked."""
+    ledger = Ledger(repository.directory / "revoked.json")
+    if channel is not None:
+        channels = [channel]
+    else:
+        published = {path.name for path in (repository.targets_dir / "channels").glob("*") if path.is_dir()}
+        channels = sorted(published | set(ledger.channels()))
+    found: list[EntryMatch] = []
+    for name in channels:
+        takedowns = ledger.takedowns(name)
+        data = repository.read_target(playlist_path(name))
+        listed: set[str] = set()
+        if data is not None:
+            playlist = decode_playlist(data, channel=name)
+            today = (now + playlist.utc_offset).date()
+            for record in lookup.find(playlist.records, query, _record_key):
+                listed.add(record.entry_id)
+                taken = takedowns.get(record.entry_id)
+                status = "revoked" if taken else "live" if record.is_displayable(today) else "expired"
+                found.append(
+                    EntryMatch(
+                        name,
+                        status,
+                        record.debtor.name,
+                        record.case_number,
+                        record.court,
+                        playlist.version,
+                        record.entry_id,
+                        taken,
+                    )
+                )
+        gone = [taken for entry_id, taken in takedowns.items() if entry_id not in listed]
+        for taken in lookup.find(gone, query, lambda t: (t.entry_id, t.name, t.case_number)):
+            found.append(
+                EntryMatch(name, "revoked", taken.name, taken.case_number, "", None, taken.entry_id, taken)
+            )
+    return found

@@ -15,7 +15,7 @@ from signage.importer.tabular import MAX_DATA_ROWS
 from signage.records import Organisation, Person
 from signage.report import Severity, render_json, render_text, summarise_codes
 from signage.rules.idcard import MaskPolicy
-from tests.helpers import HEADERS, TODAY, full_id, person_row, write_csv
+from tests.helpers import HEADERS, TODAY, entry_id_of, full_id, person_row, write_csv
 
 OPTIONS = ImportOptions(today=TODAY)
 
@@ -96,7 +96,7 @@ def test_missing_columns_are_named_with_accepted_headers(tmp_path):
     path = write_csv(tmp_path / "list.csv", [person_row()], headers=("姓名", "证件号码", "执行标的"))
     with pytest.raises(InputFileError) as caught:
         import_file(path, OPTIONS)
-    for field in ("status", "court", "case_number", "listed_on"):
+    for field in ("status", "court", "case_number"):
         assert field in caught.value.en
     assert "履行情况" in caught.value.zh and "案号" in caught.value.zh
 
@@ -112,7 +112,7 @@ def test_unknown_columns_are_ignored_with_a_warning_and_never_kept(tmp_path):
 def test_one_bad_row_never_stops_the_good_rows(tmp_path):
     rows = [person_row("A1"), person_row("A2", 执行标的="-5"), person_row("A3")]
     report = import_file(write_csv(tmp_path / "list.csv", rows), OPTIONS)
-    assert [r.entry_id for r in report.records] == ["A1", "A3"]
+    assert [r.entry_id for r in report.records] == [entry_id_of(rows[0]), entry_id_of(rows[2])]
     assert report.refused_rows == [3]
 
 
@@ -136,15 +136,18 @@ def test_every_bad_field_of_a_row_is_reported_with_row_field_and_value(tmp_path)
         (2, "listed_on", "发布日期", "2026-02-30"),
     }
     text = render_text(report)
-    assert "第 2 行，列“执行标的”，值“12.345”" in text
-    assert "row 2, column '执行标的' (amount), value '12.345'" in text
+    assert "第 2 行（序号 A1），列“执行标的”，值“12.345”" in text
+    assert "row 2 (序号 A1), column '执行标的' (amount), value '12.345'" in text
 
 
-def test_duplicate_entry_ids_name_the_first_row(tmp_path):
-    rows = [person_row("A1"), person_row("A2"), person_row("A1", 案号="（2025）鲁0102执9号")]
+def test_a_repeated_debtor_and_case_names_the_first_row_whatever_the_spelling(tmp_path):
+    first = person_row("1")
+    again = person_row("3", 案号=first["案号"].replace("（", "(").replace("）", ") ").removesuffix("号"))
+    rows = [first, person_row("2"), again]
     report = import_file(write_csv(tmp_path / "list.csv", rows), OPTIONS)
     [duplicate] = [p for p in report.problems if p.finding.code == "entry.duplicate"]
-    assert duplicate.row == 4 and "row 2" in duplicate.finding.en
+    assert duplicate.row == 4 and "row 2" in duplicate.finding.en and duplicate.serial == "3"
+    assert "林小雨" in duplicate.finding.zh
 
 
 def test_derived_entry_ids_are_stable_and_catch_repeated_rows(tmp_path):

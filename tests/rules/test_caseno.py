@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from signage.rules import RuleViolation
-from signage.rules.caseno import ENFORCEMENT_TYPES, PROVINCES, parse_case_number
+from signage.rules.caseno import ENFORCEMENT_TYPES, PROVINCES, normalise_case_number, parse_case_number
 
 YEAR = 2025
 
@@ -54,18 +54,33 @@ def refusal_code(raw: str) -> str:
         "（1999）京执字第1号",
     ],
 )
-def test_accepted_case_numbers_are_kept_exactly(raw: str) -> None:
-    assert parse_case_number(raw, current_year=YEAR) == raw
+def test_accepted_case_numbers_come_out_canonical(raw: str) -> None:
+    canonical = raw.replace("(", "（").replace(")", "）")
+    assert parse_case_number(raw, current_year=YEAR) == canonical
 
 
-def test_only_surrounding_spaces_are_removed() -> None:
-    assert parse_case_number("  （2016）浙0106执1234号 \n", current_year=YEAR) == "（2016）浙0106执1234号"
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "（2025）鲁0102执1234号",
+        "(2025)鲁0102执1234号",
+        "(2025) 鲁0102执1234号",  # a space after the bracket, as one export writes it
+        "（2025） 鲁0102执1234号",
+        "（２０２５）鲁０１０２执１２３４号",  # full-width digits
+        "（2025）鲁0102执1234",  # 号 dropped
+        "〔2025〕鲁0102执1234号",
+        "【2025】鲁0102执1234号",
+        "[2025]鲁0102执1234号",
+        " （2025）鲁 0102 执 1234 号 \n",
+    ],
+)
+def test_every_spelling_of_one_case_number_is_the_same_case(spelling: str) -> None:
+    assert normalise_case_number(spelling) == "（2025）鲁0102执1234号"
+    assert parse_case_number(spelling, current_year=YEAR) == "（2025）鲁0102执1234号"
 
 
-def test_brackets_are_not_rewritten() -> None:
-    # Kept exactly as written: neither ASCII -> full-width nor the reverse.
-    assert parse_case_number("(2016)浙0106执1号", current_year=YEAR).startswith("(2016)")
-    assert parse_case_number("（2016）浙0106执1号", current_year=YEAR).startswith("（2016）")
+def test_a_different_digit_is_a_different_case() -> None:
+    assert normalise_case_number("（2025）鲁0102执1235号") != normalise_case_number("(2025)鲁0102执1234号")
 
 
 @pytest.mark.parametrize(
@@ -73,7 +88,6 @@ def test_brackets_are_not_rewritten() -> None:
     [
         ("（2016）浙0106民初1234号", "case.format"),  # a civil case, not enforcement
         ("（2016）浙0106刑初1号", "case.format"),
-        ("（2016）浙0106执1234", "case.format"),  # missing 号
         ("（2016）港0106执1号", "case.format"),  # 港 is no court-code province
         ("（2016）X0106执1号", "case.format"),
         ("（2016）浙1执1号", "case.format"),  # 1 digit
@@ -85,9 +99,6 @@ def test_brackets_are_not_rewritten() -> None:
         ("（2016）浙0106执清1号", "case.format"),  # not one of the enforcement types accepted
         ("（16）浙0106执1号", "case.format"),
         ("2016浙0106执1号", "case.format"),
-        ("【2016】浙0106执1号", "case.format"),
-        ("〔2016〕浙0106执1号", "case.format"),
-        ("（2016） 浙0106执1号", "case.format"),
         ("（2016）浙0106执1号 附", "case.format"),
         ("（2016）浙0106执\u202e1号", "case.format"),
         ("（2014）广法民初字第00232号", "case.format"),  # pre-2016 civil case
@@ -131,8 +142,8 @@ def test_every_type_is_listed() -> None:
     kind=st.sampled_from(ENFORCEMENT_TYPES),
     serial=st.integers(min_value=1, max_value=9_999_999),
 )
-def test_property_every_current_form_is_accepted_as_written(
+def test_property_every_current_form_is_accepted_in_canonical_spelling(
     year: int, open_: str, close: str, province: str, court: str, kind: str, serial: int
 ) -> None:
     raw = f"{open_}{year}{close}{province}{court}{kind}{serial}号"
-    assert parse_case_number(raw, current_year=YEAR) == raw
+    assert parse_case_number(raw, current_year=YEAR) == f"（{year}）{province}{court}{kind}{serial}号"

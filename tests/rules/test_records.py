@@ -84,7 +84,7 @@ def test_ended_status_says_to_take_the_entry_down() -> None:
 
 
 def test_status_has_only_the_two_displayable_members() -> None:
-    assert {status.value for status in Status} == {"未履行", "部分履行"}
+    assert {status.value for status in Status} == {"全部未履行", "部分未履行"}  # the SPC list's own words
 
 
 # --- DebtorRecord.is_displayable -----------------------------------------------------------------------
