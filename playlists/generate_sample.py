@@ -13,6 +13,7 @@ against what the importer reports.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import random
 import sys
@@ -325,15 +326,34 @@ def build_sample(seed: int = SEED) -> Sample:
     )
     while b.next_number < 66:
         b.filler()
+    # The same debtor in the same case as row 2, with the case number spelt as another export writes it:
+    # half-width brackets, a space, no 号. One identity, so a duplicate (and, once revoked, still revoked).
+    first = b.sample.rows[0]
     b.refused(
-        b.person({"编号": "S000001", NAME: "韩苓", PHOTO: ""}, male=False),
+        b.person(
+            {NAME: first[NAME], ID: first[ID], CASE: first[CASE].replace("（", "(").replace("）", ") ")[:-1]},
+            male=False,
+        ),
         "entry.duplicate",
-        "编号",
-        "编号 S000001 与第 2 行重复",
-        "the entry id S000001 repeats row 2",
+        CASE,
+        f"案号另一种写法 {first[CASE].replace('（', '(').replace('）', ') ')[:-1]}：与第 2 行是同一案件的同一被执行人",
+        "the case number spelt another way: the same debtor in the same case as row 2",
     )
     while b.next_number <= ROW_COUNT:
         b.filler()
+    # Court exports end with a total row; it is skipped with a note, never read as a debtor.
+    total = {"编号": "合计", NAME: f"共 {ROW_COUNT} 条", PHOTO: ""}
+    b.add(
+        total,
+        (
+            "info",
+            "row.trailer",
+            "",
+            "末尾的合计行：跳过，不作为被执行人",
+            "a total row at the end: skipped, not a debtor",
+        ),
+    )
+    b.sample.intended[-1] = dataclasses.replace(b.sample.intended[-1], column=None)
     return b.sample
 
 
@@ -354,7 +374,9 @@ def render_readme(sample: Sample) -> str:
     accepted = len(sample.rows) - len(refused)
     refused_rows = {item.row for item in refused}
     first_term_end = min(
-        iso_date(row[TERM]) for number, row in enumerate(sample.rows, start=2) if number not in refused_rows
+        iso_date(row[TERM])
+        for number, row in enumerate(sample.rows, start=2)
+        if number not in refused_rows and TERM in row
     )
     lines = [
         "# 示例频道（虚构数据）/ Sample channel (fictional data)",

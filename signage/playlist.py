@@ -495,10 +495,11 @@ def _amount(reader: _Reader, key: str) -> Decimal:
 
 
 def _status(reader: _Reader) -> Status:
+    text = reader.text("status", 1, 10)
     try:
-        return Status.from_wire(reader.text("status", 1, 10))
+        return Status.from_wire(text)
     except ValueError:
-        raise _bad(reader.where, "status is not allowed") from None
+        raise _bad(reader.where, f"status {text!r} is not allowed") from None
 
 
 def clean_conduct(text: str) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from signage.errors import InputFileError
-from signage.importer.columns import ALIASES, HEADER_SEARCH_ROWS, ColumnMap, map_columns, recognised_fields
+from signage.importer.columns import HEADER_SEARCH_ROWS, ColumnMap, map_columns, recognised_fields
 from signage.importer.rows import build_record, with_photo
 from signage.importer.tabular import Cell, Table, open_table
 from signage.photos import HashingSink, PhotoSink, normalise_photo, resolve_photo
@@ -116,7 +116,9 @@ def import_file(path: Path, options: ImportOptions) -> ImportReport:
         if record is None:
             continue
         if record.entry_id in first_row_of:
-            report.problems.append(_duplicate(number, record, first_row_of[record.entry_id], outcome.serial))
+            report.problems.append(
+                _duplicate(number, record, first_row_of[record.entry_id], outcome.serial, columns)
+            )
             continue
         first_row_of[record.entry_id] = number
         report.row_numbers[record.entry_id] = number
@@ -293,7 +295,9 @@ def _no_photo_folder() -> Finding:
     )
 
 
-def _duplicate(number: int, record: DebtorRecord, first: int, serial: str | None) -> Problem:
+def _duplicate(
+    number: int, record: DebtorRecord, first: int, serial: str | None, columns: ColumnMap
+) -> Problem:
     return Problem(
         Severity.REFUSED,
         Finding(
@@ -305,7 +309,7 @@ def _duplicate(number: int, record: DebtorRecord, first: int, serial: str | None
         ),
         number,
         "case_number",
-        ALIASES["case_number"][0],
+        columns.headers["case_number"],
         record.case_number,
         serial,
     )

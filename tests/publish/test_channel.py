@@ -29,7 +29,9 @@ from signage.publish.channel import (
     revoke_entries,
 )
 from signage.publish.repo import OperatorRepository, playlist_path, revocations_path
-from tests.helpers import HEADERS, person_row, write_csv
+from signage.publish.ledger import read_history
+from signage.report import Severity
+from tests.helpers import HEADERS, entry_id_of, person_row, write_csv
 
 NOW = dt.datetime(2026, 11, 26, 4, 0, tzinfo=dt.UTC)
 CHANNEL = "jinan-station"
@@ -47,18 +49,23 @@ def write_photo(path: Path, colour: tuple[int, int, int]) -> Path:
     return path
 
 
+ROWS = {
+    "A1": person_row("A1", 证件号码="9999991980****1234", 照片="shared.jpg"),
+    "A2": person_row("A2", 姓名="张三", 证件号码="9999991975****5678", 照片="shared.jpg"),
+    "A3": person_row("A3", 姓名="王五", 证件号码="9999991990****4321", 照片="own.jpg"),
+}
+#: Serial -> the entry id derived from the row's case number and ID, and -> its case number.
+ID = {serial: entry_id_of(row) for serial, row in ROWS.items()}
+CASE = {serial: row["案号"] for serial, row in ROWS.items()}
+
+
 @pytest.fixture
 def source(tmp_path: Path) -> Path:
     """A clean list of three: A1 and A2 share one photo file, A3 has its own."""
     photos = tmp_path / "src" / "photos"
     write_photo(photos / "shared.jpg", (200, 30, 30))
     write_photo(photos / "own.jpg", (30, 30, 200))
-    rows = [
-        person_row("A1", 证件号码="9999991980****1234", 照片="shared.jpg"),
-        person_row("A2", 姓名="张三", 证件号码="9999991975****5678", 照片="shared.jpg"),
-        person_row("A3", 姓名="王五", 证件号码="9999991990****4321", 照片="own.jpg"),
-    ]
-    return write_csv(tmp_path / "src" / "list.csv", rows, headers=(*HEADERS, "照片"))
+    return write_csv(tmp_path / "src" / "list.csv", list(ROWS.values()), headers=(*HEADERS, "照片"))
 
 
 def publish(repo: OperatorRepository, source: Path, **options: Any) -> PublishResult:
@@ -133,7 +140,7 @@ def test_each_publish_raises_the_version_and_keeps_the_ledgers_takedowns_listed(
     assert publish(repo, source).version == 1
     first = decode_revocations(repo.read_target(revocations_path(CHANNEL)), channel=CHANNEL)
     assert (first.version, first.playlist_version, first.entries) == (1, 1, ())
-    revoke_entries(repo, CHANNEL, ["A3"], reason="已全部履行", now=NOW + dt.timedelta(hours=1))
+    revoke_entries(repo, CHANNEL, [CASE["A3"]], reason="已全部履行", now=NOW + dt.timedelta(hours=1))
 
     result = publish(repo, source, now=NOW + dt.timedelta(days=1))
     assert result.version == 2 and current_playlist(repo).version == 2
@@ -141,9 +148,9 @@ def test_each_publish_raises_the_version_and_keeps_the_ledgers_takedowns_listed(
     # The takedown is folded into the new playlist (A3 is left out) and stays listed, so a screen that
     # cannot fetch the new playlist yet still hides A3 from its older one.
     assert revocations.version == 3 and revocations.playlist_version == 2
-    assert [entry.entry_id for entry in revocations.entries] == ["A3"]
+    assert [entry.entry_id for entry in revocations.entries] == [ID["A3"]]
     assert revocations.issued == NOW + dt.timedelta(days=1)
-    assert [record.entry_id for record in current_playlist(repo).records] == ["A1", "A2"]
+    assert [record.entry_id for record in current_playlist(repo).records] == [ID["A1"], ID["A2"]]
 
 
 def test_publish_carries_the_channel_settings(repo, source):
@@ -169,7 +176,7 @@ def test_refused_row_without_allow_partial_but_clean_rows_with_it(repo, tmp_path
         repo, CHANNEL, csv, photos=None, now=NOW, settings=ChannelSettings(), allow_partial=True
     )
     assert result.version == 1
-    assert [record.entry_id for record in current_playlist(repo).records] == ["A1"]
+    assert [record.entry_id for record in current_playlist(repo).records] == [entry_id_of(rows[0])]
 
 
 def test_publish_is_refused_while_another_command_holds_the_lock(repo, source):
@@ -197,15 +204,15 @@ def test_revoking_an_unknown_entry_names_it_and_changes_nothing(repo, source):
     publish(repo, source)
     before = repo.read_target(revocations_path(CHANNEL))
     with pytest.raises(UsageError) as caught:
-        revoke_entries(repo, CHANNEL, ["A1", "B9"], reason="已全部履行", now=NOW)
-    assert "B9" in caught.value.en and "B9" in caught.value.zh and "A1," not in caught.value.en
+        revoke_entries(repo, CHANNEL, [CASE["A1"], "B9"], reason="已全部履行", now=NOW)
+    assert "B9" in caught.value.en and "B9" in caught.value.zh and "signage find" in caught.value.en
     assert repo.read_target(revocations_path(CHANNEL)) == before
     assert not (repo.directory / "revoked.json").exists()
 
 
 def test_revoking_on_a_channel_never_published_is_a_usage_error(repo):
     with pytest.raises(UsageError) as caught:
-        revoke_entries(repo, "bus-12", ["A1"], reason="已全部履行", now=NOW)
+        revoke_entries(repo, "bus-12", [CASE["A1"]], reason="已全部履行", now=NOW)
     assert "never been published" in caught.value.en
 
 
@@ -216,55 +223,72 @@ def test_revoke_publishes_the_takedown_records_it_and_deletes_the_photo(repo, so
         for record in current_playlist(repo).records
         if record.photo is not None
     }
-    shared, own = photos["A1"], photos["A3"]
-    assert photos["A2"] == shared and served_photos(repo) == {shared, own}
+    shared, own = photos[ID["A1"]], photos[ID["A3"]]
+    assert photos[ID["A2"]] == shared and served_photos(repo) == {shared, own}
     at = NOW + dt.timedelta(hours=2)
 
-    revocations = revoke_entries(repo, CHANNEL, ["A1", "A3"], reason="已全部履行", now=at)
+    revocations, taken = revoke_entries(
+        repo, CHANNEL, [CASE["A1"], "王五"], reason="已全部履行", now=at, by="书记员甲"
+    )
+    assert [record.debtor.name for record in taken] == ["林小雨", "王五"]
 
     signed = decode_revocations(repo.read_target(revocations_path(CHANNEL)), channel=CHANNEL)
     assert signed == revocations
-    assert signed.entry_ids() == {"A1", "A3"} and signed.version == 2 and signed.playlist_version == 1
+    assert signed.entry_ids() == {ID["A1"], ID["A3"]} and signed.version == 2 and signed.playlist_version == 1
     assert {entry.reason for entry in signed.entries} == {"已全部履行"} and signed.entries[0].revoked_at == at
-    ledger = json.loads((repo.directory / "revoked.json").read_text(encoding="utf-8"))
-    assert set(ledger[CHANNEL]) == {"A1", "A3"} and ledger[CHANNEL]["A1"]["reason"] == "已全部履行"
+    ledger = json.loads((repo.directory / "revoked.json").read_text(encoding="utf-8"))["channels"]
+    assert set(ledger[CHANNEL]) == {ID["A1"], ID["A3"]}
+    assert (
+        ledger[CHANNEL][ID["A1"]]["reason"] == "已全部履行" and ledger[CHANNEL][ID["A1"]]["by"] == "书记员甲"
+    )
+    assert ledger[CHANNEL][ID["A1"]]["case_number"] == CASE["A1"]
+    assert ledger[CHANNEL][ID["A1"]]["identifier"] == "999999********1234"  # no birth year, no full ID
     assert (repo.directory / "revoked.json").stat().st_mode & 0o777 == 0o600
     # A3's photo leaves the served folder at once; the one A2 still shows stays.
     assert served_photos(repo) == {shared}
     # The playlist itself is unchanged: screens apply the small revocations target on top of it.
     assert current_playlist(repo).version == 1
 
-    revoke_entries(repo, CHANNEL, ["A2"], reason="已全部履行", now=at)
+    revoke_entries(repo, CHANNEL, [CASE["A2"]], reason="已全部履行", now=at)
     assert served_photos(repo) == set()
     signed = decode_revocations(repo.read_target(revocations_path(CHANNEL)), channel=CHANNEL)
-    assert [entry.entry_id for entry in signed.entries] == ["A1", "A3", "A2"] and signed.version == 3
+    assert [entry.entry_id for entry in signed.entries] == [
+        ID["A1"],
+        ID["A3"],
+        ID["A2"],
+    ] and signed.version == 3
 
 
 def test_a_later_publish_leaves_a_revoked_entry_out_until_reinstated(repo, source):
     publish(repo, source)
-    revoke_entries(repo, CHANNEL, ["A3"], reason="已全部履行", now=NOW)
+    revoke_entries(repo, CHANNEL, [CASE["A3"]], reason="已全部履行", now=NOW)
 
     result = publish(repo, source, now=NOW + dt.timedelta(days=1))
-    assert [record.entry_id for record in current_playlist(repo).records] == ["A1", "A2"]
-    warnings = [problem for problem in result.report.problems if problem.finding.code == "entry.revoked"]
-    assert len(warnings) == 1 and warnings[0].value == "A3"
-    assert "--reinstate" in warnings[0].finding.fix_en
-    own = next(r.photo for r in result.report.records if r.entry_id == "A3")
+    assert [record.entry_id for record in current_playlist(repo).records] == [ID["A1"], ID["A2"]]
+    refused = [problem for problem in result.report.problems if problem.finding.code == "entry.revoked"]
+    assert len(refused) == 1 and refused[0].value == CASE["A3"] and refused[0].severity is Severity.REFUSED
+    assert refused[0].row == 4 and refused[0].serial == "A3"
+    assert "signage reinstate" in refused[0].finding.fix_en and "已全部履行" in refused[0].finding.zh
+    own = next(r.photo for r in result.report.records if r.entry_id == ID["A3"])
     assert own is not None
     own_photo = own.sha256
     assert own_photo not in served_photos(repo) and staging_leftovers(repo) == []
 
-    reinstate_entries(repo, CHANNEL, ["A3"])
-    assert json.loads((repo.directory / "revoked.json").read_text(encoding="utf-8"))[CHANNEL] == {}
+    reinstate_entries(repo, CHANNEL, ["王五"], reason="法院撤销了履行认定", now=NOW, by="书记员乙")
+    assert (
+        json.loads((repo.directory / "revoked.json").read_text(encoding="utf-8"))["channels"][CHANNEL] == {}
+    )
+    acts = read_history(repo.directory / "history.jsonl")
+    assert [(act["act"], act["by"]) for act in acts][-2:] == [("publish", ""), ("reinstate", "书记员乙")]
     result = publish(repo, source, now=NOW + dt.timedelta(days=2))
-    assert [record.entry_id for record in current_playlist(repo).records] == ["A1", "A2", "A3"]
+    assert [record.entry_id for record in current_playlist(repo).records] == [ID["A1"], ID["A2"], ID["A3"]]
     assert not any(problem.finding.code == "entry.revoked" for problem in result.report.problems)
     assert own_photo in served_photos(repo)
 
 
 def test_publish_result_counts_only_the_photos_the_playlist_references(repo, source):
     publish(repo, source)
-    revoke_entries(repo, CHANNEL, ["A3"], reason="已全部履行", now=NOW)
+    revoke_entries(repo, CHANNEL, [CASE["A3"]], reason="已全部履行", now=NOW)
     result = publish(repo, source, now=NOW + dt.timedelta(days=1))
     assert result.photos == len(current_playlist(repo).photos()) == 1
 
@@ -272,10 +296,10 @@ def test_publish_result_counts_only_the_photos_the_playlist_references(repo, sou
 def test_a_failed_revoke_leaves_the_ledger_alone(repo, source):
     publish(repo, source)
     with repo.locked(), pytest.raises(RepositoryError):
-        revoke_entries(repo, CHANNEL, ["A1"], reason="已全部履行", now=NOW)
+        revoke_entries(repo, CHANNEL, [CASE["A1"]], reason="已全部履行", now=NOW)
     assert repo.read_target(revocations_path(CHANNEL)) is not None
     ledger = repo.directory / "revoked.json"
-    assert not ledger.exists() or "A1" not in json.loads(ledger.read_text(encoding="utf-8")).get(CHANNEL, {})
+    assert not ledger.exists() or ID["A1"] not in ledger.read_text(encoding="utf-8")
 
 
 # --- photos --------------------------------------------------------------------------------------------

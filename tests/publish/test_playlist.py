@@ -185,11 +185,14 @@ def test_playlist_document_fields():
         "court_phone": "0531-12368",
         "case_number": "（2025）鲁0102执1234号",
         "amount": "1048.67",
-        "status": "未履行",
+        "status": "全部未履行",
         "listed_on": "2026-03-01",
         "term_ends": "2028-03-01",
         "photo": {"sha256": "ab" * 32, "length": 12345},
         "qr_url": "https://zxgk.court.gov.cn/shixin/",
+        "unpaid": None,
+        "filed_on": None,
+        "conduct": None,
     }
     assert second["photo"] is None and second["debtor"]["sex"] is None and second["debtor"]["age"] is None
     assert org["debtor"] == {
