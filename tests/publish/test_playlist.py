@@ -201,7 +201,7 @@ def test_playlist_document_fields():
         "code": "99999999-X",
         "legal_representative": "蒋岚",
     }
-    assert org["amount"] == "235000000.00" and org["status"] == "部分履行"
+    assert org["amount"] == "235000000.00" and org["status"] == "部分未履行"
 
 
 def test_revocations_document_fields():
