@@ -794,7 +794,7 @@ def _status(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStat
         file=out,
     )
     for entry in document["displayable"]:
-        print(f"  {entry['id']}\t{entry['name']}\t{entry['id_masked'] or ''}", file=out)
+        print(f"  {entry['name']}\t{entry['id_masked'] or ''}\t{entry['case_number']}", file=out)
     return ExitStatus.OK
 
 
@@ -813,6 +813,7 @@ def status_document(display: Any) -> dict[str, Any]:
                 "id": record.entry_id,
                 "name": record.debtor.name,
                 "id_masked": record.debtor.id_masked if isinstance(record.debtor, Person) else None,
+                "case_number": record.case_number,
             }
             for record in display.records
         ],

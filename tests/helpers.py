@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import re
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 

@@ -29,8 +29,8 @@ def test_refused_rows_exit_one_with_per_row_messages(tmp_path):
     rows = [person_row("A1"), person_row("A2", 案号="2025-1")]
     status, out, _ = run("check", str(write_csv(tmp_path / "bad.csv", rows)))
     assert status == 1
-    assert "[REFUSED] row 3, column '案号' (case_number)" in out
-    assert "[拒绝] 第 3 行，列“案号”" in out
+    assert "[REFUSED] row 3 (序号 A2), column '案号' (case_number)" in out
+    assert "[拒绝] 第 3 行（序号 A2），列“案号”" in out
 
 
 def test_unusable_file_exits_four_with_a_bilingual_message(tmp_path):
@@ -67,7 +67,8 @@ def test_sample_reports_only_its_intended_refusals():
     readme = (SAMPLE / "README.md").read_text(encoding="utf-8")
     for line in out.splitlines():
         if line.startswith(("[REFUSED] row", "[warning] row")):
-            assert line.split(",")[0].split("] ")[1] in readme
+            # "[REFUSED] row 6 (序号 S000005), column ...": the README names the row by its number.
+            assert line.split(",")[0].split("] ")[1].split(" (")[0] in readme
 
 
 def test_demo_runs_the_whole_system_and_the_player(tmp_path):

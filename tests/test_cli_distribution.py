@@ -98,7 +98,8 @@ def status_json(player: Path, *extra: str) -> dict[str, Any]:
 
 
 def displayable(player: Path) -> list[str]:
-    return [entry["id"] for entry in status_json(player)["displayable"]]
+    """The names a screen may show now (entries are named by name, never by internal id)."""
+    return [entry["name"] for entry in status_json(player)["displayable"]]
 
 
 # --- repo ----------------------------------------------------------------------------------------------
@@ -161,7 +162,7 @@ def test_publish_with_refused_rows_publishes_nothing_unless_allowed(repo_dir, tm
     csv = write_csv(tmp_path / "mixed.csv", [dated("A1"), dated("A2", 案号="2025-1")])
     status, out, _ = publish(repo_dir, csv)
     assert status == 1
-    assert "[REFUSED] row 3, column '案号'" in out and "nothing was published" in out
+    assert "[REFUSED] row 3 (序号 A2), column '案号'" in out and "nothing was published" in out
     assert not (repo_dir / "public/targets/channels").exists()
 
     status, out, _ = publish(repo_dir, csv, "--allow-partial")
@@ -187,25 +188,40 @@ def test_publish_refuses_a_bad_channel_id(repo_dir, source):
 
 def test_revoke(repo_dir, source):
     publish(repo_dir, source)
-    status, out, _ = run("revoke", "--repo", repo_dir, "--channel", CHANNEL, "A1", "--reason", "已全部履行")
-    assert status == 0 and "revocations version 2" in out
-    ledger = json.loads((repo_dir / "revoked.json").read_text(encoding="utf-8"))
-    assert list(ledger[CHANNEL]) == ["A1"]
+    status, out, _ = run(
+        "revoke", "--repo", repo_dir, "--channel", CHANNEL, "林小雨", "--reason", "已全部履行"
+    )
+    assert status == 0 and "revocations version 2" in out and "林小雨" in out
+    ledger = json.loads((repo_dir / "revoked.json").read_text(encoding="utf-8"))["channels"]
+    [taken] = ledger[CHANNEL].values()
+    assert taken["name"] == "林小雨" and taken["reason"] == "已全部履行" and taken["by"]
 
     status, _, err = run("revoke", "--repo", repo_dir, "--channel", CHANNEL, "Z9", "--reason", "已全部履行")
     assert status == 2 and "Z9" in err
-    status, _, err = run("revoke", "--repo", repo_dir, "--channel", CHANNEL, "A2")
-    assert status == 2 and "--reason" in err
-    status, out, _ = run("revoke", "--repo", repo_dir, "--channel", CHANNEL, "A1", "--reinstate")
-    assert status == 0 and "reinstated 1 entries" in out
-    assert json.loads((repo_dir / "revoked.json").read_text(encoding="utf-8"))[CHANNEL] == {}
+    # argparse refuses a missing --reason (its message goes to the process's stderr)
+    assert run("revoke", "--repo", repo_dir, "--channel", CHANNEL, "张三")[0] == 2
+    assert run("reinstate", "--repo", repo_dir, "--channel", CHANNEL, "林小雨")[0] == 2
+    status, out, _ = run(
+        "reinstate",
+        "--repo",
+        repo_dir,
+        "--channel",
+        CHANNEL,
+        "林小雨",
+        "--reason",
+        "误撤回",
+        "--operator",
+        "王书记员",
+    )
+    assert status == 0 and "reinstated 1 entries" in out and "(UTC+08:00)" in out
+    assert json.loads((repo_dir / "revoked.json").read_text(encoding="utf-8"))["channels"][CHANNEL] == {}
 
 
 def test_publish_after_a_revoke_reports_the_entries_it_published(repo_dir, source):
     publish(repo_dir, source)
-    run("revoke", "--repo", repo_dir, "--channel", CHANNEL, "A1", "--reason", "已全部履行")
+    run("revoke", "--repo", repo_dir, "--channel", CHANNEL, "林小雨", "--reason", "已全部履行")
     status, out, _ = publish(repo_dir, source)
-    assert status == 0 and "was revoked" in out
+    assert status == 0 and "was taken down" in out and "已全部履行" in out
     assert "version 2: 1 entries" in out
 
 
@@ -235,18 +251,19 @@ def test_sync_and_status_end_to_end(repo_dir, source, player, hub):
     verified_until = dt.datetime.fromisoformat(document["verified_until"])
     now = dt.datetime.now(dt.UTC)
     assert now + dt.timedelta(hours=23) < verified_until <= now + dt.timedelta(hours=24)
-    assert document["displayable"] == [
-        {"id": "A1", "name": "林小雨", "id_masked": "9999991980****1234"},
-        {"id": "A2", "name": "张三", "id_masked": "9999991975****5678"},
+    assert [(entry["name"], entry["id_masked"]) for entry in document["displayable"]] == [
+        ("林小雨", "9999991980****1234"),
+        ("张三", "9999991975****5678"),
     ]
+    assert all(entry["id"].startswith("e-") for entry in document["displayable"])
     status, out, _ = run("status", "--config", player)
-    assert status == 0 and "A2\t张三\t9999991975****5678" in out and "fresh / 有效" in out
+    assert status == 0 and "张三\t9999991975****5678" in out and "fresh / 有效" in out
 
     # A takedown reaches the screen at its next sync, without a new playlist.
-    run("revoke", "--repo", repo_dir, "--channel", CHANNEL, "A1", "--reason", "已全部履行")
+    run("revoke", "--repo", repo_dir, "--channel", CHANNEL, "林小雨", "--reason", "已全部履行")
     status, out, _ = run("sync", "--config", player, "--once")
     assert status == 0 and out.startswith("updated: ") and "playlist v1, revocations v2" in out
-    assert displayable(player) == ["A2"]
+    assert displayable(player) == ["张三"]
 
     # Three days on, without a fresh timestamp, every debtor slide is hidden.
     later = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).isoformat()
@@ -262,13 +279,13 @@ def test_sync_and_status_end_to_end(repo_dir, source, player, hub):
     assert run("repo", "rotate", repo_dir, "timestamp")[0] == 0
     status, out, err = run("sync", "--config", player, "--once")
     assert status == 0, out + err
-    assert displayable(player) == ["A2"]
+    assert displayable(player) == ["张三"]
 
     # The hub is gone: the sync fails with the network exit status, and the last set stays.
     hub.stop()
     status, out, _ = run("sync", "--config", player, "--once")
     assert status == 6 and out.startswith("offline: ")
-    assert displayable(player) == ["A2"]
+    assert displayable(player) == ["张三"]
 
 
 def test_a_new_publish_replaces_the_screens_list(repo_dir, source, player, tmp_path):
@@ -278,7 +295,7 @@ def test_a_new_publish_replaces_the_screens_list(repo_dir, source, player, tmp_p
     publish(repo_dir, replacement)
     status, out, _ = run("sync", "--config", player, "--once")
     assert status == 0 and "playlist v2, revocations v2" in out
-    assert displayable(player) == ["B1"]
+    assert displayable(player) == ["赵六"]
 
 
 def test_a_screen_for_another_channel_sees_nothing(repo_dir, source, player):
@@ -295,7 +312,7 @@ def test_a_revoked_entry_stays_hidden_while_the_new_playlist_cannot_be_fetched(r
     publish(repo_dir, source)
     assert run("sync", "--config", player, "--once")[0] == 0
     # The screen is offline while the operator revokes A1 and then publishes again (A1 left out).
-    run("revoke", "--repo", repo_dir, "--channel", CHANNEL, "A1", "--reason", "已全部履行")
+    run("revoke", "--repo", repo_dir, "--channel", CHANNEL, "林小雨", "--reason", "已全部履行")
     publish(repo_dir, source)
     # Back online, the screen gets the small revocations target, but the playlist download breaks off
     # (a bus losing its mobile link mid-download; here the file is simply not there).
@@ -304,7 +321,7 @@ def test_a_revoked_entry_stays_hidden_while_the_new_playlist_cannot_be_fetched(r
     new_playlist.rename(new_playlist.with_name("elsewhere"))
     status, _, _ = run("sync", "--config", player, "--once")
     assert status == 6
-    assert "A1" not in displayable(player)
+    assert "林小雨" not in displayable(player)
 
 
 # --- help and documentation ----------------------------------------------------------------------------

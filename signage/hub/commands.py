@@ -19,7 +19,7 @@ import datetime as dt
 import functools
 import json
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
@@ -51,7 +51,7 @@ Clock = Callable[[], dt.datetime]
 #: Days a report covers when ``--from`` is not given: the last week, today included.
 DEFAULT_REPORT_DAYS = 7
 
-_REPORT_COLUMNS = ("day", "screen_id", "entry_id", "plays", "seconds")
+_REPORT_COLUMNS = ("day", "screen_id", "entry_id", "name", "case_number", "plays", "seconds")
 
 
 def add_fleet_commands(commands: Any, *, clock: Clock) -> None:
@@ -105,7 +105,10 @@ def add_fleet_commands(commands: Any, *, clock: Clock) -> None:
     fleet.add_argument("--repo", type=Path, required=True, metavar="DIR")
     fleet.add_argument("--json", action="store_true", help="print the statuses as JSON")
     fleet.add_argument(
-        "--entry", metavar="ENTRY_ID", help="only: which screens have and have not applied this takedown"
+        "--entry",
+        metavar="QUERY",
+        help="only: which screens have and have not applied the takedown of this entry (a case number in any "
+        "spelling, a name, or an id)",
     )
     fleet.set_defaults(handler=functools.partial(fleet_command, clock=clock))
 
@@ -191,13 +194,12 @@ def fleet_command(arguments: argparse.Namespace, out: TextIO, err: TextIO, *, cl
     with _store(arguments.repo) as store:
         statuses = read_fleet(store, channels, now=now)
     if arguments.entry:
-        out.write(
-            render_acknowledgements(acknowledgements(statuses, channels, arguments.entry), arguments.entry)
-        )
+        entry_id, label = _resolve_entry(arguments.repo, arguments.entry, now)
+        out.write(render_acknowledgements(acknowledgements(statuses, channels, entry_id), label))
     elif arguments.json:
         out.write(json.dumps([as_json(status) for status in statuses], ensure_ascii=False, indent=2) + "\n")
     else:
-        out.write(render_text(statuses, now=now))
+        out.write(render_text(statuses, now=now, names=entry_names(arguments.repo)))
     return ExitStatus.OK
 
 
@@ -211,8 +213,52 @@ def report_command(arguments: argparse.Namespace, out: TextIO, err: TextIO, *, c
         )
     with _store(arguments.repo) as store:
         rows = store.exposure(day_from, day_to)
-    out.write(render_report_csv(rows) if arguments.csv else render_report(rows, day_from, day_to))
+    names = entry_names(arguments.repo)
+    out.write(
+        render_report_csv(rows, names) if arguments.csv else render_report(rows, day_from, day_to, names)
+    )
     return ExitStatus.OK
+
+
+def _resolve_entry(repo_dir: Path, query: str, now: dt.datetime) -> tuple[str, str]:
+    """The entry id a query names, and how to show it (name and case number)."""
+    from signage.publish.channel import find_entries
+    from signage.publish.repo import OperatorRepository
+
+    found = {
+        match.entry_id: match
+        for match in find_entries(OperatorRepository(repo_dir), query, channel=None, now=now)
+    }
+    if len(found) > 1:
+        listed = "；".join(f"{m.name} {m.case_number}" for m in list(found.values())[:10])
+        raise UsageError(
+            f"“{query}”对应 {len(found)} 条：{listed}。请加上案号或姓名",
+            f"'{query}' matches {len(found)} entries: {listed}. Add the case number or the name",
+        )
+    if not found:
+        return query, query
+    match = next(iter(found.values()))
+    return match.entry_id, f"{match.name} {match.case_number}"
+
+
+def entry_names(repo_dir: Path) -> dict[str, tuple[str, str]]:
+    """Entry id -> (name, case number), from every channel's current playlist and the takedown ledger."""
+    from signage.playlist import decode_playlist
+    from signage.publish.ledger import Ledger
+    from signage.publish.repo import OperatorRepository, playlist_path
+
+    repository = OperatorRepository(repo_dir)
+    names: dict[str, tuple[str, str]] = {}
+    ledger = Ledger(repo_dir / "revoked.json")
+    for channel in ledger.channels():
+        for taken in ledger.takedowns(channel).values():
+            names[taken.entry_id] = (taken.name, taken.case_number)
+    for folder in sorted((repository.targets_dir / "channels").glob("*")):
+        data = repository.read_target(playlist_path(folder.name))
+        if data is not None:
+            for record in decode_playlist(data, channel=folder.name).records:
+                names[record.entry_id] = (record.debtor.name, record.case_number)
+    return names
 
 
 def read_fleet(
@@ -227,7 +273,12 @@ def read_fleet(
     return fleet_status(latest, screens=screens, now=now, channels=channels)
 
 
-def render_report(rows: Sequence[ExposureRow], day_from: dt.date, day_to: dt.date) -> str:
+def render_report(
+    rows: Sequence[ExposureRow],
+    day_from: dt.date,
+    day_to: dt.date,
+    names: Mapping[str, tuple[str, str]] | None = None,
+) -> str:
     """Exposure as a text table with a total line."""
     heading = (
         f"曝光量（按条目、屏幕、日期；北京时间）{day_from} 至 {day_to}\n"
@@ -236,20 +287,34 @@ def render_report(rows: Sequence[ExposureRow], day_from: dt.date, day_to: dt.dat
     )
     if not rows:
         return heading + "没有播放记录 / no plays recorded in these days\n"
-    table = [("DAY", "SCREEN", "ENTRY", "PLAYS", "SECONDS")]
-    table += [(r.day.isoformat(), r.screen_id, r.entry_id, str(r.plays), f"{r.seconds:.0f}") for r in rows]
+    known = names or {}
+    table = [("DAY", "SCREEN", "NAME", "CASE", "PLAYS", "SECONDS")]
+    table += [
+        (
+            r.day.isoformat(),
+            r.screen_id,
+            *known.get(r.entry_id, (r.entry_id, "")),
+            str(r.plays),
+            f"{r.seconds:.0f}",
+        )
+        for r in rows
+    ]
     plays, seconds = sum(r.plays for r in rows), sum(r.milliseconds for r in rows) / 1000
-    table.append(("total", "", "", str(plays), f"{seconds:.0f}"))
-    return heading + "\n" + _table(table, numeric=(3, 4))
+    table.append(("total", "", "", "", str(plays), f"{seconds:.0f}"))
+    return heading + "\n" + _table(table, numeric=(4, 5))
 
 
-def render_report_csv(rows: Sequence[ExposureRow]) -> str:
-    """Exposure as CSV: ``day,screen_id,entry_id,plays,seconds`` (seconds with milliseconds)."""
+def render_report_csv(rows: Sequence[ExposureRow], names: Mapping[str, tuple[str, str]] | None = None) -> str:
+    """Exposure as CSV: ``day,screen_id,entry_id,name,case_number,plays,seconds`` (seconds with milliseconds)."""
+    known = names or {}
     lines: list[str] = []
     writer = csv.writer(_LineSink(lines), lineterminator="\n")
     writer.writerow(_REPORT_COLUMNS)
     for row in rows:
-        writer.writerow((row.day.isoformat(), row.screen_id, row.entry_id, row.plays, f"{row.seconds:.3f}"))
+        name, case = known.get(row.entry_id, ("", ""))
+        writer.writerow(
+            (row.day.isoformat(), row.screen_id, row.entry_id, name, case, row.plays, f"{row.seconds:.3f}")
+        )
     return "".join(lines)
 
 

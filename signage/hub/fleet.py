@@ -262,8 +262,14 @@ _HEADERS: Final = (
 _HEADERS_ZH: Final = ("屏幕", "状态", "上次心跳", "频道", "名单版本", "撤回", "有效期", "时钟偏差", "同步")
 
 
-def render_text(statuses: Sequence[ScreenStatus], *, now: dt.datetime) -> str:
-    """A plain-text table, a summary line, and the takedowns each screen has not applied."""
+def render_text(
+    statuses: Sequence[ScreenStatus], *, now: dt.datetime, names: Mapping[str, tuple[str, str]] | None = None
+) -> str:
+    """A plain-text table, a summary line, and the takedowns each screen has not applied.
+
+    ``names`` maps entry ids to (name, case number), so operators read takedowns as people, not ids.
+    """
+    known = names or {}
     if not statuses:
         return (
             "尚未登记任何屏幕；用 signage screens add 登记 / no screens registered yet: signage screens add\n"
@@ -278,7 +284,8 @@ def render_text(statuses: Sequence[ScreenStatus], *, now: dt.datetime) -> str:
     for status in statuses:
         if status.unacknowledged:
             bound = "" if status.unacknowledged_exact else " (at least)"
-            lines.append(f"  {status.screen_id} has not applied{bound}: {', '.join(status.unacknowledged)}")
+            pending = ", ".join(" ".join(known.get(entry, (entry,))) for entry in status.unacknowledged)
+            lines.append(f"  {status.screen_id} has not applied{bound}: {pending}")
     return "\n".join(lines) + "\n"
 
 

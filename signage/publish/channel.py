@@ -92,8 +92,10 @@ class PublishResult:
 
 def local_time_text(moment: dt.datetime, offset: dt.timedelta = CHINA_STANDARD_TIME) -> str:
     """A moment as operators read it: local (China) time with its offset, ``2026-12-05 14:03 (UTC+08:00)``."""
-    zone = dt.timezone(offset)
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M (UTC%:z)")
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    zone = f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    return f"{moment.astimezone(dt.timezone(offset)):%Y-%m-%d %H:%M} ({zone})"
 
 
 def check_channel_id(channel: str) -> str:

@@ -36,7 +36,7 @@ from signage.hub.fleet import (
 from signage.hub.store import SqliteStore, hash_token
 from signage.publish.channel import ChannelSettings, publish_channel, revoke_entries
 from signage.publish.repo import OperatorRepository
-from tests.helpers import person_row, write_csv
+from tests.helpers import case_number_for, entry_id_of, person_row, write_csv
 
 NOW = dt.datetime(2026, 11, 26, 8, 0, tzinfo=dt.UTC)
 CHANNEL = "jinan-station"
@@ -266,6 +266,10 @@ def run(*argv: str | Path, now: dt.datetime = NOW) -> tuple[int, str, str]:
     return int(status), out.getvalue(), err.getvalue()
 
 
+#: Serial -> the entry id derived from the row's case number and ID.
+E = {f"A{n}": entry_id_of(person_row(f"A{n}")) for n in range(1, 6)}
+
+
 @pytest.fixture
 def repo_dir(tmp_path: Path) -> Path:
     """A channel published once (playlist v1, revocations v1) and four takedowns (revocations v2..v5)."""
@@ -276,7 +280,11 @@ def repo_dir(tmp_path: Path) -> Path:
     )
     for number in range(1, 5):
         revoke_entries(
-            repository, CHANNEL, [f"A{number}"], reason="已履行", now=NOW - dt.timedelta(hours=4 - number)
+            repository,
+            CHANNEL,
+            [case_number_for(f"A{number}")],
+            reason="已履行",
+            now=NOW - dt.timedelta(hours=4 - number),
         )
     return repository.directory
 
@@ -285,9 +293,9 @@ def test_repository_channels_reads_the_current_versions_and_the_revocations_on_d
     channels = RepositoryChannels(repo_dir)()
     state = channels[CHANNEL]
     assert (state.playlist_version, state.revocations_version) == (1, 5)
-    assert state.revoked == {"A1", "A2", "A3", "A4"}
+    assert state.revoked == {E["A1"], E["A2"], E["A3"], E["A4"]}
     # The publisher keeps the current document and one before it (KEEP_PLAYLISTS); older ones are gone.
-    assert state.revocation_sets == {4: {"A1", "A2", "A3"}, 5: {"A1", "A2", "A3", "A4"}}
+    assert state.revocation_sets == {4: {E["A1"], E["A2"], E["A3"]}, 5: {E["A1"], E["A2"], E["A3"], E["A4"]}}
     assert RepositoryChannels(repo_dir)() == channels
 
 
@@ -352,13 +360,14 @@ def test_signage_fleet_shows_each_screen_against_the_repository(repo_dir: Path):
     assert lines[2].split()[:2] == ["bus-0412", "online"] and "v5 ok" in lines[2]
     assert lines[3].split()[:2] == ["bus-0413", "stale"] and "v4: 1 pending" in lines[3]
     assert lines[4].split()[:3] == ["bus-0414", "offline", "never"]
-    assert "bus-0413 has not applied: A4" in out
+    assert f"bus-0413 has not applied: 林小雨 {case_number_for('A4')}" in out
 
     document = json.loads(run("fleet", "--repo", repo_dir, "--json")[1])
     assert [screen["screen_id"] for screen in document] == ["bus-0412", "bus-0413", "bus-0414"]
-    assert document[1]["unacknowledged"] == ["A4"]
+    assert document[1]["unacknowledged"] == [E["A4"]]
 
-    out = run("fleet", "--repo", repo_dir, "--entry", "A4")[1]
+    out = run("fleet", "--repo", repo_dir, "--entry", case_number_for("A4").replace("（", "("))[1]
+    assert f"林小雨 {case_number_for('A4')}" in out
     assert "bus-0412  applied" in out and "bus-0413  not applied" in out and "1 of 2 screens" in out
 
 
@@ -380,7 +389,7 @@ def test_the_hubs_telemetry_app_reads_the_repository_and_hub_toml(repo_dir: Path
         status, page = call(app, "GET", "/fleet")
         assert status == "200 OK"
         # v3's document is no longer on disk: v4's gives a lower bound.
-        assert "v3: &gt;=1 pending" in page.decode() and "A4" in page.decode()
+        assert "v3: &gt;=1 pending" in page.decode() and E["A4"] in page.decode()
     finally:
         app.close()
     (repo_dir / "hub.toml").write_text("telemetry_store = 'sqlite'\n")

@@ -387,7 +387,7 @@ def test_report_counts_per_entry_screen_and_day_as_a_table_and_as_csv(repo_dir: 
     assert status == 0
     assert "2026-11-20 to 2026-11-26" in out and "曝光量" in out
     lines = out.splitlines()
-    assert lines[3].split() == ["DAY", "SCREEN", "ENTRY", "PLAYS", "SECONDS"]
+    assert lines[3].split() == ["DAY", "SCREEN", "NAME", "CASE", "PLAYS", "SECONDS"]
     assert lines[5].split() == ["2026-11-20", "bus-0412", "A2", "1", "10"]
     assert lines[6].split() == ["2026-11-26", "bus-0412", "A1", "2", "22"]
     assert lines[7].split() == ["2026-11-26", "bus-0413", "A1", "1", "10"]
@@ -398,9 +398,9 @@ def test_report_counts_per_entry_screen_and_day_as_a_table_and_as_csv(repo_dir: 
     )
     assert status == 0
     assert out == (
-        "day,screen_id,entry_id,plays,seconds\n"
-        "2026-11-26,bus-0412,A1,2,22.500\n"
-        "2026-11-26,bus-0413,A1,1,10.000\n"
+        "day,screen_id,entry_id,name,case_number,plays,seconds\n"
+        "2026-11-26,bus-0412,A1,,,2,22.500\n"
+        "2026-11-26,bus-0413,A1,,,1,10.000\n"
     )
 
 
@@ -411,4 +411,4 @@ def test_report_of_days_without_plays_and_of_a_reversed_range(repo_dir: Path):
     assert status == 0 and "no plays recorded" in out
     with pytest.raises(UsageError, match="after --to"):
         run_command("report", "--repo", str(repo_dir), "--from", "2026-01-03", "--to", "2026-01-02")
-    assert render_report_csv([]) == "day,screen_id,entry_id,plays,seconds\n"
+    assert render_report_csv([]) == "day,screen_id,entry_id,name,case_number,plays,seconds\n"

@@ -28,8 +28,8 @@ from signage.publish.channel import (
     reinstate_entries,
     revoke_entries,
 )
-from signage.publish.repo import OperatorRepository, playlist_path, revocations_path
 from signage.publish.ledger import read_history
+from signage.publish.repo import OperatorRepository, playlist_path, revocations_path
 from signage.report import Severity
 from tests.helpers import HEADERS, entry_id_of, person_row, write_csv
 
