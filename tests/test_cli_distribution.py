@@ -354,3 +354,76 @@ def test_sync_help_lists_the_exit_statuses_sync_returns(capsys):
     out = capsys.readouterr().out
     for code in (5, 6, 7):
         assert re.search(rf"^\s*{code}\s", out, re.MULTILINE), code
+
+
+def test_a_revoked_debtor_never_comes_back_through_a_re_export_spelt_differently(
+    repo_dir, player, hub, tmp_path
+):
+    # Last week's export writes the case number with full-width brackets; this week's with half-width
+    # ones, a space and no 号. Same debtor, same case: the takedown must hold, on the screen too.
+    last_week = [
+        dated("1", 案号="（2025）鲁0102执1234号"),
+        dated("2", 姓名="张三", 证件号码="9999991975****5678"),
+    ]
+    assert publish(repo_dir, write_csv(tmp_path / "last.csv", last_week))[0] == 0
+    status, out, _ = run(
+        "revoke",
+        "--repo",
+        repo_dir,
+        "--channel",
+        CHANNEL,
+        "(2025)鲁0102执1234号",
+        "--reason",
+        "已全部履行",
+        "--operator",
+        "王书记员",
+    )
+    assert status == 0 and "林小雨" in out
+
+    this_week = [
+        dated("7", 案号="(2025) 鲁0102执1234"),
+        dated("8", 姓名="张三", 证件号码="9999991975****5678"),
+    ]
+    status, out, _ = publish(repo_dir, write_csv(tmp_path / "this.csv", this_week))
+    # The rest is published; the revoked row is refused, and the output says when, why and by whom.
+    assert status == 0 and "version 2: 1 entries" in out
+    assert "[REFUSED] row 2 (序号 7)" in out and "was taken down on" in out
+    assert "by 王书记员 (已全部履行)" in out and "(UTC+08:00)" in out
+
+    assert run("sync", "--config", player, "--once")[0] == 0
+    assert displayable(player) == ["张三"]
+
+    # signage find sees it as revoked under either spelling, and by name.
+    for query in ("（2025）鲁0102执1234号", "(2025) 鲁0102执1234", "林小雨"):
+        status, out, _ = run("find", "--repo", repo_dir, query)
+        assert status == 0 and "已撤回 revoked" in out and "王书记员" in out, query
+    status, out, _ = run("find", "--repo", repo_dir, "张三", "--json")
+    [match] = json.loads(out)
+    assert match["status"] == "live" and match["version"] == 2 and match["name"] == "张三"
+    assert run("find", "--repo", repo_dir, "无此人")[0] == 1
+
+    # A typo in the case number (one digit off) is held back too, unless the operator confirms.
+    typo = [dated("9", 案号="（2025）鲁0102执1235号")]
+    status, out, _ = publish(repo_dir, write_csv(tmp_path / "typo.csv", typo))
+    assert "[REFUSED] row 2 (序号 9)" in out and "one character of the case number" in out
+    assert "version 3: 0 entries" in out
+    status, out, _ = publish(
+        repo_dir, write_csv(tmp_path / "typo.csv", typo), "--confirm-distinct", "（2025）鲁0102执1235号"
+    )
+    assert status == 0 and "version 4: 1 entries" in out
+
+    # Only an explicit, recorded reinstate lets it back.
+    assert (
+        run("reinstate", "--repo", repo_dir, "--channel", CHANNEL, "林小雨", "--reason", "法院撤销履行认定")[
+            0
+        ]
+        == 0
+    )
+    status, out, _ = publish(repo_dir, write_csv(tmp_path / "this.csv", this_week))
+    assert status == 0 and "version 5: 2 entries" in out
+    history = [
+        json.loads(line) for line in (repo_dir / "history.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    acts = ["publish", "revoke", "publish", "publish", "publish", "reinstate", "publish"]
+    assert [act["act"] for act in history] == acts
+    assert history[1]["by"] == "王书记员" and history[1]["entries"][0]["name"] == "林小雨"
