@@ -207,7 +207,7 @@ def _missing_objects(cache: ContentCache, channel: str) -> tuple[list[str], Play
             if photo is None or record.entry_id in state.revoked:
                 continue
             if not cache.has(ObjectRef(photo.sha256, photo.length)):
-                missing.append(f"photo {photo.sha256[:12]}… ({record.entry_id})")
+                missing.append(f"photo {photo.sha256[:12]}… ({record.debtor.name} {record.case_number})")
     return missing, playlist
 
 

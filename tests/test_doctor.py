@@ -49,7 +49,9 @@ from tests.sync.fixtures import (  # noqa: F401 (the *_fixture names are fixture
     make_screen_fixture,
     operator_fixture,
     real_now,
+    row,
     screen_fixture,
+    serial,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,7 +130,7 @@ def test_the_font_check_gets_the_cached_playlist(screen, operator, hub, token, f
 
     checks = doctor(config_of(screen, operator, hub, token), fetcher, fonts_check=fonts)
     [playlist] = seen
-    assert [record.entry_id for record in playlist.records] == ["A1", "A2"]
+    assert [serial(record.entry_id) for record in playlist.records] == ["A1", "A2"]
     assert failed(checks) == ["fonts"]
     assert "𠮷" in checks["fonts"].en and "fonts-noto-cjk" in checks["fonts"].fix
     assert exit_status(list(checks.values())) == 1
@@ -141,7 +143,8 @@ def test_a_corrupted_object_is_found_deleted_and_reported(screen, operator, hub,
     assert failed(checks) == ["cache"]
     assert not photo.exists()
     assert "1 files failed their hash and were deleted" in checks["cache"].en
-    assert "lacks 1 files" in checks["cache"].en and "A1" in checks["cache"].en
+    # The installer reads whose photo it is by name and case number, never by an internal id.
+    assert "lacks 1 files" in checks["cache"].en and f"林小雨 {row(1)['案号']}" in checks["cache"].en
     assert checks["cache"].fix == "signage sync --once"
     report = render_report(list(checks.values()))
     assert "[FAIL] 缓存 / cache" in report

@@ -33,7 +33,7 @@ from signage.publish.repo import OperatorRepository, playlist_path
 from signage.records import Notice
 from signage.sync.client import ScreenSync, StateLog, SyncResult, SyncState
 from signage.sync.fetcher import HttpFetcher
-from tests.helpers import HEADERS, person_row, write_csv
+from tests.helpers import HEADERS, entry_id_of, person_row, write_csv
 from tests.sync.conftest import FaultServer, _Handler
 
 CHANNEL = "c1"
@@ -69,6 +69,19 @@ def row(number: int, photo: str | None = None, **overrides: str) -> dict[str, st
 
 #: The first publish of every test: two people, each with a photo.
 FIRST_ROWS = (row(1, "p1.jpg"), row(2, "p2.jpg"))
+#: Entry id -> the serial (A1, A2, ...) of the :func:`row` it comes from: tests name entries as a clerk
+#: would, by the export's serial, while screens know only ids derived from case number and ID.
+SERIAL = {entry_id_of(row(number)): f"A{number}" for number in range(1, 100)}
+
+
+def serial(entry_id: str) -> str:
+    """The serial of an entry built by :func:`row`, or the id itself for any other entry."""
+    return SERIAL.get(entry_id, entry_id)
+
+
+def entry_id(serial_: str) -> str:
+    """The entry id of the :func:`row` with serial ``A<n>``."""
+    return entry_id_of(row(int(serial_.removeprefix("A"))))
 
 
 @dataclasses.dataclass
@@ -110,9 +123,10 @@ class Operator:
         assert result.version is not None, [problem.finding.en for problem in result.report.problems]
         return result.version
 
-    def revoke(self, *entry_ids: str, now: dt.datetime | None = None) -> None:
-        """Take entries down from ``c1``."""
-        revoke_entries(self.repo, CHANNEL, list(entry_ids), reason="已履行完毕", now=now or self.now)
+    def revoke(self, *serials: str, now: dt.datetime | None = None) -> None:
+        """Take the entries of :func:`row` serials (``A1``) down from ``c1``, by their case numbers."""
+        queries = [row(int(name.removeprefix("A")))["案号"] for name in serials]
+        revoke_entries(self.repo, CHANNEL, queries, reason="已履行完毕", now=now or self.now)
 
     def playlist(self, channel: str = CHANNEL) -> Playlist:
         """The channel's current signed playlist, decoded."""
@@ -138,9 +152,9 @@ class Operator:
             load_pem_private_key((self.directory / "keys" / f"{role}.pem").read_bytes(), None)
         )
 
-    def photo_sha(self, entry_id: str, channel: str = CHANNEL) -> str:
-        """The hash of the photo of ``entry_id`` in the current playlist."""
-        [record] = [r for r in self.playlist(channel).records if r.entry_id == entry_id]
+    def photo_sha(self, serial_: str, channel: str = CHANNEL) -> str:
+        """The hash of the photo of the entry with serial ``serial_`` in the current playlist."""
+        [record] = [r for r in self.playlist(channel).records if r.entry_id == entry_id(serial_)]
         assert record.photo is not None
         return record.photo.sha256
 
@@ -189,8 +203,8 @@ class Screen:
         return self.sync.current(self.clock())
 
     def shown(self) -> list[str]:
-        """Entry ids displayable now."""
-        return [record.entry_id for record in self.current().records]
+        """The serials (``A1``) of the entries displayable now."""
+        return [serial(record.entry_id) for record in self.current().records]
 
 
 ScreenFactory = Callable[..., Screen]

@@ -53,7 +53,7 @@ from signage.publish.repo import OperatorRepository, playlist_path, revocations_
 from signage.sync.cache import ContentCache, ObjectRef
 from signage.sync.client import ScreenSync, SyncState
 from signage.sync.fetcher import HttpFetcher
-from tests.helpers import HEADERS, person_row, write_csv
+from tests.helpers import HEADERS, entry_id_of, person_row, write_csv
 from tests.sync.conftest import Fault, FaultServer
 
 CHANNEL = "c1"
@@ -62,7 +62,9 @@ TRIALS = 25
 SEED = 20261126
 #: Kills are spread over this multiple of the measured sync duration, so the last few land after it.
 SPREAD = 1.3
-REVOKED = "B03"
+#: The entry of export B's third row (serial B03), revoked by its case number.
+REVOKED_CASE = "（2025）鲁0102执2003号"
+REVOKED = entry_id_of(person_row("B03", 案号=REVOKED_CASE))
 # Pauses before each body chunk, in seconds, that widen the window for the kills.
 METADATA_PAUSE = 0.05
 TARGET_PAUSE = 0.08
@@ -174,7 +176,7 @@ def world(tmp_path: Path, fault_server: FaultServer) -> Iterator[World]:
         source, photos = _write_export(tmp_path / "export-b", "B", 2000)
         published = publish_channel(repository, CHANNEL, source, photos=photos, now=_now(), settings=settings)
         assert published.version == 2
-        revoke_entries(repository, CHANNEL, [REVOKED], reason="法院撤回", now=_now())
+        revoke_entries(repository, CHANNEL, [REVOKED_CASE], reason="法院撤回", now=_now())
         new = _published(repository, frozenset({REVOKED}))
         assert set(old.shown).isdisjoint(new.shown) and len(new.shown) == 11
 

@@ -24,6 +24,7 @@ from tests.sync.fixtures import (  # noqa: F401 (the *_fixture names are fixture
     requested,
     row,
     screen_fixture,
+    serial,
     sign_timestamp,
 )
 
@@ -69,7 +70,7 @@ def test_a_snapshot_arrives_with_the_days_records_filtered_and_reuses_them_when_
     operator.revoke("A1")
     assert screen.poll(full=False).state is SyncState.UPDATED
     third = screen.sync.snapshot()
-    assert [r.entry_id for r in third._eligible[day]] == ["A2"]
+    assert [serial(r.entry_id) for r in third._eligible[day]] == ["A2"]
     assert third.display_set(screen.clock()).records == third._eligible[day]
 
 
