@@ -1096,17 +1096,22 @@ def render_contact_sheet(
     cell_width: int | None = None,
     gap: int = 16,
     ground: QColor | None = None,
+    labels: Sequence[str] | None = None,
+    fonts: Fonts | None = None,
 ) -> QImage:
     """Tile ``images`` in ``columns`` columns (for ``signage render`` and the docs).
 
     Each image is scaled to ``cell_width`` (keeping its aspect; never enlarged) or kept at its own size when
-    ``cell_width`` is ``None``; rows are as tall as their tallest image.
+    ``cell_width`` is ``None``; rows are as tall as their tallest image. With ``labels`` (one per image, set
+    in ``fonts``) each image has its label on a line below it, shortened with … if it is wider than the cell.
 
     Raises:
-        ValueError: no images, or fewer than one column.
+        ValueError: no images, fewer than one column, or labels without fonts or not one per image.
     """
     if not images or columns < 1:
         raise ValueError("a contact sheet needs at least one image and one column")
+    if labels is not None and (fonts is None or len(labels) != len(images)):
+        raise ValueError("a labelled contact sheet needs one label per image and the fonts to set them in")
     scaled = [
         image
         if cell_width is None or image.width() <= cell_width
@@ -1114,8 +1119,10 @@ def render_contact_sheet(
         for image in images
     ]
     width_of_cell = max(image.width() for image in scaled)
+    label_px = max(14, min(22, width_of_cell // 24))
+    label_height = round(label_px * 1.6) if labels is not None else 0
     rows = [scaled[i : i + columns] for i in range(0, len(scaled), columns)]
-    heights = [max(image.height() for image in row) for row in rows]
+    heights = [max(image.height() for image in row) + label_height for row in rows]
     columns = min(columns, len(scaled))
     sheet = QImage(
         gap + columns * (width_of_cell + gap),
@@ -1124,10 +1131,23 @@ def render_contact_sheet(
     )
     sheet.fill(ground if ground is not None else QColor("#202428"))
     painter = QPainter(sheet)
+    painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+    if fonts is not None:
+        painter.setFont(fonts.font(label_px))
+    metrics = QFontMetricsF(painter.font())
+    painter.setPen(QColor("#e6ecf2"))
     top = gap
-    for row, height in zip(rows, heights, strict=True):
+    for number, (row, height) in enumerate(zip(rows, heights, strict=True)):
         for index, image in enumerate(row):
-            painter.drawImage(QPointF(gap + index * (width_of_cell + gap), top), image)
+            left = gap + index * (width_of_cell + gap)
+            painter.drawImage(QPointF(left, top), image)
+            if labels is not None:
+                label = labels[number * columns + index]
+                shown = metrics.elidedText(label, Qt.TextElideMode.ElideMiddle, width_of_cell)
+                strip = QRectF(left, top + height - label_height, width_of_cell, label_height)
+                painter.drawText(
+                    strip, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), shown
+                )
         top += height + gap
     painter.end()
     return sheet
