@@ -187,6 +187,8 @@ def texts_of(records: Iterable[DebtorRecord], notices: Iterable[Notice] = ()) ->
         if isinstance(record.debtor, Organisation):
             yield record.debtor.legal_representative
             yield record.debtor.code
+        if record.conduct is not None:
+            yield record.conduct
     for notice in notices:
         yield notice.title
         yield notice.body
