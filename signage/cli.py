@@ -351,7 +351,9 @@ def _add_player_commands(commands: Any) -> None:
         "render",
         help="write every slide as PNG plus a contact sheet, to look at before publishing",
         description="Render a channel's published playlist (--repo and --channel) or a court export that is not "
-        "published yet (--source, with --photos) exactly as screens would, into PNG files and contact-sheet.png.",
+        "published yet (--source, with --photos) exactly as screens would, into PNG files and contact-sheet.png. "
+        "Files are named by 序号 and name (0007-张三.png); without a 序号 (always for --repo) by case number "
+        "and name.",
     )
     origin = render.add_mutually_exclusive_group(required=True)
     origin.add_argument("--repo", type=Path, metavar="DIR")
@@ -433,6 +435,7 @@ def _render(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStat
             data_date = (playlist.issued + playlist.utc_offset).date()
             version: int | None = playlist.version
             folder = repository.photos_dir
+            serials: dict[str, str] = {}  # a playlist does not carry 序号: files are named by case number
         else:
             source, photos = _locate(arguments.source, arguments.photos)
             folder = Path(scratch)
@@ -452,6 +455,7 @@ def _render(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStat
                 _now().date(),
                 None,
             )
+            serials = report.serials
 
         def photo(ref: Any) -> bytes | None:
             try:
@@ -470,6 +474,7 @@ def _render(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStat
             mark=(arguments.screen_id, version),
             layout=layout,
             progress=None if progress is None else lambda done, total: progress(done, total),
+            serials=serials,
         )
     if err.isatty():
         err.write("\r\033[K")

@@ -187,6 +187,8 @@ def texts_of(records: Iterable[DebtorRecord], notices: Iterable[Notice] = ()) ->
         if isinstance(record.debtor, Organisation):
             yield record.debtor.legal_representative
             yield record.debtor.code
+        if record.conduct is not None:
+            yield record.conduct
     for notice in notices:
         yield notice.title
         yield notice.body
@@ -241,7 +243,11 @@ class Align(enum.Enum):
 
 
 class Fit(enum.StrEnum):
-    """How far :func:`set_text` had to go to make the text fit."""
+    """How far :func:`set_text` had to go to make the text fit, or what a slide did to a long field instead.
+
+    ``SHORTENED`` and ``OMITTED`` are never returned by :func:`set_text`: the slide renderer uses them for a
+    field it cuts on purpose (the dishonest conduct, up to 300 characters) or has no room for on a layout.
+    """
 
     #: At or above the target size, on as many lines as allowed.
     OK = "ok"
@@ -249,6 +255,10 @@ class Fit(enum.StrEnum):
     BELOW_TARGET = "below-target"
     #: Still too long at the floor: the last line ends in an ellipsis. Reported, never silent.
     ELIDED = "elided"
+    #: Cut on purpose at a length the layout can show at its target size, ending in an ellipsis.
+    SHORTENED = "shortened"
+    #: Left out: the layout has no room for the field at all.
+    OMITTED = "omitted"
 
 
 @dataclass

@@ -15,6 +15,14 @@ Layouts adapt to the screen instead of scaling one design (issue: "Layouts"):
   body only; no photo, no QR. The renderer flows the fields through the body and pages them (see
   ``slides.py``) instead of shrinking glyphs below 16 px.
 
+Two optional fields change the arrangement of debtor slides where there is room for them:
+
+* ``term`` (the end of a fixed listing term; ground (1) has none) sits beside the publication date
+  (``listed``). A bar has no cell for it: the renderer writes it after the date on the same line.
+* ``conduct`` (失信被执行人行为具体情形, Art. 6 (4)) gets a block of its own on landscape, 4:3 and portrait
+  screens; the others fields close up to make room (side by side where they are short). Bars and LED
+  boards have no room for it: the renderer leaves it out and says so.
+
 :func:`compute_layout` returns named regions (``QRectF``, slide pixels) that never overlap and lie inside the
 frame, plus the type sizes for that screen. Text is fitted *inside* its region by ``fonts.set_text``, so the
 regions are the contract the tests check. Nothing here paints or reads a font.
@@ -37,7 +45,9 @@ LANDSCAPE_NAME_SHARE = 0.08
 
 
 #: By default every field value of a slide is set at one size.
-VALUE_GROUPS = (("id", "code", "legal", "court", "case", "listed"),)
+VALUE_GROUPS = (("id", "code", "legal", "court", "case", "listed", "term"),)
+#: The share of the field column's height the conduct (失信行为具体情形) takes, against 1 for a field row.
+CONDUCT_SHARE = 1.6
 
 
 class LayoutKind(enum.StrEnum):
@@ -142,7 +152,14 @@ def choose_layout(width: int, height: int, forced: LayoutKind | str | None = Non
 
 
 def compute_layout(
-    slide: SlideKind, width: int, height: int, *, kind: LayoutKind | None = None, qr: bool = True
+    slide: SlideKind,
+    width: int,
+    height: int,
+    *,
+    kind: LayoutKind | None = None,
+    qr: bool = True,
+    term: bool = False,
+    conduct: bool = False,
 ) -> SlideLayout:
     """Regions and type sizes for ``slide`` on a ``width`` × ``height`` screen.
 
@@ -152,14 +169,16 @@ def compute_layout(
         height: Pixels.
         kind: Force a layout (the screen config's ``layout``); chosen from the size when ``None``.
         qr: Whether to make room for a QR code (debtor slides with a link); without one the fields widen.
+        term: Whether to make a cell for the end of the listing term beside the publication date.
+        conduct: Whether to make room for the dishonest conduct (失信行为具体情形), where the layout can.
     """
     kind = kind or choose_layout(width, height)
     builder = _BUILDERS[kind]
-    regions, bands, scale = builder(slide, float(width), float(height), qr)
+    regions, bands, scale = builder(slide, float(width), float(height), _Wants(qr, term, conduct))
     groups: tuple[tuple[str, ...], ...] = VALUE_GROUPS
     if kind is LayoutKind.PORTRAIT and slide is SlideKind.PERSON:
         # The ID sits in the narrow column beside the photo; the rows below are full width.
-        groups = (("id",), ("court", "case", "listed"))
+        groups = (("id",), ("court", "case", "listed", "term"))
     return SlideLayout(kind, slide, width, height, regions, bands, scale, groups)
 
 
@@ -167,6 +186,40 @@ def compute_layout(
 
 _Regions = dict[str, QRectF]
 _Built = tuple[_Regions, _Regions, TypeScale]
+
+
+@dataclass(frozen=True)
+class _Wants:
+    """What a debtor slide has to make room for, besides its fixed fields."""
+
+    qr: bool
+    term: bool
+    conduct: bool
+
+
+#: A row of cells: its height share and its cells as (region name, width share).
+_Row = tuple[float, tuple[tuple[str, float], ...]]
+
+
+def _grid(
+    regions: _Regions, rect: QRectF, rows: list[_Row], gaps: tuple[float, float], caption_px: int
+) -> None:
+    """Captioned cells in rows of ``rect``: rows by height share, cells by width share (``gaps``: row, column)."""
+    row_gap, column_gap = gaps
+    for row_rect, (_, cells) in zip(
+        _split_heights(rect, [share for share, _ in rows], row_gap), rows, strict=True
+    ):
+        names = [name for name, _ in cells]
+        columns = _columns(row_rect, [share for _, share in cells], column_gap)
+        for name, cell in zip(names, columns, strict=True):
+            _cell(regions, name, cell, caption_px)
+
+
+def _dated(wants: _Wants, lead: str | None = None) -> tuple[tuple[str, float], ...]:
+    """The publication date and, for a fixed term, its end beside it; after a ``lead`` cell if given."""
+    if lead is None:
+        return (("listed", 0.5), ("term", 0.5)) if wants.term else (("listed", 1.0),)
+    return ((lead, 0.5), ("listed", 0.25), ("term", 0.25)) if wants.term else ((lead, 0.6), ("listed", 0.4))
 
 
 def _cell(regions: _Regions, name: str, rect: QRectF, caption_px: int) -> None:
@@ -222,7 +275,7 @@ def _footer_row(regions: _Regions, rect: QRectF, gap: float, with_debtor_lines: 
         regions["footer.mark"] = _columns(rect, [0.8, 0.2], gap)[1]
 
 
-def _wide(slide: SlideKind, w: float, h: float, qr: bool, four_three: bool) -> _Built:
+def _wide(slide: SlideKind, w: float, h: float, wants: _Wants, four_three: bool) -> _Built:
     """LANDSCAPE and FOUR_THREE: one unit is 1 % of the height."""
     u = h / 100
     margin = max(0.03 * w, 3 * u)
@@ -260,6 +313,8 @@ def _wide(slide: SlideKind, w: float, h: float, qr: bool, four_three: bool) -> _
     _footer_row(regions, QRectF(margin, 93 * u, w - 2 * margin, 6 * u), 2 * u, debtor)
     right = w - margin
     gap = 2.5 * u
+    qr = wants.qr
+    rows: list[_Row]
     if slide is SlideKind.PERSON:
         photo_width = 30 * u if four_three else 45 * u
         photo_height = 40 * u if four_three else 60 * u
@@ -280,39 +335,46 @@ def _wide(slide: SlideKind, w: float, h: float, qr: bool, four_three: bool) -> _
             regions["qr"] = QRectF(right - side, 55 * u, side, side)
             regions["qr.caption"] = QRectF(right - side, 85.5 * u, side, 3.5 * u)
             fields_right = right - side - 3 * u
-        for name, rect in zip(
-            ("id", "court", "case", "listed"),
-            _rows(QRectF(left, 53.5 * u, fields_right - left, 35.5 * u), 4, 0.4 * u),
-            strict=True,
-        ):
-            _cell(regions, name, rect, scale.caption)
+        fields = QRectF(left, 53.5 * u, fields_right - left, 35.5 * u)
+        if wants.conduct:
+            # The ID and the dates share a row, so the conduct gets a block of its own.
+            rows = [(1, _dated(wants, "id")), (1, (("court", 1),)), (1, (("case", 1),))]
+            rows.append((CONDUCT_SHARE, (("conduct", 1),)))
+        else:
+            rows = [(1, (("id", 1),)), (1, (("court", 1),)), (1, (("case", 1),)), (1, _dated(wants))]
+        _grid(regions, fields, rows, (0.4 * u, gap), scale.caption)
     elif slide is SlideKind.ORGANISATION:
-        regions["name"] = QRectF(margin, 12 * u, w - 2 * margin, 37 * u)
+        # The conduct's block comes from the name's room: three lines of the longest name still fit.
+        name_bottom = 42 * u if wants.conduct else 49 * u
+        regions["name"] = QRectF(margin, 12 * u, w - 2 * margin, name_bottom - 12 * u)
         grid_right = right
         if qr:
             side = 27 * u if not four_three else 28 * u
             regions["qr"] = QRectF(right - side, 51 * u, side, side)
             regions["qr.caption"] = QRectF(right - side, 51 * u + side + 0.5 * u, side, 3.5 * u)
             grid_right = right - side - 3 * u
-        grid = QRectF(margin, 50 * u, grid_right - margin, 39 * u)
-        top = QRectF(grid.left(), grid.top(), grid.width(), 16 * u)
-        first, second = _rows(QRectF(grid.left(), 67 * u, grid.width(), 22 * u), 2, 0.4 * u)
+        top_height = 13.5 * u if wants.conduct else 16 * u
+        top = QRectF(margin, name_bottom + u, grid_right - margin, top_height)
+        rows_top = top.bottom() + u
+        below = QRectF(margin, rows_top, grid_right - margin, 89 * u - rows_top)
         if four_three:
-            # A narrow grid: the listing date moves up beside the amount and status.
-            amount, status, listed = _columns(top, [0.46, 0.24, 0.3], gap)
-            code, legal = _columns(first, [0.55, 0.45], gap)
-            court, case = _columns(second, [0.55, 0.45], gap)
+            # A narrow grid: the dates move up beside the amount and status, one above the other.
+            amount, status, dates = _columns(top, [0.46, 0.24, 0.3], gap)
+            stacked: list[_Row] = [(1, (("listed", 1),))]
+            if wants.term:
+                stacked.append((1, (("term", 1),)))
+            _grid(regions, dates, stacked, (0, 0), scale.caption)
+            rows = [(1, (("code", 0.55), ("legal", 0.45))), (1, (("court", 0.55), ("case", 0.45)))]
         else:
             amount, status = _columns(top, [0.62, 0.38], gap)
-            code, legal, listed = _columns(first, [0.4, 0.3, 0.3], gap)
-            court, case = _columns(second, [0.6, 0.4], gap)
+            dated = (("listed", 0.2), ("term", 0.2)) if wants.term else (("listed", 0.3),)
+            first = (("code", 0.34), ("legal", 0.26)) if wants.term else (("code", 0.4), ("legal", 0.3))
+            rows = [(1, (*first, *dated)), (1, (("court", 0.6), ("case", 0.4)))]
+        if wants.conduct:
+            rows.append((CONDUCT_SHARE, (("conduct", 1),)))
         _cell(regions, "amount", amount, scale.caption)
         regions["status"] = _below_caption(status, scale.caption)
-        _cell(regions, "listed", listed, scale.caption)
-        _cell(regions, "code", code, scale.caption)
-        _cell(regions, "legal", legal, scale.caption)
-        _cell(regions, "court", court, scale.caption)
-        _cell(regions, "case", case, scale.caption)
+        _grid(regions, below, rows, (0.4 * u, gap), scale.caption)
     elif slide is SlideKind.NOTICE:
         regions["title"] = QRectF(margin, 13 * u, w - 2 * margin, 17 * u)
         regions["body"] = QRectF(margin, 33 * u, w - 2 * margin, 56 * u)
@@ -341,7 +403,7 @@ def _split_heights(rect: QRectF, shares: list[float], gap: float) -> list[QRectF
     return rows
 
 
-def _portrait(slide: SlideKind, w: float, h: float, qr: bool) -> _Built:
+def _portrait(slide: SlideKind, w: float, h: float, wants: _Wants) -> _Built:
     """PORTRAIT: widths in units of 1 % of the width (u), heights of 1 % of the height (v)."""
     u, v = w / 100, h / 100
     margin = 5 * u
@@ -373,6 +435,8 @@ def _portrait(slide: SlideKind, w: float, h: float, qr: bool) -> _Built:
         regions["footer.mark"] = _columns(footer, [0.6, 0.4], 3 * u)[1]
     inner = w - 2 * margin
     qr_side = 13.5 * v
+    qr = wants.qr
+    beside_qr = inner - qr_side - 4 * u if qr else inner
     if slide is SlideKind.PERSON:
         regions["name"] = QRectF(margin, 7 * v, inner, 13 * v)
         photo_width = 38 * u
@@ -382,25 +446,41 @@ def _portrait(slide: SlideKind, w: float, h: float, qr: bool) -> _Built:
         regions["status"] = QRectF(left, 21.5 * v, column, 6 * v)
         _cell(regions, "amount", QRectF(left, 28.5 * v, column, 10.5 * v), scale.caption)
         _cell(regions, "id", QRectF(left, 40 * v, column, 8 * v), scale.caption)
-        fields = QRectF(margin, 51 * v, inner, 25.5 * v)
-        for name, rect in zip(("court", "case", "listed"), _rows(fields, 3, 0.5 * v), strict=True):
-            _cell(regions, name, rect, scale.caption)
+        # With a conduct the rows close up; the conduct takes the room beside the QR code.
+        fields = QRectF(margin, 51 * v, inner, (19 if wants.conduct else 25.5) * v)
+        rows: list[_Row] = [(1, (("court", 1),)), (1, (("case", 1),)), (1, _dated(wants))]
+        _grid(regions, fields, rows, (0.5 * v, 4 * u), scale.caption)
+        if wants.conduct:
+            _cell(
+                regions, "conduct", QRectF(margin, 71 * v, beside_qr, (16.5 if qr else 20) * v), scale.caption
+            )
         if qr:
             regions["qr"] = QRectF(w - margin - qr_side, 77.5 * v, qr_side, qr_side)
-            regions["qr.caption"] = QRectF(margin, 77.5 * v, inner - qr_side - 4 * u, qr_side)
+            caption_top = 88 * v if wants.conduct else 77.5 * v
+            regions["qr.caption"] = QRectF(margin, caption_top, beside_qr, 91 * v - caption_top)
     elif slide is SlideKind.ORGANISATION:
         regions["name"] = QRectF(margin, 7 * v, inner, 20 * v)
         amount, status = _columns(QRectF(margin, 28 * v, inner, 11 * v), [0.62, 0.38], 4 * u)
         _cell(regions, "amount", amount, scale.caption)
         regions["status"] = _below_caption(status, scale.caption)
         fields = QRectF(margin, 40.5 * v, inner, 36 * v)
-        for name, rect in zip(("code", "legal", "court", "case"), _rows(fields, 4, 0.5 * v), strict=True):
-            _cell(regions, name, rect, scale.caption)
-        listed_width = inner - qr_side - 4 * u if qr else inner
-        _cell(regions, "listed", QRectF(margin, 77.5 * v, listed_width, 8.5 * v), scale.caption)
+        if wants.conduct:
+            # The code and the representative share a row, so the conduct gets a block of its own.
+            rows = [(1, (("code", 0.55), ("legal", 0.45))), (1, (("court", 1),)), (1, (("case", 1),))]
+            rows.append((CONDUCT_SHARE, (("conduct", 1),)))
+        else:
+            rows = [(1, ((name, 1),)) for name in ("code", "legal", "court", "case")]
+        _grid(regions, fields, rows, (0.5 * v, 4 * u), scale.caption)
+        _grid(
+            regions,
+            QRectF(margin, 77.5 * v, beside_qr, 8.5 * v),
+            [(1, _dated(wants))],
+            (0, 4 * u),
+            scale.caption,
+        )
         if qr:
             regions["qr"] = QRectF(w - margin - qr_side, 77.5 * v, qr_side, qr_side)
-            regions["qr.caption"] = QRectF(margin, 86.5 * v, listed_width, 4.5 * v)
+            regions["qr.caption"] = QRectF(margin, 86.5 * v, beside_qr, 4.5 * v)
     elif slide is SlideKind.NOTICE:
         regions["title"] = QRectF(margin, 8 * v, inner, 16 * v)
         regions["body"] = QRectF(margin, 26 * v, inner, 63 * v)
@@ -409,7 +489,7 @@ def _portrait(slide: SlideKind, w: float, h: float, qr: bool) -> _Built:
     return regions, bands, scale
 
 
-def _bar(slide: SlideKind, w: float, h: float, qr: bool) -> _Built:
+def _bar(slide: SlideKind, w: float, h: float, wants: _Wants) -> _Built:
     """BAR: one band. One unit is 1 % of the height."""
     u = h / 100
     margin = 5 * u
@@ -439,7 +519,7 @@ def _bar(slide: SlideKind, w: float, h: float, qr: bool) -> _Built:
     regions["footer.mark"] = mark
     band = QRectF(margin, margin, w - 2 * margin, 87 * u - 2 * margin)
     right = band.right()
-    if debtor and qr:
+    if debtor and wants.qr:
         side = band.height()
         regions["qr"] = QRectF(right - side, band.top(), side, side)
         right -= side + 6 * u
@@ -501,9 +581,9 @@ def led_scale(height: float) -> TypeScale:
     )
 
 
-def _led(slide: SlideKind, w: float, h: float, qr: bool) -> _Built:
+def _led(slide: SlideKind, w: float, h: float, wants: _Wants) -> _Built:
     """LED: a header line (title, sample mark, page number) and one body the renderer pages through."""
-    del slide, qr  # every LED slide is a header and a paged body; no QR on a text board
+    del slide, wants  # every LED slide is a header and a paged body; no QR on a text board
     scale = led_scale(h)
     margin = max(2.0, round(w * 0.012))
     header_height = round(scale.title * 1.3)
@@ -524,8 +604,8 @@ def _led(slide: SlideKind, w: float, h: float, qr: bool) -> _Built:
 
 
 _BUILDERS = {
-    LayoutKind.LANDSCAPE: lambda slide, w, h, qr: _wide(slide, w, h, qr, four_three=False),
-    LayoutKind.FOUR_THREE: lambda slide, w, h, qr: _wide(slide, w, h, qr, four_three=True),
+    LayoutKind.LANDSCAPE: lambda slide, w, h, wants: _wide(slide, w, h, wants, four_three=False),
+    LayoutKind.FOUR_THREE: lambda slide, w, h, wants: _wide(slide, w, h, wants, four_three=True),
     LayoutKind.PORTRAIT: _portrait,
     LayoutKind.BAR: _bar,
     LayoutKind.LED: _led,

@@ -18,6 +18,16 @@ Design decisions:
 * **The name is the largest text.** The amount is never set larger than the name came out.
 * **Never unmask, never reformat.** The masked ID number, case number and court are drawn exactly as
   received; the amount goes through :func:`signage.rules.amount.display_amount`.
+* **The amount still owed.** The amount field shows ``record.amount_shown``: 未履行金额 when the export gives
+  it, 执行标的 otherwise, always under its own label (on LED boards too). The status badge shows the SPC
+  list's words (全部未履行, 部分未履行).
+* **Dates.** 发布日期 is the publication date (发布时间), never the filing date. A fixed listing term shows
+  its end beside it (期限至); ground (1) has no fixed term, so nothing is shown for it rather than a date
+  or a promise such as "until paid" that the list does not make.
+* **The conduct** (失信行为具体情形, up to 300 characters) gets its own block on landscape, 4:3 and portrait
+  screens, at most :data:`CONDUCT_CHARS` characters of it, cut further where the block cannot hold that at
+  its target size; a cut text ends in … and is listed in ``compromises`` as ``Fit.SHORTENED``. Bars and LED
+  boards have no room for it: it is left out there and listed as ``Fit.OMITTED``.
 * **QR codes** are drawn only when the record has a link (the display set has already dropped links to hosts
   the channel does not allow) and the layout can hold a scannable code; otherwise the fields take the room.
 * **Photos** come from the injected loader (the screen cache, by SHA-256); a missing or undecodable photo gives
@@ -60,9 +70,16 @@ SHORT_CAPTIONS = {
 INLINE_CAPTION_SCALE = 0.72
 #: Shortest time an LED page stays up, so a passer-by can read two short lines.
 LED_PAGE_SECONDS = 4.0
+#: The most of the dishonest conduct a layout shows: what a passer-by reads in the time a slide is up.
+CONDUCT_CHARS = {LayoutKind.LANDSCAPE: 90, LayoutKind.FOUR_THREE: 60, LayoutKind.PORTRAIT: 120}
+#: A cut conduct ends at one of these when one is near the end of what fits (a clause, not a half word).
+_CLAUSE_ENDS = "，。；、：,.;:！？)）】"
 
 TITLE = "失信被执行人名单"
 CORRECTION = "如有异议请向执行法院申请纠正"
+LISTED = "发布日期"
+TERM = "期限至"
+CONDUCT = "失信行为具体情形"
 SAMPLE_MARK = "示例 / SAMPLE"
 SAMPLE_MARK_SHORT = "示例"
 AUTHORITY = "中国执行信息公开网"
@@ -334,14 +351,26 @@ class SlideRenderer:
         self, record: DebtorRecord, slide: SlideKind, size: QSize, data_date: dt.date
     ) -> RenderedSlide:
         matrix = qr.qr_matrix(record.qr_url) if record.qr_url else None
-        layout = compute_layout(slide, size.width(), size.height(), kind=self._forced, qr=matrix is not None)
+
+        def layout_for(with_qr: bool) -> SlideLayout:
+            return compute_layout(
+                slide,
+                size.width(),
+                size.height(),
+                kind=self._forced,
+                qr=with_qr,
+                term=record.term_ends is not None,
+                conduct=record.conduct is not None,
+            )
+
+        layout = layout_for(matrix is not None)
         if layout.kind is LayoutKind.LED:
             return self._led_debtor(record, layout, data_date)
         region = layout.region("qr")
         if matrix is not None and (region is None or not qr.fits(matrix, region)):
             # Too small to scan from a few metres: leave the code out and give its room to the fields.
             matrix = None
-            layout = compute_layout(slide, size.width(), size.height(), kind=self._forced, qr=False)
+            layout = layout_for(False)
         scale = layout.scale
         debtor = record.debtor
         page = _Page(self._fonts, layout)
@@ -366,7 +395,8 @@ class SlideRenderer:
         if isinstance(debtor, Organisation):
             amount_max = max(amount_max, scale.amount[1])
         amount = Style(amount_max, min(scale.amount[1], amount_max), scale.floor, bold=True, max_lines=1)
-        self._fields(page, [("amount", "执行标的", display_amount(record.amount))], amount, Palette.AMOUNT)
+        owed_label, owed = record.amount_shown
+        self._fields(page, [("amount", owed_label, display_amount(owed))], amount, Palette.AMOUNT)
         fields: list[tuple[str, str, str]] = []
         if isinstance(debtor, Person):
             self._photo(page, record.photo)
@@ -376,11 +406,17 @@ class SlideRenderer:
             fields.append(("code", caption, debtor.code))
             fields.append(("legal", LEGAL_REPRESENTATIVE, debtor.legal_representative))
         self._status(page, record.status, name.pixel_size)
+        listed = record.listed_on.isoformat()
+        if record.term_ends is not None and "term" not in layout.regions:
+            # A bar has no cell for the term: it follows the date on the same line.
+            listed += f"　{TERM} {record.term_ends.isoformat()}"
         fields += [
             ("court", "执行法院", record.court),
             ("case", "案号", record.case_number),
-            ("listed", "发布日期", record.listed_on.isoformat()),
+            ("listed", LISTED, listed),
         ]
+        if record.term_ends is not None:
+            fields.append(("term", TERM, record.term_ends.isoformat()))
         value = Style(
             min(scale.value[0], name.pixel_size),
             min(scale.value[1], name.pixel_size),
@@ -389,6 +425,8 @@ class SlideRenderer:
         )
         for group in layout.value_groups:
             self._fields(page, [field for field in fields if field[0] in group], value, Palette.VALUE)
+        if record.conduct is not None:
+            self._conduct(page, record.conduct, value)
         if matrix is not None:
             self._qr(page, matrix)
         self._footer(page, record, data_date)
@@ -455,6 +493,29 @@ class SlideRenderer:
             page.text(
                 label, shown, common, colour, caption_length=caption_length, caption_colour=Palette.CAPTION
             )
+
+    def _conduct(self, page: _Page, conduct: str, value: Style) -> None:
+        """The dishonest conduct in its block, no larger than the field values, cut to fit (or left out)."""
+        layout = page.layout
+        if "conduct" not in layout.regions:
+            page.omitted.append("conduct")
+            return
+        largest = min(
+            (item.pixel_size for item in page.items if item.label in _VALUE_LABELS), default=value.max_px
+        )
+        target = min(value.min_px, largest)
+        # Never below the target size: a shorter text reads better than a smaller one.
+        style = Style(largest, target, target, balance=False)
+        text, cut = _fitting_prefix(
+            lambda candidate: page.measure("conduct", candidate, style).fit is Fit.OK,
+            conduct,
+            CONDUCT_CHARS[layout.kind],
+        )
+        caption = Style(layout.scale.caption, layout.scale.floor, layout.scale.floor, max_lines=1)
+        page.text("conduct.caption", CONDUCT, caption, Palette.CAPTION)
+        page.text("conduct", text, style, Palette.VALUE)
+        if cut:
+            page.items[-1] = replace(page.items[-1], fit=Fit.SHORTENED)
 
     def _status(self, page: _Page, status: Status, largest: int) -> None:
         fill, ink = (
@@ -597,8 +658,17 @@ class SlideRenderer:
                 shrink_to=scale.name[1],
             ),
             _Para("status", record.status.value, body, status_colour, bold=True),
-            _Para("amount", f"标的 {display_amount(record.amount)}", body, LedPalette.VALUE, caption=2),
         ]
+        owed_label, owed = record.amount_shown
+        paragraphs.append(
+            _Para(
+                "amount",
+                f"{owed_label} {display_amount(owed)}",
+                body,
+                LedPalette.VALUE,
+                caption=len(owed_label),
+            )
+        )
         if isinstance(debtor, Person):
             paragraphs.append(_Para("id", f"身份证 {debtor.id_masked}", body, LedPalette.VALUE, caption=3))
         else:
@@ -609,7 +679,18 @@ class SlideRenderer:
         paragraphs += [
             _Para("court", f"法院 {record.court}", body, LedPalette.VALUE, caption=2),
             _Para("case", f"案号 {record.case_number}", body, LedPalette.VALUE, caption=2),
-            _Para("listed", f"发布 {record.listed_on.isoformat()}", body, LedPalette.VALUE, caption=2),
+            _Para(
+                "listed",
+                f"{LISTED} {record.listed_on.isoformat()}",
+                body,
+                LedPalette.VALUE,
+                caption=len(LISTED),
+            ),
+        ]
+        if record.term_ends is not None:
+            term = f"{TERM} {record.term_ends.isoformat()}"
+            paragraphs.append(_Para("term", term, body, LedPalette.VALUE, caption=len(TERM)))
+        paragraphs += [
             _Para(
                 "footer.date",
                 f"数据日期 {data_date.isoformat()}",
@@ -622,7 +703,9 @@ class SlideRenderer:
             _Para("footer.mark", self._mark, body, LedPalette.MARK, group="footer"),
         ]
         slide = SlideKind.PERSON if isinstance(debtor, Person) else SlideKind.ORGANISATION
-        return self._led(layout, "失信被执行人", paragraphs, name_label="name", slide=slide)
+        # A text board pages short fields; the conduct would add pages of small print, so it stays off.
+        omitted = ("conduct",) if record.conduct is not None else ()
+        return self._led(layout, "失信被执行人", paragraphs, name_label="name", slide=slide, omitted=omitted)
 
     def _led(
         self,
@@ -632,6 +715,7 @@ class SlideRenderer:
         *,
         name_label: str | None,
         slide: SlideKind | None = None,
+        omitted: Sequence[str] = (),
     ) -> RenderedSlide:
         body = layout.regions["body"]
         flowed = _paginate(self._fonts, paragraphs, body)
@@ -690,6 +774,7 @@ class SlideRenderer:
             rendered = page.finish()
             compromises += [(item.label, item.fit) for item in rendered.items if item.fit is not Fit.OK]
             pages.append(rendered)
+        compromises += [(label, Fit.OMITTED) for label in omitted]
         kind = slide or layout.slide
         return _logged(RenderedSlide(kind, layout, tuple(pages), name_families, tuple(compromises)))
 
@@ -710,6 +795,8 @@ class _Page:
         self.painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
         self.painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         self.items: list[Drawn] = []
+        #: Fields the layout has no room for (listed in the slide's compromises).
+        self.omitted: list[str] = []
 
     def text(
         self,
@@ -823,6 +910,7 @@ class _Page:
     def slide(self, slide: SlideKind, name_families: frozenset[str]) -> RenderedSlide:
         page = self.finish()
         compromises = tuple((item.label, item.fit) for item in page.items if item.fit is not Fit.OK)
+        compromises += tuple((label, Fit.OMITTED) for label in self.omitted)
         return _logged(RenderedSlide(slide, self.layout, (page,), name_families, compromises))
 
 
@@ -921,6 +1009,35 @@ def _logged(slide: RenderedSlide) -> RenderedSlide:
     return slide
 
 
+#: The field values the conduct is never set larger than.
+_VALUE_LABELS = frozenset({"id", "code", "legal", "court", "case", "listed", "term"})
+
+
+def _fitting_prefix(fits: Callable[[str], bool], text: str, limit: int) -> tuple[str, bool]:
+    """``text``, or its longest start (at most ``limit`` characters, then …) that ``fits``; and whether it was cut.
+
+    A cut ends after a clause (at a comma, full stop…) when one is in the last third of what fits, so the
+    text does not stop mid-word; otherwise at the last character that fits.
+    """
+    if len(text) <= limit and fits(text):
+        return text, False
+
+    def cut(length: int) -> str:
+        return text[:length].rstrip() + "…"
+
+    low, high = 0, min(len(text), limit) - 1  # low fits (the bare …), high is the first length to try
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(cut(middle)):
+            low = middle
+        else:
+            high = middle - 1
+    clause = max(text.rfind(mark, 0, low) for mark in _CLAUSE_ENDS)
+    if clause >= low * 2 // 3:
+        low = clause  # the clause's own punctuation gives way to the ellipsis
+    return cut(low), True
+
+
 def _correction(record: DebtorRecord, separator: str = "  ") -> str:
     """The footer's line for objections, with the court's phone when the record has one.
 
@@ -979,17 +1096,22 @@ def render_contact_sheet(
     cell_width: int | None = None,
     gap: int = 16,
     ground: QColor | None = None,
+    labels: Sequence[str] | None = None,
+    fonts: Fonts | None = None,
 ) -> QImage:
     """Tile ``images`` in ``columns`` columns (for ``signage render`` and the docs).
 
     Each image is scaled to ``cell_width`` (keeping its aspect; never enlarged) or kept at its own size when
-    ``cell_width`` is ``None``; rows are as tall as their tallest image.
+    ``cell_width`` is ``None``; rows are as tall as their tallest image. With ``labels`` (one per image, set
+    in ``fonts``) each image has its label on a line below it, shortened with … if it is wider than the cell.
 
     Raises:
-        ValueError: no images, or fewer than one column.
+        ValueError: no images, fewer than one column, or labels without fonts or not one per image.
     """
     if not images or columns < 1:
         raise ValueError("a contact sheet needs at least one image and one column")
+    if labels is not None and (fonts is None or len(labels) != len(images)):
+        raise ValueError("a labelled contact sheet needs one label per image and the fonts to set them in")
     scaled = [
         image
         if cell_width is None or image.width() <= cell_width
@@ -997,8 +1119,10 @@ def render_contact_sheet(
         for image in images
     ]
     width_of_cell = max(image.width() for image in scaled)
+    label_px = max(14, min(22, width_of_cell // 24))
+    label_height = round(label_px * 1.6) if labels is not None else 0
     rows = [scaled[i : i + columns] for i in range(0, len(scaled), columns)]
-    heights = [max(image.height() for image in row) for row in rows]
+    heights = [max(image.height() for image in row) + label_height for row in rows]
     columns = min(columns, len(scaled))
     sheet = QImage(
         gap + columns * (width_of_cell + gap),
@@ -1007,10 +1131,23 @@ def render_contact_sheet(
     )
     sheet.fill(ground if ground is not None else QColor("#202428"))
     painter = QPainter(sheet)
+    painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+    if fonts is not None:
+        painter.setFont(fonts.font(label_px))
+    metrics = QFontMetricsF(painter.font())
+    painter.setPen(QColor("#e6ecf2"))
     top = gap
-    for row, height in zip(rows, heights, strict=True):
+    for number, (row, height) in enumerate(zip(rows, heights, strict=True)):
         for index, image in enumerate(row):
-            painter.drawImage(QPointF(gap + index * (width_of_cell + gap), top), image)
+            left = gap + index * (width_of_cell + gap)
+            painter.drawImage(QPointF(left, top), image)
+            if labels is not None:
+                label = labels[number * columns + index]
+                shown = metrics.elidedText(label, Qt.TextElideMode.ElideMiddle, width_of_cell)
+                strip = QRectF(left, top + height - label_height, width_of_cell, label_height)
+                painter.drawText(
+                    strip, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), shown
+                )
         top += height + gap
     painter.end()
     return sheet

@@ -52,7 +52,8 @@ def sample() -> SampleSet:
     report = import_file(
         SAMPLE / "records.csv", ImportOptions(today=TODAY, photos=SAMPLE / "photos", sink=sink)
     )
-    return SampleSet({record.entry_id: record for record in report.records}, sink)
+    # Keyed by the sample's 编号 (its 序号 column, S000001…): entry ids are derived from the identity now.
+    return SampleSet({report.serials[record.entry_id]: record for record in report.records}, sink)
 
 
 @pytest.fixture(scope="session")

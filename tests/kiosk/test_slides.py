@@ -10,11 +10,13 @@ Set ``SIGNAGE_SCREENSHOTS=docs/screenshots`` to (re)write the documentation PNGs
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import os
 import statistics
 import time
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,7 @@ from signage.kiosk import qr
 from signage.kiosk.fonts import Fit
 from signage.kiosk.layout import LayoutKind, SlideKind, choose_layout, compute_layout
 from signage.kiosk.slides import (
+    CONDUCT_CHARS,
     CORRECTION,
     ItemKind,
     RenderedSlide,
@@ -32,8 +35,9 @@ from signage.kiosk.slides import (
     render_contact_sheet,
     screen_mark,
 )
-from signage.records import DebtorRecord, Notice, Organisation, Person
-from signage.rules.amount import display_amount
+from signage.playlist import MAX_CONDUCT_CHARS
+from signage.records import DebtorRecord, Notice, Organisation, Person, Status
+from signage.rules.amount import MAXIMUM, display_amount
 
 from .conftest import MARK, TODAY
 
@@ -68,6 +72,30 @@ CASES = {
     "organisation-longest": "S000003",  # 61 characters
     "organisation-non-bmp": "S000009",  # 金穗市𠮷祥冷链物流有限公司
     "organisation-no-qr-no-phone": "S000012",  # second-longest name, QR link and phone removed below
+    # Every field of issue 10 at its longest: the largest amount still owed, a 300-character conduct, and
+    # for the person no fixed term (ground (1)). See OWED below.
+    "person-owed-longest": "S000006",
+    "organisation-owed-longest": "S000003",
+    "person-owed-short-conduct": "S000002",  # 部分未履行, a conduct that fits whole
+}
+#: 失信被执行人行为具体情形 as long as a playlist carries it (fictional wording, the SPC's usual phrases).
+LONGEST_CONDUCT = (
+    "有履行能力而拒不履行生效法律文书确定义务，隐匿、转移财产逃避执行，违反财产报告制度，"
+    "违反限制消费令乘坐G字头动车组列车一等座，以伪造证据、暴力、威胁等方法妨碍、抗拒执行。" * 4
+)[:MAX_CONDUCT_CHARS]
+OWED = {
+    "person-owed-longest": {
+        "unpaid": MAXIMUM - Decimal("0.01"),
+        "conduct": LONGEST_CONDUCT,
+        "term_ends": None,
+        "filed_on": dt.date(2025, 3, 1),
+    },
+    "organisation-owed-longest": {
+        "unpaid": MAXIMUM - Decimal("0.01"),
+        "conduct": LONGEST_CONDUCT,
+        "filed_on": dt.date(2025, 3, 1),
+    },
+    "person-owed-short-conduct": {"unpaid": Decimal("12345.60"), "conduct": "违反财产报告制度"},
 }
 NOTICE = Notice(
     "n-1",
@@ -95,7 +123,7 @@ def case_record(sample, case: str) -> DebtorRecord:
     record = sample.records[CASES[case]]
     if case == "organisation-no-qr-no-phone":
         record = replace(record, qr_url=None, court_phone=None)
-    return record
+    return replace(record, **OWED.get(case, {}))
 
 
 def overlap(a: QRectF, b: QRectF) -> bool:
@@ -172,12 +200,41 @@ def test_debtor_slide_content(qapp, renderer, fonts, sample, case, size):
     assert all(raw.supportsCharacter(ord(char)) for char in record.debtor.name)
     assert 0 not in raw.glyphIndexesForString(record.debtor.name)
 
-    # Fields exactly as received; the amount in the display form.
-    assert display_amount(record.amount) in text
+    # Fields exactly as received; the amount in the display form: what is still owed when known, labelled so.
+    label, owed = record.amount_shown
+    assert display_amount(owed) in _joined(by_label["amount"])
+    assert label in text
+    if record.unpaid is not None:
+        assert "执行标的" not in text and display_amount(record.amount) not in text
     assert record.case_number in text
     assert record.court in text.replace("\u2028", "") or record.court in _joined(by_label["court"])
-    assert record.listed_on.isoformat() in text
+    assert record.listed_on.isoformat() in text and "发布日期" in text
+    # The term: its end beside the publication date, or nothing at all for ground (1).
+    if record.term_ends is None:
+        assert "期限" not in text
+    else:
+        assert f"期限至 {record.term_ends.isoformat()}" in text or (
+            _joined(by_label["term"]) == record.term_ends.isoformat() and "期限至" in text
+        )
+    # The SPC's own words.
     assert by_label["status"][0].text == record.status.value
+    assert record.status.value in ("全部未履行", "部分未履行")
+    # The conduct: shown (cut with … when it cannot be shown whole), or left out and reported on bars and LED.
+    compromises = dict(slide.compromises)
+    if record.conduct is None:
+        assert "conduct" not in by_label and "conduct" not in compromises
+    elif slide.layout.kind in (LayoutKind.BAR, LayoutKind.LED):
+        assert "conduct" not in by_label
+        assert compromises["conduct"] is Fit.OMITTED
+    else:
+        shown = _joined(by_label["conduct"])
+        assert "失信行为具体情形" in _joined(by_label["conduct.caption"])
+        if compromises.get("conduct") is Fit.SHORTENED:
+            assert shown.endswith("…") and record.conduct.startswith(shown[:-1])
+            assert len(shown) <= CONDUCT_CHARS[slide.layout.kind] + 1
+        else:
+            assert shown == record.conduct
+        assert by_label["conduct"][0].pixel_size <= by_label["case"][0].pixel_size
     if isinstance(record.debtor, Person):
         assert record.debtor.id_masked in text
     else:
@@ -232,8 +289,9 @@ def _joined(items) -> str:
 @pytest.mark.parametrize("size", SIZES, ids=lambda size: f"{size[0]}x{size[1]}")
 @pytest.mark.parametrize("slide", list(SlideKind))
 @pytest.mark.parametrize("with_qr", [True, False])
-def test_layout_regions_are_disjoint_and_in_frame(size, slide, with_qr):
-    layout = compute_layout(slide, *size, qr=with_qr)
+@pytest.mark.parametrize(("term", "conduct"), [(False, False), (True, False), (False, True), (True, True)])
+def test_layout_regions_are_disjoint_and_in_frame(size, slide, with_qr, term, conduct):
+    layout = compute_layout(slide, *size, qr=with_qr, term=term, conduct=conduct)
     frame = layout.frame
     for name, region in layout.regions.items():
         assert region.width() > 0 and region.height() > 0, name
@@ -242,6 +300,10 @@ def test_layout_regions_are_disjoint_and_in_frame(size, slide, with_qr):
         assert not overlap(ra, rb), f"{a} overlaps {b}"
     if layout.kind is LayoutKind.LED:
         assert "photo" not in layout.regions and "qr" not in layout.regions
+    roomy = layout.kind not in (LayoutKind.BAR, LayoutKind.LED)
+    debtor = slide in (SlideKind.PERSON, SlideKind.ORGANISATION)
+    assert ("conduct" in layout.regions) == (conduct and roomy and debtor)
+    assert ("term" in layout.regions) == (term and roomy and debtor)
 
 
 @pytest.mark.parametrize(
@@ -297,6 +359,16 @@ def test_led_pages_show_every_field_and_keep_the_name(qapp, renderer, sample):
         assert page.item("header.page") is not None
     labels = {item.label for page in slide.pages for item in page.items}
     assert {"status", "amount", "id", "court", "case", "listed", "footer.date", "footer.correction"} <= labels
+
+
+@pytest.mark.parametrize(
+    "size", [(1920, 1080), (1920, 360), (384, 192)], ids=lambda size: f"{size[0]}x{size[1]}"
+)
+def test_a_status_from_an_older_playlist_is_shown_in_the_spc_words(qapp, renderer, sample, size):
+    record = replace(sample.records["S000001"], status=Status.from_wire("部分履行"))
+    slide = renderer.render_record(record, QSize(*size), TODAY)
+    statuses = [item.text for page in slide.pages for item in page.items if item.label == "status"]
+    assert statuses == ["部分未履行"]
 
 
 def test_a_character_no_font_has_is_reported_and_logged(qapp, renderer, sample, caplog):
@@ -377,7 +449,13 @@ def test_render_timings_are_reasonable(qapp, renderer, sample):
 
 
 SCREENSHOT_SIZES = [(1920, 1080), (1080, 1920), (1920, 360), (384, 192)]
-SCREENSHOT_CASES = {"person": "S000006", "organisation": "S000003", "notice": "notice", "standby": "standby"}
+#: The person owes a part (未履行金额) and has a long conduct and no fixed term; the organisation has 执行标的 and a term.
+SCREENSHOT_CASES = {
+    "person": "person-owed-longest",
+    "organisation": "organisation-longest",
+    "notice": "notice",
+    "standby": "standby",
+}
 
 
 @pytest.mark.skipif(
@@ -392,7 +470,7 @@ def test_write_screenshots(qapp, renderer, sample):
         elif entry == "standby":
             slide = renderer.render_standby(QSize(*size))
         else:
-            slide = renderer.render_record(sample.records[entry], QSize(*size), TODAY)
+            slide = renderer.render_record(case_record(sample, entry), QSize(*size), TODAY)
         # LED pages side by side, at their true pixel size, as the board shows them one after another.
         image = (
             slide.image
