@@ -21,6 +21,7 @@ from signage import __version__
 from signage.config import DEFAULT_CONFIG_PATH
 from signage.errors import ExitStatus, InputFileError, SignageError, UsageError, exit_status_for
 from signage.importer import ImportOptions, import_file
+from signage.playlist import local_time_text
 from signage.report import render_json, render_text
 from signage.rules.idcard import MaskPolicy
 
@@ -366,6 +367,11 @@ def _add_player_commands(commands: Any) -> None:
     render.add_argument("--out", type=Path, required=True, metavar="DIR")
     render.add_argument("--layout", choices=["landscape", "portrait", "bar", "four-three", "led"])
     render.add_argument("--screen-id", default="preview", help="the screen name in the footer mark")
+    render.add_argument(
+        "--sample",
+        action="store_true",
+        help="with --source: mark every slide 示例 / SAMPLE (fictional data, such as playlists/sample)",
+    )
     render.set_defaults(handler=_render)
 
 
@@ -451,7 +457,7 @@ def _render(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStat
             records, notices, sample, data_date, version = (
                 tuple(report.records),
                 (),
-                False,
+                arguments.sample,
                 _now().date(),
                 None,
             )
@@ -577,7 +583,7 @@ def _repo_refresh(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> Ex
     with repository.locked():
         result = repository.refresh(now=now)
     print(
-        f"timestamp v{result.timestamp_version}, verified until {result.verified_until.isoformat()}"
+        f"timestamp v{result.timestamp_version}, verified until {local_time_text(result.verified_until)}"
         f"{', snapshot re-signed' if result.snapshot_resigned else ''}",
         file=out,
     )
@@ -669,7 +675,7 @@ def _revoke(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStat
 
 
 def _reinstate(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
-    from signage.publish.channel import check_channel_id, local_time_text, reinstate_entries
+    from signage.publish.channel import check_channel_id, reinstate_entries
     from signage.publish.repo import OperatorRepository
 
     channel = check_channel_id(arguments.channel)
@@ -759,7 +765,7 @@ def _screen(config_path: Path) -> Any:
 def _sync(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
     screen = _screen(arguments.config)
     result = screen.sync_once()
-    until = "-" if result.verified_until is None else result.verified_until.isoformat()
+    until = "-" if result.verified_until is None else local_time_text(result.verified_until)
     print(
         f"{result.state}: {result.zh}\n{result.state}: {result.en}\n"
         f"  playlist v{result.playlist_version}, revocations v{result.revocations_version}, verified until {until}, "
@@ -781,18 +787,19 @@ def _status(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStat
         at = _parse_at(arguments.at)
         if at < now:
             raise UsageError(
-                f"--at 须晚于现在（{now.isoformat()}）：屏幕从不相信更早的时间",
-                f"--at must be later than now ({now.isoformat()}): a screen never believes an earlier time",
+                f"--at 须晚于现在（{local_time_text(now)}）：屏幕从不相信更早的时间",
+                f"--at must be later than now ({local_time_text(now)}): a screen never believes an earlier time",
             )
     display = screen.current(at)
     document = status_document(display)
     if arguments.json:
         out.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
         return ExitStatus.OK
+    until = "-" if display.verified_until is None else local_time_text(display.verified_until)
     print(
         f"channel / 频道: {document['channel']}\n"
         f"playlist / 名单: v{document['playlist_version']}, revocations / 撤回: v{document['revocations_version']}\n"
-        f"verified until / 有效期至: {document['verified_until']} "
+        f"verified until / 有效期至: {until} "
         f"({'fresh / 有效' if document['fresh'] else 'NOT fresh: debtor slides hidden / 已过期：不显示名单'})\n"
         f"displayable / 可显示: {len(document['displayable'])}"
         + ("" if display.withheld is None else f" ({display.withheld})"),

@@ -207,6 +207,15 @@ def utc_text(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def local_time_text(moment: dt.datetime, offset: dt.timedelta = CHINA_STANDARD_TIME) -> str:
+    """A moment as operators and installers read it: local (China) time with its offset,
+    ``2026-12-05 14:03 (UTC+08:00)``. Wire formats stay UTC (:func:`utc_text`)."""
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    zone = f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    return f"{moment.astimezone(dt.timezone(offset)):%Y-%m-%d %H:%M} ({zone})"
+
+
 def _daypart_json(daypart: Daypart) -> dict[str, object]:
     return {
         "start": daypart.start.strftime("%H:%M"),

@@ -124,6 +124,9 @@ def add_fleet_commands(commands: Any, *, clock: Clock) -> None:
         "--to", dest="day_to", type=_day, metavar="DATE", help="last day, YYYY-MM-DD (default: today)"
     )
     report.add_argument("--csv", action="store_true", help="CSV (UTF-8) instead of a table")
+    report.add_argument(
+        "--entry", metavar="QUERY", help="only this entry (a case number in any spelling, a name, or an id)"
+    )
     report.set_defaults(handler=functools.partial(report_command, clock=clock))
 
 
@@ -146,9 +149,11 @@ def screens_add(arguments: argparse.Namespace, out: TextIO, err: TextIO, *, cloc
     print(
         f"已登记屏幕 {screen_id}。上面的令牌只显示这一次，集线器只保存其哈希值。\n"
         f"registered screen {screen_id}. The token above is shown this once; the hub keeps only its hash.\n"
-        "把它写入该屏幕的令牌文件（一行，仅播放程序的用户可读，权限 0600）；丢失后用 --replace 重新发放。\n"
-        "Put it in the screen's token file (one line, readable only by the player's user: mode 0600); "
-        "if it is lost, issue a new one with --replace.",
+        "把它写入该屏幕的令牌文件 /etc/signage/token（一行，root:signage，权限 0640："
+        "install -m 640 -o root -g signage token /etc/signage/token）；丢失后用 --replace 重新发放。\n"
+        "Put it in the screen's token file /etc/signage/token (one line, root:signage, mode 0640: "
+        "install -m 640 -o root -g signage token /etc/signage/token); if it is lost, issue a new one with "
+        "--replace.",
         file=err,
     )
     return ExitStatus.OK
@@ -213,6 +218,9 @@ def report_command(arguments: argparse.Namespace, out: TextIO, err: TextIO, *, c
         )
     with _store(arguments.repo) as store:
         rows = store.exposure(day_from, day_to)
+    if arguments.entry:
+        entry_id, _ = _resolve_entry(arguments.repo, arguments.entry, clock())
+        rows = [row for row in rows if row.entry_id == entry_id]
     names = entry_names(arguments.repo)
     out.write(
         render_report_csv(rows, names) if arguments.csv else render_report(rows, day_from, day_to, names)

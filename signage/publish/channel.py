@@ -38,6 +38,7 @@ from signage.playlist import (
     encode_revocations,
     is_channel_id,
     is_host_name,
+    local_time_text,
     parse_weekdays,
 )
 from signage.publish import lookup
@@ -88,14 +89,6 @@ class PublishResult:
     version: int | None = None
     published: int = 0
     photos: int = 0
-
-
-def local_time_text(moment: dt.datetime, offset: dt.timedelta = CHINA_STANDARD_TIME) -> str:
-    """A moment as operators read it: local (China) time with its offset, ``2026-12-05 14:03 (UTC+08:00)``."""
-    minutes = int(offset.total_seconds() // 60)
-    sign = "+" if minutes >= 0 else "-"
-    zone = f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-    return f"{moment.astimezone(dt.timezone(offset)):%Y-%m-%d %H:%M} ({zone})"
 
 
 def check_channel_id(channel: str) -> str:

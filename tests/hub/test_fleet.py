@@ -33,7 +33,7 @@ from signage.hub.fleet import (
     render_html,
     render_text,
 )
-from signage.hub.store import SqliteStore, hash_token
+from signage.hub.store import Play, SqliteStore, hash_token
 from signage.publish.channel import ChannelSettings, publish_channel, revoke_entries
 from signage.publish.repo import OperatorRepository
 from tests.helpers import case_number_for, entry_id_of, person_row, write_csv
@@ -304,7 +304,7 @@ def test_screens_add_prints_the_token_once_on_stdout_and_keeps_only_its_hash(rep
     assert status == 0
     token = out.strip()
     assert out == token + "\n" and len(token) == 43
-    assert "shown this once" in err and "0600" in err
+    assert "shown this once" in err and "0640" in err  # the mode make install gives it, as the docs say
     store = SqliteStore(repo_dir / "telemetry.sqlite")
     try:
         assert store.check_token(hash_token(token)) == "bus-0412"
@@ -315,6 +315,31 @@ def test_screens_add_prints_the_token_once_on_stdout_and_keeps_only_its_hash(rep
         run("screens", "add", "--repo", repo_dir, "bus-0412")
     status, replaced, _ = run("screens", "add", "--repo", repo_dir, "bus-0412", "--replace")
     assert status == 0 and replaced.strip() != token
+
+
+def test_report_names_entries_and_takes_a_case_number_in_any_spelling(repo_dir: Path):
+    store = SqliteStore(repo_dir / "telemetry.sqlite")
+    try:
+        store.add_screen("bus-0412", hash_token("t" * 43), added_at=NOW)
+        plays = [
+            Play("bus-0412", E[serial], "0" * 64, 1, dt.datetime(2026, 11, 26, 1, 0, tzinfo=dt.UTC), 10_000)
+            for serial in ("A1", "A5", "A5")
+        ]
+        store.record_batch("bus-0412", "1" * 32, plays, received_at=NOW)
+    finally:
+        store.close()
+    case = case_number_for("A5")
+    status, out, _ = run("report", "--repo", repo_dir, "--from", "2026-11-26", "--to", "2026-11-26")
+    rows = [line.split()[2:] for line in out.splitlines() if line.startswith("2026-11-26")]
+    assert status == 0 and sorted(rows) == sorted(
+        [["林小雨", case, "2", "20"], ["林小雨", case_number_for("A1"), "1", "10"]]
+    )
+    spelt = case.replace("（", "(").replace("）", ") ").removesuffix("号")
+    status, out, _ = run(
+        "report", "--repo", repo_dir, "--from", "2026-11-26", "--to", "2026-11-26", "--entry", spelt, "--csv"
+    )
+    assert status == 0
+    assert out.splitlines()[1:] == [f"2026-11-26,bus-0412,{E['A5']},林小雨,{case},2,20.000"]
 
 
 def test_screens_list_and_remove(repo_dir: Path):
