@@ -332,7 +332,7 @@ def test_every_command_in_the_operator_guide_parses():
     blocks = re.findall(r"```(?:sh|cron)\n(.*?)```", text, re.DOTALL)
     # "signage ACTION …" at the start of a line, or after a path ending in /signage (the cron line).
     command = re.compile(
-        r"(?:^|/)signage ((?:repo|publish|revoke|hub|sync|status|check|render|play|screens|fleet|report|doctor)\b.*)$"
+        r"(?:^|/)signage ((?:repo|publish|revoke|reinstate|find|hub|sync|status|check|render|play|screens|fleet|report|doctor)\b.*)$"
     )
     commands = [
         match.group(1)

@@ -182,3 +182,26 @@ def test_photo_seed(file_name, seed):
 def test_severity_names_match_the_generator():
     generator = load_generator()
     assert {i.severity for i in generator.build_sample().intended} == {str(s) for s in Severity}
+
+
+def test_the_court_export_example_is_reproducible_and_imports_as_the_guide_says(tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        "generate_court_export", ROOT / "playlists/generate_court_export.py"
+    )
+    assert spec is not None and spec.loader is not None
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    committed = ROOT / "playlists/court-export/court-export.xlsx"
+    assert generator.write(tmp_path / "again.xlsx").read_bytes() == committed.read_bytes()
+
+    report = import_file(committed, ImportOptions(today=dt.date(2026, 11, 26)))
+    assert [p.row for p in report.problems if p.severity is Severity.REFUSED] == [8]  # 序号 4: no 发布时间
+    infos = [p.finding.code for p in report.problems if p.severity is Severity.INFO]
+    assert infos == ["row.title", "row.title", "column.not_shown", "row.trailer", "row.trailer"]
+    given = import_file(
+        committed, ImportOptions(today=dt.date(2026, 11, 26), published_on=dt.date(2026, 6, 1))
+    )
+    first, second, organisation, fourth = given.records
+    assert first.term_ends is None and second.case_number == "（2025）鲁0102执1288号"
+    assert second.unpaid is not None and str(second.status) == "部分未履行"
+    assert isinstance(organisation.debtor, Organisation) and fourth.listed_on == dt.date(2026, 6, 1)
