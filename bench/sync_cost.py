@@ -48,6 +48,7 @@ CHANNEL = "bench"
 SEED = 35_000
 #: The row changed in the republish, and the entry taken down (both exist in every fictional export).
 CHANGED_ROW = 99
+#: The row (by its 编号 serial) taken down, by its case number as an operator would.
 REVOKED = "S000100"
 #: The amount the changed row gets (another one per round when a benchmark republishes several times).
 CHANGED_AMOUNT = "1,234.56元"
@@ -217,7 +218,8 @@ def measure_channel(work: Path, source: Path, photos: Path | None) -> Figures:
                 repository.refresh(now=now())
             figures.timestamp_bytes = (repository.metadata_dir / "timestamp.json").stat().st_size
             figures.resigned_poll = screen.measure()
-            revoke_entries(repository, CHANNEL, [REVOKED], reason="法院撤回", now=now())
+            [revoked_case] = [row["案号"] for row in read_rows(source) if row["编号"] == REVOKED]
+            revoke_entries(repository, CHANNEL, [revoked_case], reason="法院撤回", now=now())
             figures.revocation = screen.measure(full=False)
             figures.full_after_revocation = screen.measure()
             changed = change_one_row(source, work / "changed.csv")

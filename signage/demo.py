@@ -24,6 +24,7 @@ from signage.hub.files import make_app
 from signage.hub.server import Hub
 from signage.hub.store import hash_token, load_settings, new_token, open_store
 from signage.hub.telemetry import compose
+from signage.playlist import local_time_text
 from signage.publish.channel import ChannelSettings, publish_channel, revoke_entries
 from signage.publish.repo import OperatorRepository
 from signage.sync.client import ScreenSync
@@ -139,21 +140,30 @@ def _run(
             )
             shown = screen.current(clock())
             print(
-                f"   displayable now: {len(shown.records)} entries, fresh until {shown.verified_until}",
+                f"   displayable now: {len(shown.records)} entries, fresh until "
+                f"{'-' if shown.verified_until is None else local_time_text(shown.verified_until)}",
                 file=out,
             )
             for record in shown.records[:5]:
-                print(f"     {record.entry_id}  {record.debtor.name}", file=out)
+                print(f"     {record.debtor.name}  {record.case_number}", file=out)
             if not shown.records:
                 return False
             victim = shown.records[0]
-            step("5. 撤回一条（如已履行）", f"5. take {victim.entry_id} down (say, it was paid)")
-            revoke_entries(repository, CHANNEL, [victim.entry_id], reason="已履行 / paid (demo)", now=clock())
+            label = f"{victim.debtor.name} {victim.case_number}"
+            step(f"5. 撤回 {label}（如已履行）", f"5. take {label} down (say, it was paid)")
+            revoke_entries(
+                repository,
+                CHANNEL,
+                [victim.case_number],
+                reason="已履行 / paid (demo)",
+                now=clock(),
+                by="demo",
+            )
             second = screen.sync_once(full=False)
             after = screen.current(clock())
             gone = all(record.entry_id != victim.entry_id for record in after.records)
             print(
-                f"   {second.state}: {second.bytes_received:,} bytes; {victim.entry_id} "
+                f"   {second.state}: {second.bytes_received:,} bytes; {label} "
                 f"{'no longer shown' if gone else 'STILL SHOWN'}; {len(after.records)} entries displayable",
                 file=out,
             )
