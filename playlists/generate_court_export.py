@@ -24,22 +24,10 @@ import openpyxl
 from openpyxl.styles import Alignment, Font
 from stdnum.cn import ric
 
+from signage.importer.columns import SPC_PUBLICATION_HEADERS
+
 OUTPUT = Path(__file__).resolve().parent / "court-export" / "court-export.xlsx"
-HEADERS = (
-    "序号",
-    "被执行人姓名/名称",
-    "身份证号码/组织机构代码",
-    "法定代表人或者负责人姓名",
-    "执行法院",
-    "执行依据文号",
-    "执行案号",
-    "立案时间",
-    "发布时间",
-    "被执行人的履行情况",
-    "失信被执行人行为具体情形",
-    "执行标的（元）",
-    "未履行金额（元）",
-)
+HEADERS = SPC_PUBLICATION_HEADERS
 COURT = "青川市东湖区人民法院"
 # A fixed moment, so the same code writes a byte-identical workbook.
 WRITTEN = dt.datetime(2026, 11, 20, 10, 31, 2)

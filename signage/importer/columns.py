@@ -79,6 +79,23 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "photo": ("照片", "照片文件", "photo"),
     "qr_url": ("二维码链接", "查询链接", "qr_url"),
 }
+#: The columns of the SPC's published list (zxgk.court.gov.cn) as court systems export them, in order: what
+#: the example export and the tests write, and what the import maps without a single warning.
+SPC_PUBLICATION_HEADERS = (
+    "序号",
+    "被执行人姓名/名称",
+    "身份证号码/组织机构代码",
+    "法定代表人或者负责人姓名",
+    "执行法院",
+    "执行依据文号",
+    "执行案号",
+    "立案时间",
+    "发布时间",
+    "被执行人的履行情况",
+    "失信被执行人行为具体情形",
+    "执行标的（元）",
+    "未履行金额（元）",
+)
 # Headers of the SPC list that are recognised but deliberately not carried to screens: naming them
 # "unknown" would send a clerk looking for a mistake that is not there.
 RECOGNISED_NOT_SHOWN = (

@@ -16,26 +16,13 @@ import pytest
 from signage.errors import InputFileError
 from signage.identity import Identity, organisation_identifier, person_identifier
 from signage.importer import ImportOptions, import_file
+from signage.importer.columns import SPC_PUBLICATION_HEADERS
 from signage.records import Organisation, Person, Status
 from signage.report import Severity, render_text
 from tests.helpers import TODAY, full_id
 
 OPTIONS = ImportOptions(today=TODAY)
-SPC_HEADERS = (
-    "序号",
-    "被执行人姓名/名称",
-    "身份证号码/组织机构代码",
-    "法定代表人或者负责人姓名",
-    "执行法院",
-    "执行依据文号",
-    "执行案号",
-    "立案时间",
-    "发布时间",
-    "被执行人的履行情况",
-    "失信被执行人行为具体情形",
-    "执行标的（元）",
-    "未履行金额（元）",
-)
+SPC_HEADERS = SPC_PUBLICATION_HEADERS
 PERSON_ID = full_id("19800101")
 # Fictional: the region 999999 exists nowhere, as in every ID of the tests.
 USCC = "919999995AH6LFM05H"
