@@ -14,6 +14,8 @@ from stdnum.cn import ric
 #: Seconds :func:`wait_until` allows by default: a hang-guard, not a speed target. Effects that take
 #: milliseconds get a thousand times that, so a test pinned to one busy CPU still passes.
 WAIT_SECONDS = 15.0
+#: The same in milliseconds, for qtbot's waitUntil and waitSignal.
+WAIT_MS = int(WAIT_SECONDS * 1000)
 
 #: Seconds a loaded machine may add to a timeout under test. A test of a timeout makes the misbehaving side
 #: last far longer than the timeout plus this, so that ``elapsed < timeout + TIMEOUT_SLACK`` still tells "the

@@ -28,11 +28,10 @@ from pytestqt.qtbot import QtBot
 
 from signage.kiosk.health import Health, check_fonts, resident_bytes
 from signage.systemd import RESTART_EXIT_STATUS
-from tests.helpers import WAIT_SECONDS
+from tests.helpers import WAIT_MS
 
 ROOT = Path(__file__).resolve().parents[2]
 MB = 1024 * 1024
-WAIT_MS = int(WAIT_SECONDS * 1000)
 
 
 class Signals(QObject):
