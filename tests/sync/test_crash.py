@@ -312,7 +312,7 @@ def test_sigkill_at_random_points_leaves_the_old_or_the_new_set(world: World) ->
             if index + 1 < TRIALS:
                 upcoming = prepare(index + 1)
             _go(process)
-            time.sleep(delay)
+            time.sleep(delay)  # deliberate: the kill lands at a random point of the sync, not a wait
             process.send_signal(signal.SIGKILL)
             output, errors = process.communicate(timeout=10)
             assert process.returncode == -signal.SIGKILL, (

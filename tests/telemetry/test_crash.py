@@ -59,7 +59,7 @@ def _run_trial(database: Path, first: int, delay: float) -> list[str]:
         assert worker.stdout is not None
         ready = worker.stdout.readline()
         assert ready == "ready\n", worker.stderr.read() if worker.stderr else ready
-        time.sleep(delay)
+        time.sleep(delay)  # deliberate: the kill lands at a random point of the run, not a wait
         os.kill(worker.pid, signal.SIGKILL)
         # Not communicate(): it reads the pipe directly and would skip what readline() already buffered.
         output = worker.stdout.read()
