@@ -17,11 +17,11 @@ from signage.errors import ConfigError
 from signage.fsutil import atomic_write
 from signage.hub.files import make_app
 from signage.hub.server import Hub
-from tests.helpers import wait_until
+from tests.helpers import WAIT_SECONDS, wait_until
 
 from .conftest import HubFactory, Repository
 
-WAIT = 5.0  # seconds: an upper bound for things that happen within milliseconds
+WAIT = WAIT_SECONDS  # a hang-guard for things that happen within milliseconds
 
 
 class CountingRefresh:
@@ -95,7 +95,7 @@ def test_stop_is_clean_and_idempotent(repository: Repository):
     ]
     calls = refresh.calls
     refresh.again.clear()
-    assert not refresh.again.wait(0.3)  # three intervals: the schedule is gone too
+    assert not refresh.again.wait(0.3)  # deliberate: three intervals pass, and no call: the schedule is gone
     assert refresh.calls == calls
     with pytest.raises(RuntimeError):
         hub.start()
