@@ -14,7 +14,7 @@ DEB_PACKAGES := fonts-noto-cjk xvfb xauth libxcb-icccm4 libxcb-image0 libxcb-key
 	libxkbcommon-x11-0 libxcb-cursor0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-xkb1 \
 	libegl1 libgl1 libfontconfig1 libdbus-1-3 python3-venv postgresql systemd
 
-.PHONY: test lint typecheck pytest demo deps venv bench sample clean install
+.PHONY: test lint typecheck pytest test-stress demo deps venv bench sample clean install
 
 KIOSK_DISPLAY ?= x
 
@@ -50,6 +50,26 @@ typecheck: venv
 
 pytest: venv
 	$(BIN)/pytest -q
+
+# Shake out timing flakes: pytest pinned to one CPU beside a busy loop pinned to the same CPU, so every test
+# gets half a core and is preempted at any instant, as on a loaded machine. Not part of `make test`.
+#   make test-stress                                   the whole suite once
+#   make test-stress PYTEST_ARGS='tests/x.py::test_y' COUNT=40   one test, 40 separate runs, counted
+# The busy loop is killed on exit, also on failure or Ctrl-C.
+STRESS_CPU ?= 0
+COUNT ?= 1
+PYTEST_ARGS ?=
+test-stress: venv
+	@busy=; trap 'if [ -n "$$busy" ]; then kill $$busy 2>/dev/null; fi' EXIT; trap 'exit 130' INT TERM HUP; \
+	taskset -c $(STRESS_CPU) bash -c 'while :; do :; done' & busy=$$!; \
+	echo "make test-stress: busy loop $$busy and pytest pinned to CPU $(STRESS_CPU); $(COUNT) run(s)"; \
+	passed=0; failed=0; \
+	for run in $$(seq 1 $(COUNT)); do \
+		if taskset -c $(STRESS_CPU) $(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS); then \
+			passed=$$((passed + 1)); else failed=$$((failed + 1)); echo "make test-stress: run $$run failed"; fi; \
+	done; \
+	echo "make test-stress: $$passed of $(COUNT) runs passed, $$failed failed"; \
+	[ "$$failed" = 0 ]
 
 # Every benchmark, then docs/benchmarks.md rewritten (about 45 minutes on two cores; see bench/__main__.py).
 # The Chromium kiosk it compares against is Debian's chromium, installed here when root; py-spy profiles.

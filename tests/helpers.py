@@ -1,4 +1,4 @@
-"""Builders shared by the tests: fictional IDs and spreadsheets written as real files."""
+"""Shared by the tests: fictional IDs, spreadsheets written as real files, and waiting for an effect."""
 
 from __future__ import annotations
 
@@ -6,10 +6,25 @@ import csv
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from stdnum.cn import ric
+
+#: Seconds :func:`wait_until` allows by default: a hang-guard, not a speed target. Effects that take
+#: milliseconds get a thousand times that, so a test pinned to one busy CPU still passes.
+WAIT_SECONDS = 15.0
+#: The same in milliseconds, for qtbot's waitUntil and waitSignal.
+WAIT_MS = int(WAIT_SECONDS * 1000)
+
+#: Seconds a loaded machine may add to a timeout under test. A test of a timeout makes the misbehaving side
+#: last far longer than the timeout plus this, so that ``elapsed < timeout + TIMEOUT_SLACK`` still tells "the
+#: client gave up on its own bound" from "the server finished", however slow the machine.
+TIMEOUT_SLACK = 5.0
+
+T = TypeVar("T")
 
 TODAY = dt.date(2026, 11, 26)
 # Region 999999 exists nowhere, so no ID built here can be anyone's real number.
@@ -79,3 +94,22 @@ def write_csv(
         for row in rows:
             writer.writerow([row.get(header, "") for header in headers])
     return path
+
+
+def wait_until(
+    condition: Callable[[], T], *, timeout: float = WAIT_SECONDS, interval: float = 0.01, what: str = ""
+) -> T:
+    """Poll ``condition`` until it returns something true, and return that; fail after ``timeout`` seconds.
+
+    For waiting on the effect a test checks (a log record written by another thread, a file, a state)
+    rather than on a signal that comes before it or on a fixed sleep. The sleep here is only the polling
+    interval; the wait ends as soon as the effect is there.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"not within {timeout} s: {what or condition}")
+        time.sleep(interval)

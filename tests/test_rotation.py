@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections import Counter
 from dataclasses import replace
 from decimal import Decimal
@@ -391,15 +390,12 @@ def test_35000_records_are_hashed_once_a_day_and_slides_are_cheap(monkeypatch):
     recs = records(35_000)
     shown = display(recs)
     rotation = Rotation("screen-1")
-    started = time.perf_counter()
     slides = run(rotation, shown, 10_000)
     # An equal set computed anew (a new tuple of the same records) costs one comparison, no re-shuffle.
     slides += run(rotation, display((*recs,)), 100, NOON)
-    elapsed = time.perf_counter() - started
+    # Cost counted, not timed (bench/scale.py times it): every record hashed once, however many slides.
     assert len(hashed) == 35_000 and set(hashed.values()) == {1}
     assert len(set(ids(slides))) == len(ids(slides))  # still the first cycle: nobody twice
-    # Generous: the machine is shared; about 0.1 s is typical.
-    assert elapsed < 5
 
 
 def test_a_slide_holds_what_its_kind_needs():

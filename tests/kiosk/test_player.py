@@ -44,6 +44,7 @@ from signage.rotation import (
 )
 from signage.sync.cache import ContentCache, ObjectRef
 from signage.sync.client import ContentSnapshot, SyncResult, SyncState
+from tests.helpers import WAIT_MS
 
 UTC = dt.UTC
 NOON = dt.datetime(2026, 11, 26, 4, 0, tzinfo=UTC)  # 12:00 in China, a Thursday
@@ -53,6 +54,9 @@ SIZE = QSize(480, 270)
 SCREEN = "jinan-station-01"
 VERSION = 3
 DWELL = dt.timedelta(seconds=60)
+#: A crossfade that outlasts anything a test checks while it runs, however loaded the machine;
+#: Rig.end_fade ends it when the test is done looking.
+LONG_FADE = dt.timedelta(seconds=60)
 STANDBY_COLOUR = QColor(40, 40, 40)
 UNCHANGED = SyncResult(SyncState.UNCHANGED, "无变化", "unchanged")
 UPDATED = SyncResult(SyncState.UPDATED, "已更新", "updated")
@@ -172,12 +176,12 @@ class Rig:
     def settle(self) -> None:
         """Let every render in flight finish and reach the player (the next slide is rendered ahead)."""
         for _ in range(3):  # a render coming back may queue the next one
-            assert self.queue.wait(5000)
+            assert self.queue.wait(WAIT_MS)
             QCoreApplication.processEvents()
 
     def start(self, content: ContentSnapshot) -> Slide:
         """Load ``content`` as at start and wait for the first slide to be rendered and shown."""
-        with self.qtbot.waitSignal(self.player.slide_shown, timeout=5000) as blocker:
+        with self.qtbot.waitSignal(self.player.slide_shown, timeout=WAIT_MS) as blocker:
             self.player.on_loaded(content)
         self.settle()
         slide: Slide = blocker.args[0]
@@ -185,11 +189,20 @@ class Rig:
 
     def step(self) -> Slide:
         """Let the dwell end: the next slide goes on screen (rendered ahead, or as soon as it is)."""
-        with self.qtbot.waitSignal(self.player.slide_shown, timeout=5000) as blocker:
+        with self.qtbot.waitSignal(self.player.slide_shown, timeout=WAIT_MS) as blocker:
             self.player.advance()
         self.settle()
         slide: Slide = blocker.args[0]
         return slide
+
+    def end_fade(self) -> None:
+        """End a running crossfade now, as its last frame would, and let the player's render-ahead timer
+        (as long as the fade, within half the dwell) fire now too: what follows the fade then runs."""
+        fade = self.window._fade
+        fade.setCurrentTime(fade.duration())
+        self.qtbot.waitUntil(lambda: not self.window.is_fading(), timeout=WAIT_MS)
+        if self.player._ahead.isActive():
+            self.player._ahead.start(0)
 
     def images_held(self) -> int:
         return sum(image is not None for image in (self.window._current, self.window._previous))
@@ -230,7 +243,7 @@ def rig(qtbot: QtBot) -> Iterator[Callable[..., Rig]]:
         # The window goes with the test; a timer of the player's must not fire into a later one.
         for timer in built.player.findChildren(QTimer):
             timer.stop()
-        built.queue.wait(5000)
+        built.queue.wait(WAIT_MS)
 
 
 # --- the first slide ------------------------------------------------------------------------------------
@@ -239,7 +252,7 @@ def rig(qtbot: QtBot) -> Iterator[Callable[..., Rig]]:
 def test_the_first_slide_goes_on_screen_once_rendered_off_the_gui_thread(rig, qtbot):
     recs = records(5)
     r = rig()
-    with qtbot.waitSignal(r.player.slide_shown, timeout=5000) as shown:
+    with qtbot.waitSignal(r.player.slide_shown, timeout=WAIT_MS) as shown:
         r.player.on_loaded(snapshot(recs))
         assert r.player.current is None  # nothing rendered yet: the GUI thread does not wait for it
     slide = shown.args[0]
@@ -313,7 +326,7 @@ def test_a_revoked_record_on_screen_is_replaced_at_once(rig, qtbot):
     assert first.record is not None and r.colour() == colour_of(first.key)
     revoked = snapshot(recs, revoked=frozenset({first.record.entry_id}))
     # The dwell is a minute; the takedown must not wait for it.
-    with qtbot.waitSignal(r.player.slide_shown, timeout=1000) as replaced:
+    with qtbot.waitSignal(r.player.slide_shown, timeout=WAIT_MS) as replaced:  # far under the dwell
         r.player.on_synced(UPDATED, revoked)
     slide = replaced.args[0]
     assert slide.kind is SlideKind.PERSON and slide.record.entry_id != first.record.entry_id
@@ -328,14 +341,16 @@ def test_a_revoked_record_on_screen_is_replaced_at_once(rig, qtbot):
 
 def test_the_next_slide_is_rendered_once_the_crossfade_is_over(rig, qtbot):
     recs = records(5)
-    r = rig(fade=dt.timedelta(seconds=1))
+    r = rig(fade=LONG_FADE)
     r.start(snapshot(recs))
-    qtbot.waitUntil(lambda: r.player._upcoming is not None and r.player._upcoming.key in r.player._ready)
+    qtbot.waitUntil(
+        lambda: r.player._upcoming is not None and r.player._upcoming.key in r.player._ready, timeout=WAIT_MS
+    )
     shown = r.step()
     # While the window blends the old image into the new one, no third full-screen image is being made.
     assert r.window.is_fading()
     assert not r.player._pending and set(r.player._ready) == {shown.key}
-    qtbot.waitUntil(lambda: not r.window.is_fading(), timeout=3000)
+    r.end_fade()
     upcoming = r.player._upcoming
     assert upcoming is not None
     qtbot.waitUntil(lambda: upcoming.key in r.player._ready, timeout=3000)
@@ -344,13 +359,15 @@ def test_the_next_slide_is_rendered_once_the_crossfade_is_over(rig, qtbot):
 
 def test_a_takedown_cuts_to_the_replacement_while_rotation_crossfades(rig, qtbot):
     recs = records(5)
-    r = rig(fade=dt.timedelta(seconds=1))
+    r = rig(fade=LONG_FADE)
     r.start(snapshot(recs))
     second = r.step()
     assert r.window.is_fading()  # an ordinary change crossfades
     # The slide after it is rendered once the fade is over.
-    qtbot.waitUntil(lambda: not r.window.is_fading(), timeout=3000)
-    qtbot.waitUntil(lambda: r.player._upcoming is not None and r.player._upcoming.key in r.player._ready)
+    r.end_fade()
+    qtbot.waitUntil(
+        lambda: r.player._upcoming is not None and r.player._upcoming.key in r.player._ready, timeout=WAIT_MS
+    )
     assert second.record is not None
     revoked = snapshot(recs, revoked=frozenset({second.record.entry_id}))
     r.player.on_synced(UPDATED, revoked)
@@ -445,7 +462,7 @@ def test_a_black_screen_gives_way_as_soon_as_quiet_hours_end(rig, qtbot):
     r.player.on_loaded(snapshot(records(5)))
     assert r.shown == [BLACK_SLIDE]
     r.clock.now = NOON + dt.timedelta(hours=1)  # 13:00: over
-    with qtbot.waitSignal(r.player.slide_shown, timeout=5000) as back:
+    with qtbot.waitSignal(r.player.slide_shown, timeout=WAIT_MS) as back:
         r.player.watch()
     assert back.args[0].kind is SlideKind.PERSON
     assert r.colour() == colour_of(back.args[0].key)
@@ -489,7 +506,7 @@ def test_a_slide_that_fails_to_render_is_quarantined_for_ten_minutes(rig, qtbot,
     r = rig()
     r.source.failing.add(broken)
     start = r.clock.now
-    with qtbot.waitSignal(r.player.quarantined, timeout=5000) as quarantined:
+    with qtbot.waitSignal(r.player.quarantined, timeout=WAIT_MS) as quarantined:
         first = r.start(snapshot(recs))
     assert quarantined.args == [broken]
     assert first.key == keys[1 if position == 0 else 0]
@@ -519,10 +536,10 @@ def test_a_slide_that_keeps_failing_is_quarantined_again(rig, qtbot):
     keys = order(recs)
     r = rig()
     r.source.failing.add(keys[1])
-    with qtbot.waitSignal(r.player.quarantined, timeout=5000):
+    with qtbot.waitSignal(r.player.quarantined, timeout=WAIT_MS):
         r.start(snapshot(recs))
     r.clock.move(QUARANTINE + dt.timedelta(seconds=1))
-    with qtbot.waitSignal(r.player.quarantined, timeout=5000) as again:
+    with qtbot.waitSignal(r.player.quarantined, timeout=WAIT_MS) as again:
         for _ in range(3):
             r.clock.move(dt.timedelta(minutes=1))
             r.step()
@@ -562,7 +579,7 @@ def test_the_real_renderer_paints_a_debtor_and_a_takedown_paints_standby(rig, qt
     source = ScreenSource(fonts, SCREEN, cache, LayoutKind.LANDSCAPE)
     content = snapshot(recs, sample=True)
     r = rig(source=source)
-    with qtbot.waitSignal(r.player.slide_shown, timeout=10_000) as shown:
+    with qtbot.waitSignal(r.player.slide_shown, timeout=WAIT_MS) as shown:
         r.player.on_loaded(content)
     slide = shown.args[0]
     assert slide.kind in (SlideKind.PERSON, SlideKind.ORGANISATION)
@@ -600,7 +617,7 @@ def test_an_exception_in_a_slot_is_logged_and_the_player_carries_on(qtbot, monke
         emitter.fired.emit()
         QTimer.singleShot(0, broken)
         QTimer.singleShot(0, lambda: ran.append("a later timer"))
-        qtbot.waitUntil(lambda: "a later timer" in ran, timeout=2000)
+        qtbot.waitUntil(lambda: "a later timer" in ran, timeout=WAIT_MS)
     assert ran == ["next slot of the same signal", "a later timer"]
     errors = [
         rec for rec in caplog.records if rec.name == "signage.kiosk.app" and rec.levelno == logging.ERROR

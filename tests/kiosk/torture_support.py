@@ -19,7 +19,7 @@ below compares the plays stored (by the hub and in the local play log) against t
 With ``TORTURE_KILL_IN_WRITE=N`` in its environment the child SIGKILLs itself *inside* the N-th play-log
 write: from an SQLite progress handler while the INSERT runs, before its commit. A play-log write takes a
 fraction of a millisecond, far too short to hit from outside; this is the only way to land a kill in one.
-The handler first waits :data:`IN_WRITE_PAUSE` seconds, so that the line of the slide now on screen is out.
+The handler first waits until the GUI thread has logged the slide now on screen (its line is out).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -63,7 +63,8 @@ SYNC_FINISHED = 'Job "SyncBridge._run'
 #: What the instrumented player logs just before it kills itself inside a play-log write.
 KILLING = " torture INFO killing myself inside a play-log write"
 IN_WRITE_ENV = "TORTURE_KILL_IN_WRITE"
-IN_WRITE_PAUSE = 0.2
+#: Seconds an in-write kill waits at most for the GUI thread's "shown" line: a hang-guard only.
+MAX_LOG_WAIT = 30.0
 PLAY_LOG = "plays.sqlite"
 #: Entry id logged for a slide that is not a play (black during quiet hours).
 NOT_A_PLAY = "-"
@@ -646,22 +647,41 @@ def _instrumented_main(argv: list[str]) -> int:
             return f"notice:{slide.notice.notice_id}"
         return "standby" if slide.kind is SlideKind.STANDBY else NOT_A_PLAY
 
+    # Whether the GUI thread is inside on_slide_shown: it hands the previous play to the worker thread
+    # before it logs the new slide, and an in-write kill waits for that line (see _kill_inside_write).
+    handing = threading.Condition()
+    inside = [False]
+
     def on_slide_shown(self: telemetry.Telemetry, slide: object) -> None:
-        original(self, slide)
-        on_screen = self._on_screen
-        assert on_screen is not None, "Telemetry no longer keeps (slide, started) in _on_screen"
-        shown, started = on_screen
-        log.info("shown %s %s", entry_of(shown), started.isoformat())
+        with handing:
+            inside[0] = True
+        try:
+            original(self, slide)
+            on_screen = self._on_screen
+            assert on_screen is not None, "Telemetry no longer keeps (slide, started) in _on_screen"
+            shown, started = on_screen
+            log.info("shown %s %s", entry_of(shown), started.isoformat())
+        finally:
+            with handing:
+                inside[0] = False
+                handing.notify_all()
+
+    def slide_logged() -> None:
+        with handing:
+            handing.wait_for(lambda: not inside[0], timeout=MAX_LOG_WAIT)
 
     telemetry.Telemetry._on_slide_shown = on_slide_shown  # type: ignore[method-assign]
     kill_at = int(os.environ.get(IN_WRITE_ENV, "0"))
     if kill_at:
-        _kill_inside_write(kill_at, log)
+        _kill_inside_write(kill_at, log, slide_logged)
     return main(argv)
 
 
-def _kill_inside_write(number: int, log: logging.Logger) -> None:
-    """SIGKILL this process inside the ``number``-th ``PlayLog.record``, while its INSERT runs."""
+def _kill_inside_write(number: int, log: logging.Logger, slide_logged: Callable[[], None]) -> None:
+    """SIGKILL this process inside the ``number``-th ``PlayLog.record``, while its INSERT runs.
+
+    ``slide_logged`` returns once the GUI thread has logged the slide whose arrival handed this play over.
+    """
     from signage.telemetry import plays
 
     armed = threading.Event()
@@ -671,7 +691,7 @@ def _kill_inside_write(number: int, log: logging.Logger) -> None:
 
     def progress() -> int:
         if armed.is_set():
-            time.sleep(IN_WRITE_PAUSE)  # the GUI thread logs the slide now on screen meanwhile
+            slide_logged()  # the line of the slide now on screen is out before the kill
             log.info(KILLING.split(" torture INFO ", 1)[1])
             for handler in logging.getLogger().handlers:
                 handler.flush()

@@ -102,6 +102,11 @@ class FaultServer:
         self._connections: set[socket.socket] = set()
         #: How many TCP connections clients opened (keep-alive reuses one).
         self.connections_opened = 0
+        # Body chunks claimed for writing since the start, and the one to hold back (see hold_chunk).
+        self._progress = threading.Condition()
+        self._chunks = 0
+        self._hold: int | None = None
+        self._holding = False
         self.requests: list[Request] = []
         #: The request headers of each request, in order of arrival.
         self.request_headers: list[dict[str, str]] = []
@@ -118,6 +123,7 @@ class FaultServer:
     def stop(self) -> None:
         """Release hanging answers, close every connection and wait for the handler threads."""
         self._stopping.set()
+        self.release_chunk()
         self._httpd.shutdown()
         with self._lock:
             connections = list(self._connections)
@@ -145,6 +151,42 @@ class FaultServer:
         """Serve every path normally again."""
         with self._lock:
             self._faults.clear()
+
+    @property
+    def chunks_sent(self) -> int:
+        """Body chunks of every answer so far (each ``Fault.chunk_size`` bytes at most), held ones included."""
+        with self._progress:
+            return self._chunks
+
+    def hold_chunk(self, number: int) -> None:
+        """Hold back body chunk ``number`` (counted as :attr:`chunks_sent`) until :meth:`release_chunk`.
+
+        For killing a client at an exact point of its progress: once :meth:`wait_held` returns, the client
+        has received every chunk before that one, and not that one.
+        """
+        with self._progress:
+            self._hold = number
+
+    def wait_held(self, timeout: float) -> bool:
+        """Wait until the held chunk is reached; False if ``timeout`` seconds pass first."""
+        with self._progress:
+            return self._progress.wait_for(lambda: self._holding, timeout)
+
+    def release_chunk(self) -> None:
+        """Let the held chunk go (and hold nothing)."""
+        with self._progress:
+            self._hold = None
+            self._holding = False
+            self._progress.notify_all()
+
+    def _claim_chunk(self) -> None:
+        with self._progress:
+            number = self._chunks
+            self._chunks += 1
+            if number == self._hold:
+                self._holding = True
+                self._progress.notify_all()
+                self._progress.wait_for(lambda: self._hold != number or self._stopping.is_set())
 
     def wait_idle(self, timeout: float = 5.0) -> None:
         """Wait until no answer is being sent, so :attr:`requests` is complete."""
@@ -306,6 +348,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 break
             if stopping.is_set():
                 break
+            self.server.owner._claim_chunk()
             self.wfile.write(chunk)
             self.wfile.flush()
             sent += len(chunk)

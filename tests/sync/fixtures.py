@@ -247,8 +247,10 @@ def make_screen_fixture(hub: FaultServer, operator: Operator, tmp_path: Path) ->
         channel: str = CHANNEL,
         name: str = "t1",
         clock: Clock | None = None,
-        read_timeout: float = 0.5,
-        deadline: float = 2.0,
+        # Room for a healthy answer from this process's server on a loaded machine (they take
+        # milliseconds); a fault that must hit them stays silent or trickles for far longer.
+        read_timeout: float = 2.0,
+        deadline: float = 5.0,
     ) -> Screen:
         session = requests.Session()
         # A proxy from the environment must not see requests meant for 127.0.0.1.

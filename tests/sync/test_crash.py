@@ -16,10 +16,14 @@ SIGKILL after a delay and then inspects the copy from this process:
 - ``current(now)`` shows exactly A's records or exactly B's minus the revoked one, never a mix.
 - A follow-up sync succeeds, reaches B and leaves exactly B's objects: no debris of the killed sync.
 
-The delays are spread over 1.3 times the sync's measured duration, one drawn at random (seeded) inside
-each of N equal slices, so that early kills (old set) and late ones (new set) both happen on every run.
-The worker's server sends the timestamp, the two targets and every photo after short pauses, so kills
-also land inside downloads; the follow-up syncs go through a real :class:`Hub` on the same folder.
+The kill points are counted in progress, not in seconds, so that a loaded machine moves none of them: the
+worker's server counts the body chunks it sends, a measured sync takes a known number of them, and each
+trial is killed once the server holds back its k-th chunk (the worker has everything before it, and may
+still be writing or checking the last one). The points are spread over 1.3 times the sync's chunks, one
+drawn at random (seeded) inside each of N equal slices, so that early kills (old set), kills between the
+takedown and the new playlist, and late ones (after the sync returned: new set) all happen on every run.
+The server sends the timestamp, the two targets and every photo (in 4 KiB chunks) after short pauses, so
+kills also land inside downloads; the follow-up syncs go through a real :class:`Hub` on the same folder.
 """
 
 from __future__ import annotations
@@ -60,12 +64,12 @@ CHANNEL = "c1"
 WORKER = Path(__file__).with_name("crash_worker.py")
 TRIALS = 25
 SEED = 20261126
-#: Kills are spread over this multiple of the measured sync duration, so the last few land after it.
+#: Kills are spread over this multiple of the measured sync's body chunks, so the last few land after it.
 SPREAD = 1.3
 #: The entry of export B's third row (serial B03), revoked by its case number.
 REVOKED_CASE = "（2025）鲁0102执2003号"
 REVOKED = entry_id_of(person_row("B03", 案号=REVOKED_CASE))
-# Pauses before each body chunk, in seconds, that widen the window for the kills.
+# Pauses before each body chunk, in seconds: the worker goes on with the chunk before while one is held.
 METADATA_PAUSE = 0.05
 TARGET_PAUSE = 0.08
 PHOTO_PAUSE = 0.01
@@ -208,31 +212,32 @@ def _worker(world: World, cache: Path) -> Iterator[subprocess.Popen[str]]:
                 process.kill()
 
 
-def _go(process: subprocess.Popen[str]) -> float:
-    """Wait for the worker to be ready, start its sync, and return when that was."""
+def _go(process: subprocess.Popen[str]) -> None:
+    """Wait for the worker to be ready and start its sync."""
     assert process.stdout is not None and process.stdin is not None
     line = process.stdout.readline()
     assert line == "ready\n", line
     process.stdin.write("go\n")
     process.stdin.flush()
-    return time.monotonic()
 
 
-def _measure(world: World, cache: Path) -> float:
-    """Seconds from ``go`` to ``done`` of an uninterrupted sync of a copy of the A cache."""
+def _measure(world: World, server: FaultServer, cache: Path) -> int:
+    """Body chunks the slow server sends for an uninterrupted sync of a copy of the A cache."""
     shutil.copytree(world.cache_a, cache)
+    server.wait_idle()
+    base = server.chunks_sent
     with _worker(world, cache) as process:
         assert process.stdout is not None and process.stdin is not None
-        started = _go(process)
+        _go(process)
         line = process.stdout.readline()
-        duration = time.monotonic() - started
         assert line.startswith(f"done {SyncState.UPDATED} "), line
         process.stdin.close()
         process.wait(10)
     assert process.returncode == 0
     assert _check_set(world, cache) == "new"
     _assert_only(world.new, cache)
-    return duration
+    server.wait_idle()
+    return server.chunks_sent - base
 
 
 def _check_set(world: World, cache: Path) -> str:
@@ -289,13 +294,15 @@ def _assert_only(version: Version, cache: Path) -> None:
     assert left == version.objects, f"debris in objects/: {sorted(left - version.objects)}"
 
 
-def test_sigkill_at_random_points_leaves_the_old_or_the_new_set(world: World) -> None:
+def test_sigkill_at_random_points_leaves_the_old_or_the_new_set(
+    world: World, fault_server: FaultServer
+) -> None:
     started = time.monotonic()
-    duration = max(_measure(world, world.work / f"measure-{attempt}") for attempt in range(2))
+    total = max(_measure(world, fault_server, world.work / f"measure-{attempt}") for attempt in range(2))
     rng = random.Random(SEED)
-    window = duration * SPREAD
-    delays = [(slot + rng.random()) * window / TRIALS for slot in range(TRIALS)]
-    rng.shuffle(delays)
+    window = total * SPREAD
+    points = [int((slot + rng.random()) * window / TRIALS) for slot in range(TRIALS)]
+    rng.shuffle(points)
 
     outcomes: Counter[str] = Counter()
     unswitched_downloads = 0
@@ -309,14 +316,28 @@ def test_sigkill_at_random_points_leaves_the_old_or_the_new_set(world: World) ->
 
         # One worker is always starting up while the previous one syncs, so start-up costs no time.
         upcoming = prepare(0)
-        for index, delay in enumerate(delays):
+        for index, point in enumerate(points):
             cache, process = upcoming
             if index + 1 < TRIALS:
                 upcoming = prepare(index + 1)
-            _go(process)
-            time.sleep(delay)
-            process.send_signal(signal.SIGKILL)
+            assert process.stdout is not None
+            fault_server.wait_idle()  # the last trial's answers are over: chunks count from here
+            if point < total:
+                # Killed once the sync has received every body chunk before this one, and not this one.
+                fault_server.hold_chunk(fault_server.chunks_sent + point)
+                _go(process)
+                held = fault_server.wait_held(timeout=60)
+                process.send_signal(signal.SIGKILL)
+                fault_server.release_chunk()
+                assert held, f"trial {index}: chunk {point} of {total} never asked for"
+                returned = ""
+            else:
+                # Late: the sync returned; the worker lives on, like a player, and is killed then.
+                _go(process)
+                returned = process.stdout.readline()
+                process.send_signal(signal.SIGKILL)
             output, errors = process.communicate(timeout=10)
+            output = returned + output
             assert process.returncode == -signal.SIGKILL, (
                 f"trial {index}: exit {process.returncode}: {errors}"
             )
@@ -331,7 +352,7 @@ def test_sigkill_at_random_points_leaves_the_old_or_the_new_set(world: World) ->
 
     elapsed = time.monotonic() - started
     print(
-        f"\nsync {duration:.3f} s, kills spread over {window:.3f} s: {dict(sorted(outcomes.items()))}; "
+        f"\nsync {total} chunks, kills spread over {window:.0f}: {dict(sorted(outcomes.items()))}; "
         f"{unswitched_downloads} left downloads the pointer did not name yet, temporary files left outside "
         f"objects/: {leftovers}; {elapsed:.1f} s in all"
     )

@@ -18,7 +18,7 @@ import pytest
 
 from signage.publish.repo import playlist_path
 from signage.sync.client import SyncState
-from tests.sync.conftest import Fault
+from tests.sync.conftest import MAX_HANG_SECONDS, Fault
 from tests.sync.fixtures import (  # noqa: F401 (the *_fixture names are fixtures)
     CHANNEL,
     FIRST_ROWS,
@@ -42,9 +42,11 @@ TIMESTAMP_FAULTS = {
     "403": (Fault(status=403), SyncState.OFFLINE, "HTTP 403"),
     "truncated": (Fault(send_bytes=40), SyncState.OFFLINE, "connection broke after 40 bytes"),
     "truncated, no length": (Fault(send_bytes=40, content_length=-1), SyncState.REFUSED, "refused"),
-    "slow body": (Fault(chunk_size=8, chunk_delay=0.15), SyncState.OFFLINE, "too slow or hung"),
+    # The screens' deadline is 5 s and their read timeout 2 s: a ~370-byte timestamp at 4 bytes every
+    # 0.15 s takes 14 s, a hang or a silence 30 s.
+    "slow body": (Fault(chunk_size=4, chunk_delay=0.15), SyncState.OFFLINE, "too slow or hung"),
     "hang after headers": (Fault(hang=True), SyncState.OFFLINE, "too slow or hung"),
-    "no answer": (Fault(header_delay=3), SyncState.OFFLINE, "too slow or hung"),
+    "no answer": (Fault(header_delay=MAX_HANG_SECONDS), SyncState.OFFLINE, "too slow or hung"),
     "garbage JSON": (Fault(body=b'{"signed": {"_type": "timest'), SyncState.REFUSED, "refused"),
     "binary garbage": (Fault(body=bytes(range(256))), SyncState.REFUSED, "refused"),
     "captive portal": (Fault(body=CAPTIVE_PORTAL), SyncState.REFUSED, "refused"),

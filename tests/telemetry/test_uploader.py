@@ -19,6 +19,7 @@ from signage.telemetry.uploader import (
     Uploader,
     UploadState,
 )
+from tests.helpers import TIMEOUT_SLACK
 from tests.telemetry.conftest import (
     PLAY_KEYS,
     START,
@@ -129,11 +130,9 @@ def test_a_lost_answer_is_retried_and_counted_once(
 
 def test_hub_down_raises_nothing_and_keeps_the_plays(session: requests.Session, log: PlayLog) -> None:
     record(log, 3)
-    begun = time.monotonic()
     result = uploader(closed_port_url(), session).upload(log)
     assert result.state is UploadState.OFFLINE
     assert "cannot connect" in result.en and "无法连接" in result.zh
-    assert time.monotonic() - begun < 3
     assert log.counts().plays == 3
 
 
@@ -173,23 +172,24 @@ def test_an_oversized_answer_is_capped_and_refused(
 ) -> None:
     record(log, 3)
     hub.script(PLAYS, answer)
-    begun = time.monotonic()
     result = uploader(hub.url, session).upload(log)
     assert result.state is UploadState.BAD_ANSWER
+    # Capped by size: the deadline, the only other end of an endless answer, says "took over".
     assert "longer than 65536" in result.en or "announces" in result.en
-    assert time.monotonic() - begun < 3
     assert log.counts().plays == 3
 
 
 def test_a_slow_or_trickling_hub_is_cut_off(hub: HubStub, session: requests.Session, log: PlayLog) -> None:
     record(log, 2)
     client = uploader(hub.url, session, read_timeout=0.5, deadline=1.5)
-    hub.script(PLAYS, Answer(delay=2.0), Answer(body=b'{"accepted": 2, "duplicate": false}', trickle=0.2))
-    for _attempt in range(2):
+    # The hub would take 30 s either way: silent before answering, then a byte every second.
+    body = b'{"accepted": 2, "duplicate": false}'
+    hub.script(PLAYS, Answer(delay=30.0), Answer(body=body, trickle=30.0 / len(body)))
+    for bound in (client.read_timeout, client.deadline):
         begun = time.monotonic()
         result = client.upload(log)
         assert result.state is UploadState.OFFLINE
-        assert time.monotonic() - begun < 2.5
+        assert time.monotonic() - begun < bound + TIMEOUT_SLACK
     assert log.counts().plays == 2
 
 
@@ -287,11 +287,15 @@ def test_a_heartbeat_returns_the_hubs_time_and_measures_the_offset(
     hub: HubStub, session: requests.Session
 ) -> None:
     client = uploader(hub.url, session)
+    sent = utc_now()
     hub_time = client.send_heartbeat(beat(0))
+    answered = utc_now()
     assert hub_time is not None and hub_time.tzinfo is not None
-    assert abs((hub_time - utc_now()).total_seconds()) < 5
-    # The stub's clock is this machine's, so the offset is the exchange's jitter only.
-    assert client.last_clock_offset_s is not None and abs(client.last_clock_offset_s) < 1
+    assert sent <= hub_time <= answered
+    # The stub's clock is this machine's, read during the exchange, and the offset is taken at its
+    # midpoint: so it is off by half the exchange at most, however long a loaded machine made that.
+    assert client.last_clock_offset_s is not None
+    assert abs(client.last_clock_offset_s) <= (answered - sent).total_seconds() / 2 + 1e-6  # µs rounding
     assert client.last_heartbeat is not None and client.last_heartbeat.state is UploadState.SENT
     (received,) = hub.heartbeats
     assert received == json.loads(beat(0).encode())
