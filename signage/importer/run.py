@@ -14,7 +14,7 @@ from pathlib import Path
 from signage.errors import InputFileError
 from signage.importer.columns import ALIASES, map_columns
 from signage.importer.rows import build_record, with_photo
-from signage.importer.tabular import open_table
+from signage.importer.tabular import Table, open_table
 from signage.photos import HashingSink, PhotoSink, normalise_photo, resolve_photo
 from signage.records import PhotoRef
 from signage.report import ImportReport, Problem, Severity
@@ -54,6 +54,13 @@ def import_file(path: Path, options: ImportOptions) -> ImportReport:
             A bad row is never raised; it is in the report.
     """
     table = open_table(path)
+    try:
+        return _import(table, path, options)
+    finally:
+        table.close()
+
+
+def _import(table: Table, path: Path, options: ImportOptions) -> ImportReport:
     columns = map_columns(table.headers)
     report = ImportReport(source=str(path), encoding=table.encoding)
     for header in columns.ignored:
