@@ -85,7 +85,14 @@ def write_xlsx(
 
 def one_row_of_cells(path: Path, cells: int = 30_000_000) -> Path:
     """Row 2 holds ``cells`` cells: 450 MB of XML in about half a megabyte."""
-    sheet = [SHEET_HEAD, header_row(), '<row r="2">', *repeated("<c><v>1</v></c>", cells), "</row>", SHEET_TAIL]
+    sheet = [
+        SHEET_HEAD,
+        header_row(),
+        '<row r="2">',
+        *repeated("<c><v>1</v></c>", cells),
+        "</row>",
+        SHEET_TAIL,
+    ]
     return write_xlsx(path, sheet)
 
 
@@ -98,7 +105,11 @@ def shared_strings_bomb(path: Path, strings: int = 30_000_000) -> Path:
 
 def long_shared_strings(path: Path, strings: int = 300, length: int = 60_000) -> Path:
     """Few shared strings, each just under the one-text limit, together over the characters limit."""
-    table = [f'<sst xmlns="{MAIN}">', *repeated(f"<si><t>{'a' * length}</t></si>", strings, batch=10), "</sst>"]
+    table = [
+        f'<sst xmlns="{MAIN}">',
+        *repeated(f"<si><t>{'a' * length}</t></si>", strings, batch=10),
+        "</sst>",
+    ]
     sheet = [SHEET_HEAD, header_row(), SHEET_TAIL]
     return write_xlsx(path, sheet, shared_strings=table)
 
