@@ -22,6 +22,7 @@ import openpyxl
 import pytest
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
+from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
 from signage.errors import ExitStatus, InputFileError
 from signage.importer import ImportOptions, import_file
@@ -184,7 +185,7 @@ def test_rows_swallowed_by_quotes_are_refused_within_500_mb(tmp_path):
 
 def test_a_csv_with_values_beyond_the_column_limit_is_refused_and_empty_ones_dropped(tmp_path):
     def write(name: str, header: list[str]) -> Path:
-        path = tmp_path / name
+        path: Path = tmp_path / name
         with path.open("w", encoding="utf-8", newline="") as handle:
             csv.writer(handle).writerows([header, list(person_row().values())])
         return path
@@ -207,7 +208,7 @@ def test_the_streaming_reader_gives_the_values_openpyxl_gives(tmp_path):
     sheet.append([2, "  空格 ", 370102198001011234, dt.date(2026, 3, 1), dt.timedelta(hours=5), False, None])
     sheet["B5"] = "跳过第 4 行"
     sheet["H5"] = 1e20
-    sheet["C6"] = CellRichText(["富", TextBlock(InlineFont(b=True), "文本")])
+    sheet["C6"] = CellRichText(("富", TextBlock(InlineFont(b=True), "文本")))
     sheet["D6"] = 46082
     sheet["D6"].number_format = "yyyy-mm-dd"
     sheet["E6"] = 0.5
@@ -236,7 +237,7 @@ def test_the_streaming_reader_gives_the_values_openpyxl_gives(tmp_path):
 
 def test_a_1904_workbook_gives_the_same_dates(tmp_path):
     workbook = openpyxl.Workbook()
-    workbook.epoch = openpyxl.utils.datetime.CALENDAR_MAC_1904
+    workbook.epoch = CALENDAR_MAC_1904
     sheet = workbook.active
     assert sheet is not None
     sheet.append(list(HEADERS))
