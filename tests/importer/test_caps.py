@@ -274,3 +274,33 @@ def test_100000_refused_rows_give_a_bounded_report(tmp_path):
     assert document["refused_row_count"] == 100_000 and document["problem_count"] == 100_000
     assert document["omitted"][0]["count"] == omitted.count
     assert document["omitted"][0]["example"]["code"] == "text.length"
+
+
+# --- formulas never reach a report -----------------------------------------------------------------------
+
+
+def test_names_courts_and_representatives_starting_like_formulas_are_refused_with_row_and_field(tmp_path):
+    headers = (*HEADERS, "法定代表人", "执行法院电话")
+    code = "91350100M000100Y43"
+    rows = [
+        person_row("F1", 姓名='=HYPERLINK("https://example.invalid","林小雨")'),
+        person_row("F2", 执行法院="-青川市东湖区人民法院"),
+        person_row("F3", 姓名="@SUM(1+1)示例公司", 证件号码=code, 法定代表人="周一鸣"),
+        person_row("F4", 姓名="青川市示例建材贸易有限公司", 证件号码=code, 法定代表人="+周一鸣"),
+        # A leading sign in an amount or a phone is that field's business, not a formula refusal.
+        person_row("F5", 执行标的="-5"),
+        person_row("F6", 执行法院电话="+86 531 1234 5678"),
+    ]
+    report = import_file(write_csv(tmp_path / "formulas.csv", rows, headers=headers), OPTIONS)
+    formula = [p for p in report.problems if p.finding.code == "text.formula"]
+    assert [(p.row, p.field) for p in formula] == [
+        (2, "name"),
+        (3, "court"),
+        (4, "name"),
+        (5, "legal_representative"),
+    ]
+    text = render_text(report)
+    assert "第 3 行，列“执行法院”" in text and "row 3, column '执行法院' (court)" in text
+    assert "请删除执行法院开头的“-”" in text
+    assert [p.field for p in report.problems if p.row == 6] == ["amount"]
+    assert [record.entry_id for record in report.records] == ["F6"]
