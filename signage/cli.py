@@ -15,7 +15,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from signage import __version__
 from signage.config import DEFAULT_CONFIG_PATH
@@ -23,6 +23,7 @@ from signage.errors import ExitStatus, InputFileError, SignageError, UsageError,
 from signage.importer import ImportOptions, import_file
 from signage.report import render_json, render_text
 from signage.rules.idcard import MaskPolicy
+from signage.terminal import TerminalWriter, for_terminal
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "playlists" / "sample"
 _SPREADSHEETS = (".csv", ".xlsx", ".tsv", ".txt")
@@ -417,7 +418,9 @@ def main(
     argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None
 ) -> int:
     """Run the command line and return its exit status."""
-    out = stdout or _utf8(sys.stdout)
+    # Every command's output passes through one filter: a court name or a screen's report holding
+    # ESC [ 2 J must not clear the operator's terminal (signage/terminal.py).
+    out = cast(TextIO, TerminalWriter(stdout or _utf8(sys.stdout)))
     err = stderr or _utf8(sys.stderr)
     parser = build_parser()
     try:
@@ -428,7 +431,7 @@ def main(
     try:
         return int(handler(arguments, out, err))
     except SignageError as error:
-        print(error.bilingual(), file=err)
+        print(for_terminal(error.bilingual()), file=err)
         return int(exit_status_for(error))
     except KeyboardInterrupt:
         print("已中断 / interrupted", file=err)
@@ -437,7 +440,7 @@ def main(
         # `signage status | head`: the reader left; that is not an error worth a traceback.
         return int(ExitStatus.OK)
     except Exception:  # the last line of defence: a bug gets a traceback and its own exit code
-        traceback.print_exc(file=err)
+        err.write(for_terminal(traceback.format_exc()))
         print("内部错误，请将以上信息报告给开发者 / internal error: please report the text above", file=err)
         return int(ExitStatus.INTERNAL)
 
