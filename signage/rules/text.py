@@ -10,6 +10,7 @@ program reads such a cell as a formula when someone opens a report or an export 
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from signage.rules import refuse
@@ -27,6 +28,12 @@ FORMULA_STARTS = ("=", "+", "-", "@")
 
 PERSON_NAME_LENGTH = (2, 40)
 ORG_NAME_LENGTH = (2, 100)
+#: A court's name is at least four characters and names a 法院. The shortest real names are six
+#: (易县人民法院, 海口海事法院); four leaves room for the short forms clerks write (东湖法院).
+COURT_NAME_LENGTH = (4, 60)
+COURT_WORD = "法院"
+#: A court's phone as the footer shows it: digits, brackets, +, -, spaces and 转 (extension).
+COURT_PHONE = re.compile(r"[0-9()+\- 转]{5,30}")
 
 
 def clean_text(
@@ -119,3 +126,26 @@ def clean_person_name(raw: str) -> str:
 def clean_org_name(raw: str) -> str:
     """An organisation's name: any visible characters within the length bounds."""
     return clean_text(raw, field_zh="名称", field_en="the organisation name", length=ORG_NAME_LENGTH)
+
+
+def clean_court_name(raw: str) -> str:
+    """A court's name: display text of :data:`COURT_NAME_LENGTH` that contains :data:`COURT_WORD`.
+
+    Raises:
+        RuleViolation: a formula start, a forbidden character, a bad length, or no 法院 in it.
+    """
+    text = clean_text(raw, field_zh="执行法院", field_en="the court", length=COURT_NAME_LENGTH)
+    if COURT_WORD not in text:
+        raise refuse(
+            "court.name",
+            f"执行法院“{text}”中没有“法院”二字",
+            f"the court '{text}' does not contain 法院 (court)",
+            "请填写法院全称，例如“青川市东湖区人民法院”",
+            "write the court's full name, e.g. 青川市东湖区人民法院",
+        )
+    return text
+
+
+def is_court_phone(text: str) -> bool:
+    """Whether ``text`` (NFKC-normalised already, as the import stores it) is a court phone number."""
+    return COURT_PHONE.fullmatch(text) is not None
