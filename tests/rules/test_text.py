@@ -13,9 +13,11 @@ from signage.rules.text import (
     MIDDLE_DOT,
     ORG_NAME_LENGTH,
     PERSON_NAME_LENGTH,
+    clean_court_name,
     clean_org_name,
     clean_person_name,
     clean_text,
+    is_court_phone,
 )
 
 
@@ -224,3 +226,17 @@ def test_formula_characters_inside_the_text_and_notice_lines_are_accepted() -> N
         clean_text("- 周一闭馆", field_zh="正文", field_en="body", length=(0, 99), formula_ok=True)
         == "- 周一闭馆"
     )
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [("法院", "text.length"), ("青川市东湖区", "court.name"), ("=青川市人民法院", "text.formula")],
+)
+def test_court_name_refusals(raw: str, code: str) -> None:
+    assert refusal_code(clean_court_name, raw) == code
+
+
+def test_court_names_short_and_long_are_accepted() -> None:
+    assert clean_court_name(" 东湖法院 ") == "东湖法院"
+    assert clean_court_name("北京知识产权法院") == "北京知识产权法院"
+    assert is_court_phone("0531-12345678 转 8001") and not is_court_phone("0531\u202e1234")
