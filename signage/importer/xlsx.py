@@ -60,6 +60,7 @@ MAX_DEPTH = 64
 MAX_STYLES = 100_000
 
 _CHUNK = 64 * 1024
+_EXCEL_ROWS = 1_048_576
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _R_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
@@ -377,6 +378,9 @@ class _Sheet(_Handler):
         elif tag == _MAIN + "row":
             reference = attrib.get("r")
             self._row_number = int(reference) if reference else self._row_number + 1
+            if not 1 <= self._row_number <= _EXCEL_ROWS:
+                # Missing rows come as empty ones; a row number no sheet has would mean a billion of them.
+                raise not_xlsx(self.path)
             self._row = {}
             self._row_cells = 0
             self._column = 0

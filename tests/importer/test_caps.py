@@ -248,6 +248,11 @@ def test_a_1904_workbook_gives_the_same_dates(tmp_path):
     assert record.listed_on == dt.date(2026, 3, 1)
 
 
+def test_a_row_number_beyond_excel_is_refused_not_padded_with_empty_rows(tmp_path):
+    path = sheet_with(tmp_path / "far.xlsx", '<row r="999999999"><c><v>1</v></c></row>')
+    assert "not a valid .xlsx" in refusal(path).en
+
+
 def test_a_zip_that_is_not_a_workbook_is_refused(tmp_path):
     path = tmp_path / "other.xlsx"
     with zipfile.ZipFile(path, "w") as archive:
