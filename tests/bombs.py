@@ -150,20 +150,22 @@ def lying_size(path: Path, member: str = "xl/worksheets/sheet1.xml", declared: i
     one_row_of_cells(path)
     data = bytearray(path.read_bytes())
     name = member.encode()
-    # Walk the local headers: signature, then fixed fields; the size sits at offset 22 (4 bytes).
-    offset = 0
-    while (offset := data.find(b"PK\x03\x04", offset)) != -1:
-        name_length = struct.unpack_from("<H", data, offset + 26)[0]
-        if data[offset + 30 : offset + 30 + name_length] == name:
-            struct.pack_into("<I", data, offset + 22, declared)
-            break
-        offset += 4
-    offset = 0
-    while (offset := data.find(b"PK\x01\x02", offset)) != -1:
-        name_length = struct.unpack_from("<H", data, offset + 28)[0]
-        if data[offset + 46 : offset + 46 + name_length] == name:
-            struct.pack_into("<I", data, offset + 24, declared)
-            break
-        offset += 4
+    # A local file header keeps the name length at 26 and the name at 30, the size at 22; a central
+    # directory entry keeps them at 28, 46 and 24.
+    _set_size(data, b"PK\x03\x04", name, (26, 30, 22), declared)
+    _set_size(data, b"PK\x01\x02", name, (28, 46, 24), declared)
     path.write_bytes(bytes(data))
     return path
+
+
+def _set_size(
+    data: bytearray, signature: bytes, name: bytes, offsets: tuple[int, int, int], size: int
+) -> None:
+    name_length_at, name_at, size_at = offsets
+    offset = 0
+    while (offset := data.find(signature, offset)) != -1:
+        length = struct.unpack_from("<H", data, offset + name_length_at)[0]
+        if data[offset + name_at : offset + name_at + length] == name:
+            struct.pack_into("<I", data, offset + size_at, size)
+            return
+        offset += len(signature)

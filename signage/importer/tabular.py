@@ -97,20 +97,27 @@ def decode_text(data: bytes) -> tuple[str, str]:
     Raises:
         InputFileError: neither UTF-8 (with or without BOM), UTF-16 with BOM, nor GB18030.
     """
-    if data.startswith(codecs.BOM_UTF8):
-        candidates = [("utf-8-sig", "UTF-8")]
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        # Excel's "Unicode text" export.
-        candidates = [("utf-16", "UTF-16")]
-    else:
-        # UTF-8 first: GBK text is almost never valid UTF-8, while UTF-8 often decodes as GB18030 garbage.
-        candidates = [("utf-8", "UTF-8"), ("gb18030", "GBK/GB18030")]
-    for codec, name in candidates:
+    for codec, name in _candidates(data[:4]):
         try:
             return data.decode(codec), name
         except UnicodeDecodeError:
             continue
-    raise InputFileError(
+    raise _unknown_encoding()
+
+
+def _candidates(head: bytes) -> list[tuple[str, str]]:
+    """The codecs to try, in order, for a file starting with ``head``, with their display names."""
+    if head.startswith(codecs.BOM_UTF8):
+        return [("utf-8-sig", "UTF-8")]
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # Excel's "Unicode text" export.
+        return [("utf-16", "UTF-16")]
+    # UTF-8 first: GBK text is almost never valid UTF-8, while UTF-8 often decodes as GB18030 garbage.
+    return [("utf-8", "UTF-8"), ("gb18030", "GBK/GB18030")]
+
+
+def _unknown_encoding() -> InputFileError:
+    return InputFileError(
         "文件编码无法识别：既不是 UTF-8 也不是 GBK/GB18030；请在 Excel 中另存为“CSV UTF-8”",
         "the file's encoding is neither UTF-8 nor GBK/GB18030; save it from Excel as 'CSV UTF-8'",
     )
@@ -123,13 +130,7 @@ def _csv_codec(path: Path) -> tuple[str, str, int]:
     """
     with path.open("rb") as handle:
         head = handle.read(4)
-    if head.startswith(codecs.BOM_UTF8):
-        candidates = [("utf-8-sig", "UTF-8")]
-    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        candidates = [("utf-16", "UTF-16")]
-    else:
-        candidates = [("utf-8", "UTF-8"), ("gb18030", "GBK/GB18030")]
-    for codec, name in candidates:
+    for codec, name in _candidates(head):
         decoder = codecs.getincrementaldecoder(codec)()
         line_feeds = 0
         try:
@@ -140,10 +141,7 @@ def _csv_codec(path: Path) -> tuple[str, str, int]:
         except UnicodeDecodeError:
             continue
         return codec, name, line_feeds
-    raise InputFileError(
-        "文件编码无法识别：既不是 UTF-8 也不是 GBK/GB18030；请在 Excel 中另存为“CSV UTF-8”",
-        "the file's encoding is neither UTF-8 nor GBK/GB18030; save it from Excel as 'CSV UTF-8'",
-    )
+    raise _unknown_encoding()
 
 
 def _open_csv(path: Path) -> Table:
