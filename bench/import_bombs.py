@@ -93,17 +93,15 @@ def child(argv: list[str], *, address_limit_mib: int | None = None) -> Run:
 def _outcome(code: int, stdout: bytes, stderr: bytes) -> str:
     if b"MemoryError" in stderr:
         return "MemoryError (over the address-space limit)"
-    if code in (0, 1):
-        try:
-            document = json.loads(stdout)
-        except ValueError:
-            return stdout.decode(errors="replace").strip().splitlines()[-1]
-        return (
-            f"{document['rows_read']:,} rows read, {document['accepted']:,} accepted, "
-            f"{document['refused_row_count']:,} refused, report {len(stdout) / 1024:,.0f} KiB"
-        )
-    lines = stderr.decode(errors="replace").strip().splitlines()
-    return f"exit {code}: {lines[-1][:150] if lines else ''}"
+    try:
+        document = json.loads(stdout)
+    except ValueError:
+        lines = (stdout + b"\n" + stderr).decode(errors="replace").strip().splitlines()
+        return f"exit {code}: {lines[-1][:150] if lines else 'no output'}"
+    return (
+        f"{document['rows_read']:,} rows read, {document['accepted']:,} accepted, "
+        f"{document['refused_row_count']:,} refused, report {len(stdout) / 1024:,.0f} KiB"
+    )
 
 
 def _note(rng: random.Random) -> str:
@@ -185,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", choices=sorted(INPUTS), help="check only these inputs")
     parser.add_argument("--before", action="store_true", help="also read each .xlsx with openpyxl, as before")
-    parser.add_argument("--before-limit", type=int, default=3072, help="address space for --before, MiB")
+    parser.add_argument("--before-limit", type=int, default=1024, help="address space for --before, MiB")
     parser.add_argument(
         "--figures", type=Path, default=None, help="also write the headline figures as JSON here"
     )
