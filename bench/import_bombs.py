@@ -6,7 +6,8 @@ neither of its two bombs can exhaust memory. Each input is checked by the real c
 from ``wait4`` and its time from the wall clock. The inputs:
 
 * the bombs of ``tests/bombs.py`` (a 30-million-cell row in 875 KB, 30 million shared strings,
-  a member whose declared size lies, a value in column XFD, billion laughs);
+  a member whose declared size lies, a value in column XFD, billion laughs, and 12 million tiny
+  elements, the slowest a part can be to parse per byte);
 * a realistic CSV and a realistic XLSX of 100,000 fictional rows (the row limit), padded with an
   ignored 备注 column of varied text to about 20 MB each;
 * a CSV of 100,000 refused rows, for the bounded report.
@@ -104,8 +105,8 @@ def _outcome(code: int, stdout: bytes, stderr: bytes) -> str:
     )
 
 
-def _note(rng: random.Random) -> str:
-    return "".join(rng.choice(_HAN) for _ in range(rng.randint(40, 80)))
+def _note(rng: random.Random, low: int = 40, high: int = 80) -> str:
+    return "".join(rng.choice(_HAN) for _ in range(rng.randint(low, high)))
 
 
 def realistic_rows(seed: int) -> list[dict[str, str]]:
@@ -130,7 +131,11 @@ def realistic_csv(path: Path) -> Path:
 
 
 def realistic_xlsx(path: Path) -> Path:
-    """About 20 MB of .xlsx (Excel's shared strings): the same rows, a longer 备注 to reach the size."""
+    """About 20 MB of .xlsx: the same rows, a longer 备注 to reach the size.
+
+    openpyxl writes inline strings, as Apache POI's streaming writer (common in court systems) does; it
+    makes a larger worksheet part than Excel's shared strings.
+    """
     import openpyxl
 
     rng = random.Random(SEED + 1)
@@ -140,7 +145,7 @@ def realistic_xlsx(path: Path) -> Path:
     sheet = book.create_sheet("名单")
     sheet.append(headers)
     for row in rows:
-        sheet.append([*row.values(), _note(rng) + _note(rng) + _note(rng)])
+        sheet.append([*row.values(), _note(rng, 60, 140)])
     book.save(path)
     return path
 
@@ -159,6 +164,7 @@ INPUTS: dict[str, tuple[str, Callable[[Path], Path]]] = {
     "lies": ("a member whose declared size lies (.xlsx)", bombs.lying_size),
     "wide": ("a value in column XFD (.xlsx)", bombs.wide_sheet),
     "laughs": ("billion laughs (.xlsx)", bombs.billion_laughs),
+    "elements": ("12 million empty elements in one row (.xlsx)", bombs.element_flood),
     "realistic-xlsx": ("realistic export, 100,000 rows (.xlsx)", realistic_xlsx),
     "realistic-csv": ("realistic export, 100,000 rows (.csv)", realistic_csv),
     "refused-csv": ("100,000 refused rows (.csv)", refused_rows_csv),

@@ -26,6 +26,8 @@ _CONTENT_TYPES = (
     'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
     '<Override PartName="/xl/worksheets/sheet1.xml" '
     'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+    '<Override PartName="/xl/sharedStrings.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
     "</Types>"
 )
 _PACKAGE_RELS = (
@@ -133,6 +135,12 @@ def billion_laughs(path: Path) -> Path:
         '<row r="2"><c t="inlineStr"><is><t>&lol9;</t></is></c></row>',
         SHEET_TAIL,
     ]
+    return write_xlsx(path, sheet)
+
+
+def element_flood(path: Path, elements: int = 12_000_000) -> Path:
+    """Row 2 holds ``elements`` tiny unknown elements: 48 MB of XML that is all tags, no data."""
+    sheet = [SHEET_HEAD, header_row(), '<row r="2">', *repeated("<x/>", elements), "</row>", SHEET_TAIL]
     return write_xlsx(path, sheet)
 
 
