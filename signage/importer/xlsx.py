@@ -47,8 +47,9 @@ MAX_SHARED_STRINGS = 1_000_000
 MAX_SHARED_STRING_CHARS = 16_000_000
 #: One text (a cell, a shared string): far longer than any cell ``rows.py`` accepts.
 MAX_TEXT_CHARS = 64_000
-#: Bytes decompressed from the worksheet or the shared strings, counted as they come out.
-MAX_PART_BYTES = 128 * 1024 * 1024
+#: Bytes decompressed from the worksheet or the shared strings, counted as they come out. A 100,000-row
+#: export written with inline strings (Apache POI, openpyxl) needs about 130 MB.
+MAX_PART_BYTES = 256 * 1024 * 1024
 #: Bytes decompressed from the workbook, its relationships and the styles.
 MAX_META_BYTES = 16 * 1024 * 1024
 #: The zip's central directory; 1 MB lists some 15,000 members, an .xlsx has a dozen.
