@@ -50,8 +50,9 @@ MAX_TEXT_CHARS = 64_000
 #: Bytes decompressed from the worksheet or the shared strings, counted as they come out. A 100,000-row
 #: export written with inline strings (Apache POI, openpyxl) needs about 130 MB.
 MAX_PART_BYTES = 256 * 1024 * 1024
-#: Bytes decompressed from the workbook, its relationships and the styles.
-MAX_META_BYTES = 16 * 1024 * 1024
+#: Bytes decompressed from the workbook, its relationships and the styles (a bloated styles part is
+#: a megabyte or two; this bounds the time they take with the element limit).
+MAX_META_BYTES = 8 * 1024 * 1024
 #: The zip's central directory; 1 MB lists some 15,000 members, an .xlsx has a dozen.
 MAX_DIRECTORY_BYTES = 1024 * 1024
 #: Bytes between two ``>``: no real tag, attribute or cell text comes near it.
