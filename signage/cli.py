@@ -66,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
         "check",
         help="validate a court export (CSV or XLSX) and print the report",
         description="Validate a court export and print a report naming every refused row, its field, "
-        "its value (ID numbers masked) and the fix, in Chinese and English. Nothing is written.",
+        "its value (ID numbers masked) and the fix, in Chinese and English: the first 200 problems in "
+        "full, the rest counted by reason with an example. Control characters are shown escaped. "
+        "Nothing is written.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
