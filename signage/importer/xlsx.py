@@ -412,8 +412,7 @@ class _Sheet(_Handler):
         elif tag == _V:
             self._in_value = True
         elif tag == _IS:
-            self._text.take()
-            self._inline = self._text
+            self._inline = self._text  # emptied by the _finish_cell before it
         elif self._inline is not None:
             self._inline.begin(tag)
         elif tag == _ROW:
@@ -471,8 +470,11 @@ class _Sheet(_Handler):
                 f"row {self._row_number} has more than {MAX_ROW_CELLS:,} cells",
             )
         reference = attrib.get("r")
-        match = _CELL_REF.fullmatch(reference) if reference else None
-        self._column = _column_number(match.group(1)) if match else self._column + 1
+        column = _COLUMNS.get(reference.rstrip(_DIGITS)) if reference else None
+        if column is None and reference:
+            match = _CELL_REF.fullmatch(reference)
+            column = _column_number(match.group(1)) if match else None
+        self._column = column or self._column + 1
         self._cell_ref = reference
         self._cell_type = attrib.get("t", "n")
         style = attrib.get("s")
@@ -483,6 +485,8 @@ class _Sheet(_Handler):
 
     def _finish_cell(self) -> None:
         value = self._cell_value()
+        if self._inline is not None and self._cell_type != "inlineStr":
+            self._inline.take()  # an <is> in a cell of another type: its text is not the value
         self._value = []
         self._value_length = 0
         self._inline = None
@@ -529,6 +533,11 @@ class _Sheet(_Handler):
             f"单元格 {self._cell_ref or self._column}（第 {self._row_number} 行）{zh}",
             f"cell {self._cell_ref or self._column} (row {self._row_number}) holds {en}",
         )
+
+
+# The column of a reference's letters, for the first 702 columns (A to ZZ): cheaper than parsing each.
+_DIGITS = "0123456789"
+_COLUMNS: dict[str, int] = {}
 
 
 def _column_number(letters: str) -> int:
@@ -688,3 +697,14 @@ def _rows(archive: zipfile.ZipFile, sheet: _OpenSheet) -> Iterator[tuple[int, li
                 return
     finally:
         archive.close()
+
+
+def _letters(number: int) -> str:
+    letters = ""
+    while number:
+        number, remainder = divmod(number - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+_COLUMNS.update((_letters(number), number) for number in range(1, 703))
