@@ -15,7 +15,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from signage import __version__
 from signage.config import DEFAULT_CONFIG_PATH
@@ -24,6 +24,7 @@ from signage.importer import ImportOptions, import_file
 from signage.playlist import local_time_text
 from signage.report import render_json, render_text
 from signage.rules.idcard import MaskPolicy
+from signage.terminal import TerminalWriter, for_terminal
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "playlists" / "sample"
 _SPREADSHEETS = (".csv", ".xlsx", ".tsv", ".txt")
@@ -66,7 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
         "check",
         help="validate a court export (CSV or XLSX) and print the report",
         description="Validate a court export and print a report naming every refused row, its field, "
-        "its value (ID numbers masked) and the fix, in Chinese and English. Nothing is written.",
+        "its value (ID numbers masked) and the fix, in Chinese and English: the first 200 problems in "
+        "full, the rest counted by reason with an example. Control characters are shown escaped. "
+        "Nothing is written.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -496,7 +499,9 @@ def main(
     argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None
 ) -> int:
     """Run the command line and return its exit status."""
-    out = stdout or _utf8(sys.stdout)
+    # Every command's output passes through one filter: a court name or a screen's report holding
+    # ESC [ 2 J must not clear the operator's terminal (signage/terminal.py).
+    out = cast(TextIO, TerminalWriter(stdout or _utf8(sys.stdout)))
     err = stderr or _utf8(sys.stderr)
     parser = build_parser()
     try:
@@ -507,7 +512,7 @@ def main(
     try:
         return int(handler(arguments, out, err))
     except SignageError as error:
-        print(error.bilingual(), file=err)
+        print(for_terminal(error.bilingual()), file=err)
         return int(exit_status_for(error))
     except KeyboardInterrupt:
         print("已中断 / interrupted", file=err)
@@ -516,7 +521,7 @@ def main(
         # `signage status | head`: the reader left; that is not an error worth a traceback.
         return int(ExitStatus.OK)
     except Exception:  # the last line of defence: a bug gets a traceback and its own exit code
-        traceback.print_exc(file=err)
+        err.write(for_terminal(traceback.format_exc()))
         print("内部错误，请将以上信息报告给开发者 / internal error: please report the text above", file=err)
         return int(ExitStatus.INTERNAL)
 

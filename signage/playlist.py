@@ -529,7 +529,8 @@ def _notice(reader: _Reader) -> Notice:
     return Notice(
         notice_id=reader.identifier("id"),
         title=reader.checked(
-            "title", lambda text: clean_text(text, field_zh="标题", field_en="title", length=(1, 60))
+            "title",
+            lambda text: clean_text(text, field_zh="标题", field_en="title", length=(1, 60), formula_ok=True),
         ),
         body=reader.checked("body", clean_notice_body, 1000),
         starts=reader.optional_moment("starts"),
@@ -540,7 +541,8 @@ def _notice(reader: _Reader) -> Notice:
 def clean_notice_body(text: str) -> str:
     """A notice body: display text line by line (a line break is the one control character allowed)."""
     lines = [
-        clean_text(line, field_zh="正文", field_en="body", length=(0, 1000)) for line in text.split("\n")
+        clean_text(line, field_zh="正文", field_en="body", length=(0, 1000), formula_ok=True)
+        for line in text.split("\n")
     ]
     return "\n".join(lines)
 

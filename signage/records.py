@@ -10,11 +10,28 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from signage.rules import refuse
+from signage.rules import RuleViolation, refuse
+from signage.rules.dates import add_years
 from signage.rules.idcard import ADULT_AGE, could_be_minor, is_lawful_mask, visible_birth_year
+from signage.rules.orgcode import parse_org_code
+from signage.rules.text import (
+    clean_court_name,
+    clean_org_name,
+    clean_person_name,
+    clean_text,
+    is_court_phone,
+)
+
+#: The furthest a term end may lie after the listing date for the screen to show the entry. A listing
+#: lasts two years, extended by at most three (Art. 2 of the SPC provisions on publishing the list of
+#: dishonest judgment debtors, 2017 amendment), so five years; the import enforces those five exactly.
+#: The screen allows eight: it only has to catch what cannot be a real term (year 9999), without hiding
+#: an entry over a date the operator's own import accepted.
+MAX_TERM_YEARS_ON_SCREEN = 8
 
 
 class Status(enum.StrEnum):
@@ -194,9 +211,18 @@ class DebtorRecord:
 
         The screen calls this too (issue 2 asks that masking and minors are checked again there), so it
         repeats the checks that do not need the full ID: the mask shape, the visible birth year, the term.
+        It also re-checks every text the slide draws (issue 10): names, court, case number, organisation
+        code and court phone, so a control character, a bidi override or markup never reaches a screen
+        whatever made the record; and it refuses a term end no real listing has.
         """
         # No status check: Status has only the two displayable members, so an ended one cannot be here.
         if on < self.listed_on or (self.term_ends is not None and on >= self.term_ends):
+            return False
+        if self.term_ends is not None and self.term_ends > add_years(
+            self.listed_on, MAX_TERM_YEARS_ON_SCREEN
+        ):
+            return False
+        if not self._fields_displayable():
             return False
         if isinstance(self.debtor, Person):
             if not is_lawful_mask(self.debtor.id_masked):
@@ -207,6 +233,50 @@ class DebtorRecord:
             if year is not None and could_be_minor(dt.date(year, 12, 31), on):
                 return False
         return True
+
+    def _fields_displayable(self) -> bool:
+        """Every text the slide draws passes the rule the import applied to it (unchanged by it)."""
+        debtor = self.debtor
+        checks: list[tuple[str, Callable[[str], str]]] = [
+            (self.court, clean_court_name),
+            (self.case_number, _visible),
+        ]
+        if isinstance(debtor, Person):
+            checks.append((debtor.name, clean_person_name))
+            if debtor.age is not None and not ADULT_AGE <= debtor.age <= _MAX_AGE:
+                return False
+        else:
+            checks += [
+                (debtor.name, clean_org_name),
+                (debtor.legal_representative, clean_person_name),
+                (debtor.code, lambda code: parse_org_code(code).code),
+            ]
+        if self.conduct is not None:
+            checks.append((self.conduct, _conduct))
+        for text, rule in checks:
+            try:
+                if rule(text) != text:
+                    return False
+            except RuleViolation:
+                return False
+        if self.court_phone is not None and not is_court_phone(self.court_phone):
+            return False
+        if self.unpaid is not None and not (self.unpaid.is_finite() and 0 < self.unpaid <= self.amount):
+            return False
+        return self.amount.is_finite() and self.amount > 0
+
+
+_MAX_AGE = 120
+
+
+def _conduct(text: str) -> str:
+    # The same bound the playlist carries (signage.playlist.MAX_CONDUCT_CHARS); records cannot import it.
+    return clean_text(text, field_zh="失信行为具体情形", field_en="the dishonest conduct", length=(2, 300))
+
+
+def _visible(text: str) -> str:
+    # Characters only: no control, format (bidi, zero-width), private-use or unassigned code point.
+    return clean_text(text, field_zh="文字", field_en="text", length=(1, 200))
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,19 @@
 
 Rendering is pure (strings in, strings out) so the CLI, a future GUI and the tests share it. Values of ID
 fields are only ever shown masked or redacted; the report must not become a copy of the full numbers.
+
+The report is bounded: a file of 100,000 bad rows holds some 700,000 problems, hundreds of megabytes in
+memory and a report no one reads. The first :data:`MAX_PROBLEMS_IN_FULL` problems are kept in full; the
+rest are counted per reason (severity, field and rule code), each reason with its first example.
 """
 
 from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import SupportsIndex
 
 from signage.records import DebtorRecord
 from signage.rules import Finding
@@ -47,6 +52,87 @@ class Problem:
     serial: str | None = None
 
 
+#: Problems kept in full; the rest are counted per reason.
+MAX_PROBLEMS_IN_FULL = 200
+#: Refused row numbers listed in the JSON report (all of them are counted).
+MAX_ROWS_LISTED = 1_000
+
+
+@dataclass
+class Omitted:
+    """Problems of one reason beyond :data:`MAX_PROBLEMS_IN_FULL`.
+
+    Attributes:
+        count: How many.
+        example: The first of them, shown as an example.
+    """
+
+    count: int
+    example: Problem
+
+
+class Problems(list[Problem]):
+    """A report's problems: a list of the first ``limit`` in full, and a tally of the rest per reason.
+
+    It is a list so code that appends, extends, inserts and iterates keeps working; what goes past the
+    limit is counted in :attr:`omitted`, and the refused rows and warnings are counted whether kept or not.
+    """
+
+    def __init__(self, problems: Iterable[Problem] = (), *, limit: int = MAX_PROBLEMS_IN_FULL) -> None:
+        super().__init__()
+        self.limit = limit
+        self.omitted: dict[tuple[str, str | None, str], Omitted] = {}
+        self.refused: set[int] = set()
+        self.warning_count = 0
+        self.extend(problems)
+
+    @property
+    def total(self) -> int:
+        """All problems, kept and counted."""
+        return len(self) + sum(omitted.count for omitted in self.omitted.values())
+
+    def _count(self, problem: Problem) -> None:
+        if problem.severity is Severity.REFUSED and problem.row is not None:
+            self.refused.add(problem.row)
+        elif problem.severity is Severity.WARNING:
+            self.warning_count += 1
+
+    def _tally(self, problem: Problem) -> None:
+        key = (str(problem.severity), problem.field, problem.finding.code)
+        if key in self.omitted:
+            self.omitted[key].count += 1
+        else:
+            self.omitted[key] = Omitted(1, problem)
+
+    def append(self, problem: Problem) -> None:
+        """Keep ``problem`` if there is room, else count it."""
+        self._count(problem)
+        if len(self) < self.limit:
+            super().append(problem)
+        else:
+            self._tally(problem)
+
+    def extend(self, problems: Iterable[Problem]) -> None:
+        """Append each of ``problems``."""
+        for problem in problems:
+            self.append(problem)
+
+    def __iadd__(self, problems: Iterable[Problem]) -> Problems:  # type: ignore[override, misc]
+        self.extend(problems)
+        return self
+
+    def insert(self, index: SupportsIndex, problem: Problem) -> None:
+        """Insert ``problem`` (a summary goes first); the last kept one is counted if there is no room."""
+        self._count(problem)
+        super().insert(index, problem)
+        if len(self) > self.limit:
+            self._tally(super().pop())
+
+
+def _problems() -> Problems:
+    return Problems()
+
+
 @dataclass
 class ImportReport:
     """The outcome of importing one file.
@@ -56,7 +142,8 @@ class ImportReport:
         encoding: How it was decoded.
         rows_read: Data rows read (empty rows not counted).
         records: The accepted records, in file order.
-        problems: Every problem, in file order; file-level ones first.
+        problems: The problems in file order, file-level ones first: the first
+            :data:`MAX_PROBLEMS_IN_FULL` in full, the rest counted per reason (see :class:`Problems`).
         serials: Entry id -> the 序号 of the row it came from (for messages and preview file names).
         row_numbers: Entry id -> the spreadsheet row it came from.
     """
@@ -65,19 +152,24 @@ class ImportReport:
     encoding: str = ""
     rows_read: int = 0
     records: list[DebtorRecord] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    problems: Problems = field(default_factory=_problems)
     serials: dict[str, str] = field(default_factory=dict)
     row_numbers: dict[str, int] = field(default_factory=dict)
 
     @property
     def refused_rows(self) -> list[int]:
-        """Row numbers with at least one refusal, ascending."""
-        return sorted({p.row for p in self.problems if p.severity is Severity.REFUSED and p.row is not None})
+        """Row numbers with at least one refusal, ascending (counted even when their problems are not kept)."""
+        return sorted(self.problems.refused)
 
     @property
     def warnings(self) -> list[Problem]:
-        """Problems that did not refuse their row."""
+        """The kept problems that did not refuse their row."""
         return [p for p in self.problems if p.severity is Severity.WARNING]
+
+    @property
+    def warning_count(self) -> int:
+        """All warnings, kept or only counted."""
+        return self.problems.warning_count
 
 
 def render_text(report: ImportReport) -> str:
@@ -86,13 +178,26 @@ def render_text(report: ImportReport) -> str:
     lines = [
         f"{report.source}（{report.encoding}）",
         f"  读取 {report.rows_read} 行：接受 {len(report.records)} 行，拒绝 {len(refused)} 行，"
-        f"提示 {len(report.warnings)} 条",
+        f"提示 {report.warning_count} 条",
         f"  read {report.rows_read} rows: {len(report.records)} accepted, {len(refused)} refused, "
-        f"{len(report.warnings)} warnings",
+        f"{report.warning_count} warnings",
     ]
     for problem in report.problems:
         lines.append("")
         lines.extend(_problem_lines(problem))
+    omitted = report.problems.omitted
+    if omitted:
+        count = sum(entry.count for entry in omitted.values())
+        lines += [
+            "",
+            f"另有 {count:,} 条问题未逐条列出（只列出前 {report.problems.limit} 条），按原因统计如下；"
+            "改正上面列出的问题后重新检查，即可看到其余各行",
+            f"{count:,} more problems are not listed one by one (only the first {report.problems.limit} are); "
+            "by reason below. Fix the ones above and check again to see the rest",
+        ]
+        for entry in sorted(omitted.values(), key=lambda entry: -entry.count):
+            zh, en = _problem_lines(entry.example)
+            lines += ["", f"  × {entry.count:,}，例如 {zh}", f"  × {entry.count:,}, e.g. {en}"]
     return "\n".join(lines) + "\n"
 
 
@@ -130,8 +235,15 @@ def render_json(report: ImportReport) -> str:
         "encoding": report.encoding,
         "rows_read": report.rows_read,
         "accepted": len(report.records),
-        "refused_rows": report.refused_rows,
+        "refused_row_count": len(report.refused_rows),
+        # The first MAX_ROWS_LISTED; refused_row_count says how many there are.
+        "refused_rows": report.refused_rows[:MAX_ROWS_LISTED],
+        "problem_count": report.problems.total,
         "problems": [_problem_json(problem) for problem in report.problems],
+        "omitted": [
+            {"count": entry.count, "example": _problem_json(entry.example)}
+            for entry in sorted(report.problems.omitted.values(), key=lambda entry: -entry.count)
+        ],
     }
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
 

@@ -28,7 +28,7 @@ from signage.rules.caseno import parse_case_number
 from signage.rules.dates import add_years, parse_date
 from signage.rules.idcard import MaskPolicy, could_be_minor, parse_resident_id, redact_for_report
 from signage.rules.orgcode import parse_org_code
-from signage.rules.text import clean_org_name, clean_person_name, clean_text
+from signage.rules.text import clean_court_name, clean_org_name, clean_person_name, is_court_phone
 
 #: Art. 2 of the 2017 SPC provisions: a listing on grounds (2)-(6) lasts two years.
 DEFAULT_TERM_YEARS = 2
@@ -38,7 +38,6 @@ MAX_TERM_YEARS = 5
 _SCIENTIFIC = re.compile(r"\d(?:\.\d+)?E\+\d{1,3}", re.IGNORECASE)
 _ID_LIKE = re.compile(r"\d{6}[\d*]{8}\d{3}[\dX]|\d{8}[\d*]{4}\d{3}", re.IGNORECASE)
 _ORG_LIKE = re.compile(r"[0-9A-HJ-NPQRTUWXY]{18}|[0-9A-Z]{8}-?[0-9X]")
-_PHONE = re.compile(r"[0-9()+\- 转]{5,30}")
 _MAX_URL_CHARS = 512
 _PERSON_TYPES = {"个人", "自然人", "person", "individual"}
 _ORG_TYPES = {"单位", "法人", "企业", "组织", "法人或其他组织", "organisation", "organization", "company"}
@@ -166,7 +165,7 @@ def build_record(
     debtor: Person | Organisation | None = (
         _organisation(row) if is_org else _person(row, policy=policy, today=today)
     )
-    court = row.required("court", _court)
+    court = row.required("court", clean_court_name)
     case_number = row.required("case_number", lambda text: parse_case_number(text, current_year=today.year))
     amount = _money(row, "amount", required=True)
     unpaid = _money(row, "unpaid", required=False)
@@ -376,10 +375,6 @@ def _amount_in_wan(value: Cell) -> Decimal:
     return parse_amount(text)
 
 
-def _court(text: str) -> str:
-    return clean_text(text, field_zh="执行法院", field_en="the court", length=(4, 60))
-
-
 def _sex(text: str) -> Sex:
     sex = _SEXES.get(text.lower())
     if sex is None:
@@ -430,7 +425,7 @@ def _https_url(text: str) -> str:
 
 def _phone(text: str) -> str:
     normalised = unicodedata.normalize("NFKC", text)
-    if not _PHONE.fullmatch(normalised):
+    if not is_court_phone(normalised):
         raise refuse(
             "court.phone",
             f"法院电话“{text}”格式不符",

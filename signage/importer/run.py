@@ -69,6 +69,13 @@ def import_file(path: Path, options: ImportOptions) -> ImportReport:
             A bad row is never raised; it is in the report.
     """
     table = open_table(path)
+    try:
+        return _import(table, path, options)
+    finally:
+        table.close()
+
+
+def _import(table: Table, path: Path, options: ImportOptions) -> ImportReport:
     report = ImportReport(source=str(path), encoding=table.encoding)
     columns, rows = _find_header(table, report)
     for header in columns.ignored:

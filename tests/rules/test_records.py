@@ -9,9 +9,19 @@ from decimal import Decimal
 import pytest
 from stdnum.cn import ric
 
+from signage.display import eligible_records
 from signage.importer.columns import map_columns
 from signage.importer.rows import build_record
-from signage.records import DebtorRecord, Notice, Organisation, Person, Status, parse_status
+from signage.playlist import Playlist
+from signage.records import (
+    MAX_TERM_YEARS_ON_SCREEN,
+    DebtorRecord,
+    Notice,
+    Organisation,
+    Person,
+    Status,
+    parse_status,
+)
 from signage.rules import RuleViolation
 from signage.rules.idcard import MaskPolicy
 
@@ -233,3 +243,72 @@ def test_notice_window(
 ) -> None:
     notice = Notice(notice_id="n1", title="通知", body="本院执行局办公时间调整", starts=starts, ends=ends)
     assert notice.is_displayable(at) is shown
+
+
+# --- the screen re-checks every field it draws (issue 10, part 5) -------------------------------------------
+
+
+def organisation_record(**changes) -> DebtorRecord:
+    organisation = Organisation(
+        name="青川市东湖建材有限公司", code="D2143569-X", legal_representative="林小雨"
+    )
+    record = dataclasses.replace(person_record(), debtor=organisation, court_phone="0531-12345678")
+    return dataclasses.replace(record, **changes)
+
+
+def with_debtor(**changes: str) -> DebtorRecord:
+    record = organisation_record()
+    return dataclasses.replace(record, debtor=dataclasses.replace(record.debtor, **changes))
+
+
+@pytest.mark.parametrize(
+    ("record", "shown"),
+    [
+        (organisation_record(), True),
+        (with_debtor(code="91350100M000100Y43"), True),
+        # Organisation code: a bidi override, a NUL, markup, a lower-case or spaced form the import never stores.
+        (with_debtor(code="D2143569-X\u202e"), False),
+        (with_debtor(code="D2143569\x00-X"), False),
+        (with_debtor(code="<b>D2143569-X</b>"), False),
+        (with_debtor(code="d2143569-x"), False),
+        (with_debtor(legal_representative="林\u202e小雨"), False),
+        (with_debtor(name="=HYPERLINK(1)有限公司"), False),
+        # Court phone.
+        (organisation_record(court_phone="0531-12345678 转 8001"), True),
+        (organisation_record(court_phone="0531-1234\u202e5678"), False),
+        (organisation_record(court_phone="0531\x001234"), False),
+        (organisation_record(court_phone="<a href=x>0531</a>"), False),
+        # Court: must name a 法院, at least four characters, no invisible characters.
+        (organisation_record(court="东湖法院"), True),
+        (organisation_record(court="法院"), False),
+        (organisation_record(court="青川市东湖区"), False),
+        (organisation_record(court="青川市\x1b[2J人民法院"), False),
+        (organisation_record(case_number="（2025）鲁0102执\u202e1234号"), False),
+        # Term: at most MAX_TERM_YEARS_ON_SCREEN years after listing; year 9999 is not a term.
+        (organisation_record(term_ends=dt.date(2033, 3, 1)), True),
+        (organisation_record(term_ends=dt.date(2033, 3, 2)), False),
+        (organisation_record(term_ends=dt.date(9999, 12, 31)), False),
+        (organisation_record(amount=Decimal("NaN")), False),
+    ],
+)
+def test_every_drawn_field_is_checked_again(record: DebtorRecord, shown: bool) -> None:
+    assert record.is_displayable(TODAY) is shown
+    # The screen asks through eligible_records; a bad record is left out, the others stay.
+    playlist = Playlist(
+        channel="c",
+        version=1,
+        issued=dt.datetime(2025, 6, 1, tzinfo=dt.UTC),
+        records=(person_record(), record),
+    )
+    shown_ids = [r.entry_id for r in eligible_records(playlist, frozenset(), TODAY)]
+    assert shown_ids == (["A1", "A1"] if shown else ["A1"])
+
+
+def test_the_term_bound_is_the_legal_maximum_with_room_to_spare() -> None:
+    from signage.importer.rows import MAX_TERM_YEARS
+
+    assert MAX_TERM_YEARS_ON_SCREEN > MAX_TERM_YEARS  # never hides an entry the import accepted
+
+
+def test_a_person_age_over_120_is_not_shown() -> None:
+    assert not person_record(age=121).is_displayable(TODAY)

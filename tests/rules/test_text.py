@@ -13,9 +13,11 @@ from signage.rules.text import (
     MIDDLE_DOT,
     ORG_NAME_LENGTH,
     PERSON_NAME_LENGTH,
+    clean_court_name,
     clean_org_name,
     clean_person_name,
     clean_text,
+    is_court_phone,
 )
 
 
@@ -196,3 +198,45 @@ def test_property_org_names_never_carry_format_characters(raw: str) -> None:
         return
     assert unicodedata.is_normalized("NFC", cleaned)
     assert not any(unicodedata.category(char) in {"Cc", "Cf", "Co", "Cn"} for char in cleaned)
+
+
+# --- formula injection (issue 10, part 5) --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@"])
+@pytest.mark.parametrize("rule", [clean_person_name, clean_org_name])
+def test_text_starting_like_a_formula_is_refused(rule, start: str) -> None:
+    assert refusal_code(rule, f'{start}HYPERLINK("https://example.invalid","林小雨")') == "text.formula"
+    assert refusal_code(rule, f"  {start}林小雨") == "text.formula"  # after the surrounding spaces go
+
+
+def test_formula_message_names_the_field_and_the_fix() -> None:
+    with pytest.raises(RuleViolation) as caught:
+        clean_text("=1+1", field_zh="执行法院", field_en="the court", length=(1, 60))
+    finding = caught.value.finding
+    assert "执行法院" in finding.zh and "公式" in finding.zh and "删除" in finding.fix_zh
+    assert (
+        "the court" in finding.en and "formula" in finding.en and "delete the leading '='" in finding.fix_en
+    )
+
+
+def test_formula_characters_inside_the_text_and_notice_lines_are_accepted() -> None:
+    assert clean_org_name("青川市A-B科技有限公司") == "青川市A-B科技有限公司"
+    assert (
+        clean_text("- 周一闭馆", field_zh="正文", field_en="body", length=(0, 99), formula_ok=True)
+        == "- 周一闭馆"
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [("法院", "text.length"), ("青川市东湖区", "court.name"), ("=青川市人民法院", "text.formula")],
+)
+def test_court_name_refusals(raw: str, code: str) -> None:
+    assert refusal_code(clean_court_name, raw) == code
+
+
+def test_court_names_short_and_long_are_accepted() -> None:
+    assert clean_court_name(" 东湖法院 ") == "东湖法院"
+    assert clean_court_name("北京知识产权法院") == "北京知识产权法院"
+    assert is_court_phone("0531-12345678 转 8001") and not is_court_phone("0531\u202e1234")
