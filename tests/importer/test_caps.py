@@ -308,4 +308,4 @@ def test_names_courts_and_representatives_starting_like_formulas_are_refused_wit
     assert "第 3 行（序号 F2），列“执行法院”" in text and "row 3 (序号 F2), column '执行法院' (court)" in text
     assert "请删除执行法院开头的“-”" in text
     assert [p.field for p in report.problems if p.row == 6] == ["amount"]
-    assert [record.entry_id for record in report.records] == ["F6"]
+    assert [report.serials[record.entry_id] for record in report.records] == ["F6"]
