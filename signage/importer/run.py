@@ -164,7 +164,7 @@ def _find_header(table: Table, report: ImportReport) -> tuple[ColumnMap, Iterato
     Court exports put a merged title ("XX人民法院失信被执行人名单") and lines such as 导出时间 above the
     header. Each row skipped is reported as info, so the clerk sees what was taken for the header.
     """
-    candidates: list[tuple[int | None, list[Cell]]] = [(None, list(table.headers))]
+    candidates: list[tuple[int | None, list[Cell]]] = [(table.header_row, list(table.headers))]
     candidates += itertools.islice(table.rows, HEADER_SEARCH_ROWS - 1)
     for position, (_, cells) in enumerate(candidates):
         headers = [_cell_text(cell) for cell in cells]

@@ -43,6 +43,7 @@ class Table:
         estimated_rows: About how many data rows follow (for progress bars), or ``None`` if unknown.
         close: Closes the file; the rows are read from it as they are iterated, so call this when done
             (an abandoned generator would close it only when garbage-collected).
+        header_row: The row number of ``headers`` (1 unless blank rows come first).
     """
 
     headers: list[str]
@@ -50,6 +51,7 @@ class Table:
     encoding: str
     estimated_rows: int | None = None
     close: Callable[[], None] = field(default=lambda: None, compare=False)
+    header_row: int = 1
 
 
 def open_table(path: Path) -> Table:
@@ -248,13 +250,13 @@ def _is_empty(cells: list[Cell]) -> bool:
 def _with_header(
     numbered: Iterator[tuple[int, list[Cell]]], path: Path, encoding: str, *, estimated_rows: int | None
 ) -> Table:
-    for _, cells in numbered:
+    for number, cells in numbered:
         if not _is_empty(cells):
             headers = [str(cell).strip() for cell in cells]
             break
     else:
         raise _empty(path)
-    return Table(headers, _data_rows(numbered, path), encoding, estimated_rows)
+    return Table(headers, _data_rows(numbered, path), encoding, estimated_rows, header_row=number)
 
 
 def _data_rows(numbered: Iterator[tuple[int, list[Cell]]], path: Path) -> Iterator[tuple[int, list[Cell]]]:
