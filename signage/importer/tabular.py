@@ -252,11 +252,11 @@ def _with_header(
 ) -> Table:
     for number, cells in numbered:
         if not _is_empty(cells):
-            headers = [str(cell).strip() for cell in cells]
+            headers, header_row = [str(cell).strip() for cell in cells], number
             break
     else:
         raise _empty(path)
-    return Table(headers, _data_rows(numbered, path), encoding, estimated_rows, header_row=number)
+    return Table(headers, _data_rows(numbered, path), encoding, estimated_rows, header_row=header_row)
 
 
 def _data_rows(numbered: Iterator[tuple[int, list[Cell]]], path: Path) -> Iterator[tuple[int, list[Cell]]]:
