@@ -16,8 +16,6 @@ DEB_PACKAGES := fonts-noto-cjk xvfb xauth libxcb-icccm4 libxcb-image0 libxcb-key
 
 .PHONY: test lint typecheck pytest demo deps venv bench sample clean install
 
-KIOSK_DISPLAY ?= x
-
 test: venv lint typecheck pytest
 
 demo: venv
@@ -72,7 +70,7 @@ sample: venv
 
 # Set this machine up as a screen (Debian 12, as root); idempotent. See docs/installer-guide.md.
 install:
-	deploy/install.sh --source $(CURDIR) --display $(KIOSK_DISPLAY)
+	deploy/install.sh --source $(CURDIR)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
