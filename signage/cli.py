@@ -14,6 +14,7 @@ import logging
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -24,7 +25,8 @@ from signage.importer import ImportOptions, import_file
 from signage.report import render_json, render_text
 from signage.rules.idcard import MaskPolicy
 
-SAMPLE_DIR = Path(__file__).resolve().parent.parent / "playlists" / "sample"
+#: The fictional sample channel, shipped in the package (assets/ of the source, installed as signage.assets).
+SAMPLE_DIR = Path(str(resources.files("signage.assets"))) / "sample"
 _SPREADSHEETS = (".csv", ".xlsx", ".tsv", ".txt")
 
 _EPILOG = """\
