@@ -322,10 +322,9 @@ def _play(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus
     from signage.config import load_player_config
 
     config = load_player_config(arguments.config)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=err
-    )
-    from signage.kiosk.app import run_player
+    from signage.kiosk.app import configure_logging, run_player
+
+    configure_logging(err)
 
     return ExitStatus(run_player(config, windowed=arguments.windowed, clock=_now) or 0)
 
