@@ -14,7 +14,7 @@ DEB_PACKAGES := fonts-noto-cjk xvfb xauth libxcb-icccm4 libxcb-image0 libxcb-key
 	libxkbcommon-x11-0 libxcb-cursor0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-xkb1 \
 	libegl1 libgl1 libfontconfig1 libdbus-1-3 python3-venv postgresql systemd
 
-.PHONY: test lint typecheck pytest demo deps venv bench sample clean install
+.PHONY: test lint typecheck pytest demo deps venv bench sample clean install boot-test
 
 test: venv lint typecheck pytest
 
@@ -67,6 +67,13 @@ $(VENV)/.bench-installed: pyproject.toml | venv
 
 sample: venv
 	$(BIN)/python playlists/generate_sample.py
+
+# Boot what users install: a Debian 12 image with deploy/install.sh run inside, booted in QEMU (KVM when it
+# works, TCG otherwise), checked for a slide, a watchdog restart and a power cut. Root, Debian 12; not part of
+# `make test`. First run about 10 minutes (the base image is cached in .boot-cache/), then about 8 on TCG.
+# See docs/installer-guide.md, "What you should see".
+boot-test: venv
+	$(BIN)/python tests/boot/run.py
 
 # Set this machine up as a screen (Debian 12, as root); idempotent. See docs/installer-guide.md.
 install:
