@@ -411,7 +411,7 @@ def seed_cache(work: Path, root: Path) -> Path:
     )
     cache = root / "var" / "lib" / "signage" / "cache"
     shutil.rmtree(cache)
-    shutil.copytree(work / "seed-cache", cache)
+    shutil.copytree(work / "seed-cache", cache, symlinks=True)
     uid, gid = owner_in(root, "signage")
     for path in [cache, *cache.rglob("*")]:
         os.chown(path, uid, gid, follow_symlinks=False)
@@ -652,13 +652,52 @@ def kiosk_state(machine: Machine) -> dict[str, str]:
     return dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
 
 
-def cache_hashes(machine: Machine) -> str:
+#: The verified set in the cache: what sync wrote and nothing but a sync may change (the play log and the
+#: clock memory beside it change while the player runs).
+VERIFIED = re.compile(r"^(current\.json|objects/.+|tuf/.+)$")
+
+
+def diff(before: dict[str, str], after: dict[str, str]) -> str:
+    changed = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+    return f"{len(changed)} files: {', '.join(changed[:5])}"
+
+
+def verified_hashes(listing: str) -> dict[str, str]:
+    """{path: sha256} of the verified set, from ``sha256sum`` lines run in the cache folder."""
+    found = {}
+    for line in listing.splitlines():
+        digest, _, name = line.partition("  ")
+        name = name.removeprefix("./")
+        if VERIFIED.match(name):
+            found[name] = digest
+    return found
+
+
+def seeded_hashes(cache: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(cache)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in cache.rglob("*")
+        # As `find -type f` in the guest: tuf/root.json is a link to the newest root in root_history/.
+        if path.is_file() and not path.is_symlink() and VERIFIED.match(str(path.relative_to(cache)))
+    }
+
+
+def cache_hashes(machine: Machine) -> dict[str, str]:
     rc, output = machine.sh(
         "cd /var/lib/signage/cache && find . -type f -print0 | sort -z | xargs -0 sha256sum"
     )
     if rc != 0:
         raise BootTestError(f"cache: cannot hash the cache in the guest: {output}")
-    return output
+    return verified_hashes(output)
+
+
+def play_log_ok(machine: Machine) -> str:
+    """SQLite's integrity check of the player's local play log (written right up to the power cut)."""
+    rc, output = machine.sh(
+        "cd /var/lib/signage/cache && test ! -e plays.sqlite || /opt/signage/venv/bin/python -c "
+        '\'import sqlite3; print(sqlite3.connect("plays.sqlite").execute("pragma integrity_check").fetchone()[0])\''
+    )
+    return output.strip() if rc == 0 else f"failed ({rc}): {output.strip()}"
 
 
 _UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0}
@@ -759,7 +798,9 @@ def boot_test(times: Times, timeout: float | None) -> int:
     kvm = kvm_works(kernel, work)
     machine = Machine(work, kernel, initrd, work / "disk.raw", OUT / "serial-first-boot.log", kvm)
     limit = timeout or (240.0 if machine.kvm else 900.0)
-    say(f"boot 1: QEMU with {'KVM' if machine.kvm else 'TCG (no usable /dev/kvm)'}, waiting for READY")
+    say(
+        f"boot 1: QEMU with {'KVM' if machine.kvm else 'TCG (/dev/kvm missing or not running guests)'}, waiting for READY"
+    )
     try:
         ready = machine.wait_serial(READY_RE, limit, "boot 1: kiosk.service READY")
         times.note("boot 1: power-on to kiosk.service READY (wall clock)", ready)
@@ -768,7 +809,13 @@ def boot_test(times: Times, timeout: float | None) -> int:
         wait_for_slide(machine, OUT / "first-boot.png", repo, work, "boot 1: screen", 60)
         watchdog(machine, times, limit)
         wait_for_slide(machine, OUT / "after-watchdog.png", repo, work, "watchdog: screen", 60)
+        seeded = seeded_hashes(work / "seed-cache")
         hashes = cache_hashes(machine)
+        # The player may add to it (ngclient keeps its trusted root as tuf/root.json), never change it.
+        if {name: hashes.get(name) for name in seeded} != seeded:
+            raise BootTestError(
+                f"cache: the guest's verified set differs from the one seeded: {diff(seeded, hashes)}"
+            )
         rc, journal = machine.sh("journalctl -b -u kiosk.service -o short-monotonic --no-pager")
         (OUT / "kiosk-journal-first-boot.txt").write_text(journal, encoding="utf-8")
         say("power cut: kill -9 QEMU")
@@ -781,8 +828,13 @@ def boot_test(times: Times, timeout: float | None) -> int:
         times.note("boot 2 (after the power cut): power-on to READY (wall clock)", ready)
         times.note("boot 2: guest uptime at READY", machine.ready_uptime())
         machine.wait_agent(120)
-        if cache_hashes(machine) != hashes:
-            raise BootTestError("power cut: the cache changed across the power cut")
+        after = cache_hashes(machine)
+        if after != hashes:
+            raise BootTestError(f"power cut: the verified set in the cache changed: {diff(hashes, after)}")
+        say(f"power cut: the verified set is intact ({len(after)} files, hashes as seeded)")
+        integrity = play_log_ok(machine)
+        if integrity != "ok":
+            raise BootTestError(f"power cut: the play log is damaged: {integrity}")
         rc, status = machine.sh("signage status --config /etc/signage/player.toml")
         (OUT / "status-after-power-cut.txt").write_text(status, encoding="utf-8")
         if rc != 0:
