@@ -82,7 +82,9 @@ def test_the_scheduler_runs_jobs_but_its_routine_lines_stay_out(qtbot, tmp_path,
         try:
             # Several scheduled runs: each one is a "Running job" and an "executed successfully" at INFO.
             qtbot.waitUntil(lambda: len(results) >= 3, timeout=60_000)
-            routine = [r for r in keep.records if r.name.startswith("apscheduler") and r.levelno < logging.WARNING]
+            routine = [
+                r for r in keep.records if r.name.startswith("apscheduler") and r.levelno < logging.WARNING
+            ]
             assert routine == []
             assert "apscheduler" not in stream.getvalue()
             # The sync results themselves are news: the hub cannot be reached, said once.
