@@ -40,6 +40,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import cast
 
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
@@ -199,7 +200,7 @@ def base_image(times: Times) -> tuple[Path, bool]:
 def runtime_closure() -> list[metadata.Distribution]:
     """The installed distributions signage needs at run time, plus setuptools (the guest's pip builds
     the project from source with it, without an index)."""
-    environment = default_environment()
+    environment = cast(dict[str, str], default_environment())
     seen: dict[str, metadata.Distribution] = {}
     extras_done: set[tuple[str, str]] = set()
     # (requirement, the extra its marker is evaluated under: "" for plain dependencies)
