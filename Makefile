@@ -70,7 +70,7 @@ sample: venv
 
 # Boot what users install: a Debian 12 image with deploy/install.sh run inside, booted in QEMU (KVM when it
 # works, TCG otherwise), checked for a slide, a watchdog restart and a power cut. Root, Debian 12; not part of
-# `make test`. First run about 10 minutes (the base image is cached in .boot-cache/), then about 8 on TCG.
+# `make test`. About 6 to 8 minutes without KVM, the first run included (it caches the base image in .boot-cache/).
 # See docs/installer-guide.md, "What you should see".
 boot-test: venv
 	$(BIN)/python tests/boot/run.py
