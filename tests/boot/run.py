@@ -15,10 +15,12 @@ Steps (each failure is named on standard error and the exit status is 1):
 6. SIGSTOP the player: systemd must restart it (READY again) within WatchdogSec plus a margin;
 7. kill -9 QEMU (a power cut), boot again: the cache hashes are unchanged and a slide is back.
 
-Out: boot-out/first-boot.png, boot-out/after-power-cut.png, boot-out/serial-*.log, boot-out/kiosk-journal.txt,
-boot-out/times.txt. Run as root on Debian 12 (mmdebstrap, qemu-system-x86 and qemu-utils are installed when
-missing). The test image adds one thing users do not have: a command agent on a virtio serial port
-(boot-test-agent.service), through which the test runs ``systemctl``, ``kill`` and ``sha256sum`` in the guest.
+Out: boot-out/first-boot.png, after-watchdog.png, after-power-cut.png, serial-*.log, kiosk-journal-*.txt,
+status- and state-after-power-cut.txt, times.txt. Run as root on Debian 12 (mmdebstrap, qemu-system-x86 and
+qemu-utils are installed when missing). The test image differs from a screen in three test-only ways: QEMU
+boots its kernel directly (no GRUB); a command agent on a virtio serial port (boot-test-agent.service) runs
+``systemctl``, ``kill`` and ``sha256sum`` for the test; boot-test-ready.service, ordered after kiosk.service,
+writes "kiosk.service READY" on the serial console.
 """
 
 from __future__ import annotations
