@@ -1,6 +1,6 @@
 """Sync cost on a metered bus link: bytes and requests per poll, per takedown, per added record, per first sync.
 
-The fictional sample channel (``playlists/sample``: 73 rows, of which 64 are published, with their
+The fictional sample channel (``assets/sample``: 73 rows, of which 64 are published, with their
 generated portraits) is published into a fresh repository under ``bench/out/metered/`` as ``signage demo``
 publishes it, served by a real Hub on 127.0.0.1, and reached through a counting TCP relay by one screen
 (``ScreenSync`` with the ``HttpFetcher`` every screen uses, one ``requests`` session kept for the whole
@@ -50,7 +50,7 @@ from signage.publish.repo import OperatorRepository
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "metered"
-SAMPLE = ROOT / "playlists" / "sample"
+SAMPLE = ROOT / "assets" / "sample"
 SECTION = "Metered link"
 MODULE = "bench.metered"
 CHANNEL = "sample"

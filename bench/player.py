@@ -61,7 +61,7 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "player"
-SAMPLE = ROOT / "playlists" / "sample"
+SAMPLE = ROOT / "assets" / "sample"
 SCREEN = (1920, 1080)
 SIZES = {"1920x1080": (1920, 1080), "3840x2160": (3840, 2160)}
 KINDS = ("person", "organisation", "notice", "standby")

@@ -17,7 +17,7 @@ repository under ``bench/out/scale/``, served by a real Hub on 127.0.0.1, and me
    of the snapshot without them), ``ContentSnapshot.display_set(now)`` from the synced cache and a :class:`~signage.rotation.Rotation` built as ``signage.kiosk.app`` builds it; the first
    ``next_slide`` of a new Rotation (it hashes and sorts the day's order) and then ``--calls`` calls of
    ``next_slide`` alone and of ``display_set`` + ``next_slide`` (what the player runs per slide), each call
-   timed; for the 35,000-record cache and for the fictional sample channel (``playlists/sample``, 73 rows,
+   timed; for the 35,000-record cache and for the fictional sample channel (``assets/sample``, 73 rows,
    64 records and one notice, published as :func:`bench.player.prepare` does), alternating, ``--rounds``
    rounds with a fresh snapshot and Rotation each.
 5. **Player PSS**: the player (:mod:`bench.player`'s instrumented child: ``signage play``'s own

@@ -88,7 +88,7 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "takedown"
-SAMPLE = ROOT / "playlists" / "sample"
+SAMPLE = ROOT / "assets" / "sample"
 SECTION = "Takedown latency"
 SCREEN = (1920, 1080)
 SCREEN_ID = "bench-takedown"

@@ -1,20 +1,21 @@
 #!/bin/bash
 # signage: set up a fresh Debian 12 mini-PC as a screen. Run as root; running it again is harmless.
 #
-#   deploy/install.sh [--source DIR] [--display x|cage] [--root DIR]
+#   deploy/install.sh [--source DIR] [--root DIR]
 #                     [--skip-apt] [--skip-user] [--skip-venv] [--no-systemctl] [--python PY]
+#   deploy/install.sh --list-packages
 #
 # What it does, each step only when needed:
-#   1. Debian packages: Python venv, the CJK fonts, the X11/xcb libraries the player needs, and either a
-#      minimal X server (xserver-xorg-core, xset, xauth) or the cage Wayland compositor.
+#   1. Debian packages: Python venv, the CJK fonts, the X11/xcb libraries the player needs and a minimal
+#      X server (xserver-xorg-core, xset, xauth). --list-packages prints them and stops (image builders).
 #   2. The system user "signage" (no login, home /var/lib/signage), in the video, render and input groups.
 #   3. A venv in /opt/signage/venv with this project installed; /usr/local/bin/signage points at it.
 #   4. /etc/signage/player.toml from `signage`'s example config, only if there is none (never overwritten);
 #      an existing /etc/signage/token is made root:signage 0640.
 #   5. /var/lib/signage (and its cache/ folder) owned by signage, mode 0750.
-#   6. The systemd units in /etc/systemd/system, the X helper in /usr/local/lib/signage, the PAM stack for
-#      cage; then daemon-reload and enable (with systemd not running as PID 1, e.g. in a container, units
-#      are enabled offline or the step is skipped with a message).
+#   6. The systemd units in /etc/systemd/system (kiosk.service from the top of the source, signage-x.service
+#      from deploy/), the X helper in /usr/local/lib/signage; then daemon-reload and enable (with systemd
+#      not running as PID 1, e.g. in a container, units are enabled offline or the step is skipped).
 #
 # --root DIR installs into DIR instead of / (tests, images); with it, nothing outside DIR is touched: no
 # packages, no users, and systemctl only with --root. The --skip-* switches leave out single steps.
@@ -22,13 +23,13 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source_dir=$(dirname "$here")
-display=x
 root=/
 skip_apt=0
 skip_user=0
 skip_venv=0
 no_systemctl=0
 python=""
+list_packages=0
 
 say() { printf 'signage install: %s\n' "$*"; }
 die() { printf 'signage install: error: %s\n' "$*" >&2; exit 1; }
@@ -36,19 +37,30 @@ die() { printf 'signage install: error: %s\n' "$*" >&2; exit 1; }
 while [ $# -gt 0 ]; do
     case "$1" in
     --source) source_dir=$(cd "$2" && pwd); shift 2 ;;
-    --display) display=$2; shift 2 ;;
     --root) root=$2; shift 2 ;;
     --skip-apt) skip_apt=1; shift ;;
     --skip-user) skip_user=1; shift ;;
     --skip-venv) skip_venv=1; shift ;;
     --no-systemctl) no_systemctl=1; shift ;;
     --python) python=$2; shift 2 ;;
+    --display) [ "$2" = x ] || die "--display $2: only x is supported (the cage variant was removed)"; shift 2 ;;
+    --list-packages) list_packages=1; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
     esac
 done
 
-case "$display" in x | cage) ;; *) die "--display must be x or cage, not $display" ;; esac
+common_packages=(python3-venv fonts-noto-cjk libegl1 libgl1 libfontconfig1 libdbus-1-3 libxkbcommon0)
+x_packages=(xserver-xorg-core xserver-xorg-input-libinput x11-xserver-utils xauth
+    libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0 libxkbcommon-x11-0 libxcb-cursor0
+    libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-xkb1)
+packages=("${common_packages[@]}" "${x_packages[@]}")
+
+if [ "$list_packages" = 1 ]; then
+    printf '%s\n' "${packages[@]}"
+    exit 0
+fi
+
 [ -f "$source_dir/pyproject.toml" ] || die "$source_dir is not the signage source (no pyproject.toml)"
 if [ "$root" != / ]; then
     mkdir -p "$root"
@@ -68,15 +80,8 @@ etc=/etc/signage
 state=/var/lib/signage
 units=/etc/systemd/system
 
-common_packages=(python3-venv fonts-noto-cjk libegl1 libgl1 libfontconfig1 libdbus-1-3 libxkbcommon0)
-x_packages=(xserver-xorg-core xserver-xorg-input-libinput x11-xserver-utils xauth
-    libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0 libxkbcommon-x11-0 libxcb-cursor0
-    libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-xkb1)
-cage_packages=(cage libwayland-client0 libwayland-cursor0 libwayland-egl1)
-
 # --- 1. packages ----------------------------------------------------------------------------------------
 if [ "$skip_apt" = 0 ]; then
-    if [ "$display" = x ]; then packages=("${common_packages[@]}" "${x_packages[@]}"); else packages=("${common_packages[@]}" "${cage_packages[@]}"); fi
     missing=()
     for package in "${packages[@]}"; do
         if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
@@ -153,33 +158,41 @@ if [ "$owner" != root ]; then
 fi
 
 # --- 6. units -------------------------------------------------------------------------------------------
-install -d -m 0755 "$prefix$units" "$prefix/usr/local/lib/signage" "$prefix/etc/pam.d"
-for unit in kiosk.service signage-x.service kiosk-cage.service; do
-    install -m 0644 "$here/$unit" "$prefix$units/$unit"
-done
+install -d -m 0755 "$prefix$units" "$prefix/usr/local/lib/signage"
+# kiosk.service, the unit users install, sits at the top of the source; the X server's unit and helper here.
+install -m 0644 "$(dirname "$here")/kiosk.service" "$prefix$units/kiosk.service"
+install -m 0644 "$here/signage-x.service" "$prefix$units/signage-x.service"
 install -m 0755 "$here/x-session" "$prefix/usr/local/lib/signage/x-session"
-install -m 0644 "$here/pam-signage-kiosk" "$prefix/etc/pam.d/signage-kiosk"
-
-if [ "$display" = x ]; then enable=(kiosk.service signage-x.service); disable=(kiosk-cage.service); else enable=(kiosk-cage.service); disable=(kiosk.service signage-x.service); fi
+enable=(kiosk.service signage-x.service)
+# The cage (Wayland) variant of earlier versions never reached a slide and was removed: take it away.
+disable=()
+if [ -e "$prefix$units/kiosk-cage.service" ]; then
+    disable=(kiosk-cage.service)
+    say "removing the old cage variant (kiosk-cage.service)"
+fi
 if [ "$no_systemctl" = 1 ]; then
     say "systemctl skipped (--no-systemctl); enable ${enable[*]} yourself"
 elif ! command -v systemctl >/dev/null; then
     say "no systemctl here; enable ${enable[*]} yourself"
 elif [ "$root" != / ]; then
-    systemctl --root="$root" --quiet disable "${disable[@]}" 2>/dev/null || true
+    [ ${#disable[@]} -eq 0 ] || systemctl --root="$root" --quiet disable "${disable[@]}" 2>/dev/null || true
     systemctl --root="$root" --quiet enable "${enable[@]}"
     say "enabled ${enable[*]} in $root"
 elif [ -d /run/systemd/system ]; then
     systemctl daemon-reload
-    systemctl --quiet disable "${disable[@]}" 2>/dev/null || true
+    [ ${#disable[@]} -eq 0 ] || systemctl --quiet disable "${disable[@]}" 2>/dev/null || true
     systemctl --quiet enable "${enable[@]}"
     say "enabled ${enable[*]}; they start at the next boot (or now: systemctl start ${enable[0]})"
 else
     # A container or a chroot: systemd is not PID 1, so nothing can be started; enabling works offline.
-    systemctl --quiet disable "${disable[@]}" 2>/dev/null || true
+    [ ${#disable[@]} -eq 0 ] || systemctl --quiet disable "${disable[@]}" 2>/dev/null || true
     systemctl --quiet enable "${enable[@]}" 2>/dev/null \
         && say "systemd is not running (container?): enabled ${enable[*]} for the next boot" \
         || say "systemd is not running (container?): enable ${enable[*]} on the real machine"
+fi
+
+if [ ${#disable[@]} -gt 0 ]; then
+    rm -f "$prefix$units/kiosk-cage.service" "$prefix/etc/pam.d/signage-kiosk"
 fi
 
 cat <<EOF

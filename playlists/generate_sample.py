@@ -1,6 +1,6 @@
-"""Write the fictional sample channel: ``playlists/sample/records.csv``, ``photos/*.jpg`` and ``README.md``.
+"""Write the fictional sample channel: ``assets/sample/records.csv``, ``photos/*.jpg`` and ``README.md``.
 
-Run ``python playlists/generate_sample.py [OUTPUT_FOLDER]``; the folder defaults to ``playlists/sample``.
+Run ``python playlists/generate_sample.py [OUTPUT_FOLDER]``; the folder defaults to ``assets/sample``.
 The output is deterministic: the same code gives a byte-identical ``records.csv`` (tests check this).
 
 Every value is invented (see :mod:`signage.fictional`). Besides the accepted rows, which show long names,
@@ -24,7 +24,7 @@ from pathlib import Path
 from signage import fictional
 
 SEED = 20261126
-SAMPLE_DIR = Path(__file__).resolve().parent / "sample"
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "assets" / "sample"
 PHOTO_QUALITY = 80
 ADDRESS = "住址"
 NAME = "被执行人姓名/名称"
@@ -395,7 +395,7 @@ def render_readme(sample: Sample) -> str:
         "as Excel's “CSV UTF-8”), `photos/*.jpg` and this README, from `signage/fictional.py`. "
         "The same code gives a byte-identical `records.csv`.",
         "",
-        "## `signage check playlists/sample`",
+        "## `signage check assets/sample`",
         "",
         "```",
         f"读取 {len(sample.rows)} 行：接受 {accepted} 行，拒绝 {len(refused)} 行，提示 {len(warnings)} 条",
@@ -467,7 +467,7 @@ def write_sample(folder: Path, seed: int = SEED) -> Sample:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Write the sample into the folder given (default ``playlists/sample``) and return 0."""
+    """Write the sample into the folder given (default ``assets/sample``) and return 0."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("output", nargs="?", type=Path, default=SAMPLE_DIR, help="folder to write into")
     arguments = parser.parse_args(argv)

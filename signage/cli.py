@@ -14,6 +14,7 @@ import logging
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO, cast
 
@@ -26,7 +27,8 @@ from signage.report import render_json, render_text
 from signage.rules.idcard import MaskPolicy
 from signage.terminal import TerminalWriter, for_terminal
 
-SAMPLE_DIR = Path(__file__).resolve().parent.parent / "playlists" / "sample"
+#: The fictional sample channel, shipped in the package (assets/ of the source, installed as signage.assets).
+SAMPLE_DIR = Path(str(resources.files("signage.assets"))) / "sample"
 _SPREADSHEETS = (".csv", ".xlsx", ".tsv", ".txt")
 
 _EPILOG = """\
@@ -373,7 +375,7 @@ def _add_player_commands(commands: Any) -> None:
     render.add_argument(
         "--sample",
         action="store_true",
-        help="with --source: mark every slide 示例 / SAMPLE (fictional data, such as playlists/sample)",
+        help="with --source: mark every slide 示例 / SAMPLE (fictional data, such as assets/sample)",
     )
     render.set_defaults(handler=_render)
 
@@ -399,10 +401,9 @@ def _play(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus
     from signage.config import load_player_config
 
     config = load_player_config(arguments.config)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=err
-    )
-    from signage.kiosk.app import run_player
+    from signage.kiosk.app import configure_logging, run_player
+
+    configure_logging(err)
 
     return ExitStatus(run_player(config, windowed=arguments.windowed, clock=_now) or 0)
 

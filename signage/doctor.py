@@ -410,8 +410,8 @@ def _display_result(label: str, error: str | None, label_en: str | None = None) 
     return Check(
         "display",
         False,
-        f"无法连接显示服务 {label}（{error}）；请检查 signage-x.service 或 kiosk-cage.service",
-        f"cannot connect to the display {label_en} ({error}); check signage-x.service or kiosk-cage.service",
+        f"无法连接显示服务 {label}（{error}）；请检查 signage-x.service",
+        f"cannot connect to the display {label_en} ({error}); check signage-x.service",
         "systemctl status signage-x.service kiosk.service",
     )
 
@@ -885,9 +885,7 @@ def doctor_command(
     from signage.sync.fetcher import HttpFetcher, screen_user_agent
 
     config = load_player_config(config_path)
-    under_systemd = any(
-        Path("/etc/systemd/system", unit).exists() for unit in ("kiosk.service", "kiosk-cage.service")
-    )
+    under_systemd = Path("/etc/systemd/system/kiosk.service").exists()
     with HttpFetcher(
         connect_timeout=5, read_timeout=5, deadline=10, user_agent=screen_user_agent(config.screen_id)
     ) as fetcher:

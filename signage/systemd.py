@@ -1,6 +1,6 @@
 """The service manager's notification protocol (``sd_notify``), in plain Python.
 
-Under ``deploy/kiosk.service`` (``Type=notify``, ``WatchdogSec=``) systemd hands the player a datagram
+Under ``kiosk.service`` (``Type=notify``, ``WatchdogSec=``) systemd hands the player a datagram
 socket in ``$NOTIFY_SOCKET`` and expects ``READY=1`` once the screen shows something, then ``WATCHDOG=1``
 at least once per ``$WATCHDOG_USEC``. Without those variables (a desktop, the tests, ``signage demo``)
 every function here does nothing and returns ``False``, so callers never need to ask where they run.

@@ -19,7 +19,7 @@ from signage.report import Severity, summarise_codes
 
 TODAY = dt.date(2026, 11, 26)
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "playlists" / "sample"
+SAMPLE = ROOT / "assets" / "sample"
 
 
 def load_generator() -> ModuleType:

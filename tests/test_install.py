@@ -19,13 +19,14 @@ from signage.systemd import RESTART_EXIT_STATUS
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
-UNITS = ("kiosk.service", "signage-x.service", "kiosk-cage.service")
+#: kiosk.service, the unit users install, is at the top of the project; deploy/ keeps the X server's.
+UNIT_FILES = {"kiosk.service": ROOT / "kiosk.service", "signage-x.service": DEPLOY / "signage-x.service"}
+UNITS = tuple(UNIT_FILES)
 INSTALL = DEPLOY / "install.sh"
 #: The commands of each unit that exist only on an installed screen (stubbed for verify).
 SCREEN_ONLY = {
     "kiosk.service": {"/opt/signage/venv/bin/signage"},
-    "signage-x.service": {"/usr/bin/Xorg", "/usr/local/lib/signage/x-session"},
-    "kiosk-cage.service": set(),
+    "signage-x.service": {"/usr/local/lib/signage/x-session"},
 }
 EXEC_RE = re.compile(
     r"^(Exec(?:Start|StartPre|StartPost|Stop|StopPost|Reload|Condition)=)([-@:+!]*)(\S+)(.*)$"
@@ -40,7 +41,7 @@ def directives(unit: str) -> list[tuple[str, str, str]]:
     """(section, key, value) of every directive, in order; repeated keys stay repeated."""
     section = ""
     found = []
-    for line in (DEPLOY / unit).read_text(encoding="utf-8").splitlines():
+    for line in UNIT_FILES[unit].read_text(encoding="utf-8").splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
             continue
@@ -67,7 +68,7 @@ def verifiable_copy(unit: str, folder: Path) -> tuple[Path, set[str]]:
     stubs.mkdir(exist_ok=True)
     replaced: set[str] = set()
     lines = []
-    for line in (DEPLOY / unit).read_text(encoding="utf-8").splitlines():
+    for line in UNIT_FILES[unit].read_text(encoding="utf-8").splitlines():
         match = EXEC_RE.match(line)
         if match and not Path(match.group(3)).exists():
             command = match.group(3)
@@ -106,7 +107,7 @@ def test_systemd_analyze_verify_passes(tmp_path):
 def test_verify_catches_a_mistake(tmp_path):
     copy, _ = verifiable_copy("kiosk.service", tmp_path)
     copy.write_text(copy.read_text().replace("Type=notify", "Type=notfy"))
-    (tmp_path / "signage-x.service").write_text((DEPLOY / "signage-x.service").read_text())
+    (tmp_path / "signage-x.service").write_text(UNIT_FILES["signage-x.service"].read_text())
     done = subprocess.run(
         ["systemd-analyze", "verify", "--man=no", str(copy)], capture_output=True, text=True, check=False
     )
@@ -114,7 +115,7 @@ def test_verify_catches_a_mistake(tmp_path):
 
 
 @needs_analyze
-@pytest.mark.parametrize(("unit", "most"), [("kiosk.service", 2.5), ("kiosk-cage.service", 3.0)])
+@pytest.mark.parametrize(("unit", "most"), [("kiosk.service", 2.5)])
 def test_the_players_sandbox_rates_ok(tmp_path, unit, most):
     copy, _ = verifiable_copy(unit, tmp_path)
     done = subprocess.run(
@@ -130,9 +131,9 @@ def test_the_players_sandbox_rates_ok(tmp_path, unit, most):
     assert float(match.group(1)) <= most, done.stdout
 
 
-@pytest.mark.parametrize("unit", ["kiosk.service", "kiosk-cage.service"])
+@pytest.mark.parametrize("unit", ["kiosk.service"])
 def test_the_player_units_keep_their_promises(unit):
-    text = (DEPLOY / unit).read_text(encoding="utf-8")
+    text = UNIT_FILES[unit].read_text(encoding="utf-8")
     code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
     assert "network-online" not in code and "network.target" not in code  # starts offline
     assert one(unit, "Type") == "notify"
@@ -163,20 +164,14 @@ def test_the_x_variant_waits_for_its_own_x_server():
     environment = values("kiosk.service", "Environment")
     assert {"QT_QPA_PLATFORM=xcb", "DISPLAY=:0", "XAUTHORITY=/run/signage-x/Xauthority"} <= set(environment)
     xorg = one("signage-x.service", "ExecStart").split()
-    assert xorg[:2] == ["/usr/bin/Xorg", ":0"]
-    # No blanking, no DPMS, no cursor, no TCP, and the cookie the player reads.
-    for flag in ("-s 0", "-dpms", "-nocursor", "-nolisten tcp", "-auth /run/signage-x/Xauthority"):
+    # The cookie is written by the command that then execs Xorg (a chgrp before it did not last, issue 11).
+    assert xorg[:2] == ["/usr/local/lib/signage/x-session", "start"]
+    assert one("signage-x.service", "Group") == "signage"
+    assert not values("signage-x.service", "ExecStartPre")
+    # No blanking, no DPMS, no cursor, no TCP.
+    for flag in ("-s 0", "-dpms", "-nocursor", "-nolisten tcp"):
         assert flag in " ".join(xorg)
     assert one("signage-x.service", "ExecStartPost") == "/usr/local/lib/signage/x-session ready"
-
-
-def test_the_cage_variant_lets_the_player_ping_as_a_child():
-    assert one("kiosk-cage.service", "NotifyAccess") == "all"
-    start = one("kiosk-cage.service", "ExecStart")
-    assert "/usr/bin/cage" in start and "env -u WATCHDOG_PID" in start
-    assert "QT_QPA_PLATFORM=wayland" in values("kiosk-cage.service", "Environment")
-    assert one("kiosk-cage.service", "PAMName") == "signage-kiosk"
-    assert "kiosk.service" in one("kiosk-cage.service", "Conflicts")
 
 
 # --- the X helper ----------------------------------------------------------------------------------------
@@ -207,14 +202,15 @@ def test_the_cookie_lets_the_player_in_and_keeps_others_out(tmp_path):
         != cookie
     )
 
-    # An X server that demands the cookie, as signage-x.service starts Xorg: the player gets in with the
-    # file, anyone without it is turned away.
+    # An X server that demands the cookie, started as signage-x.service starts Xorg (`x-session start`
+    # writes a fresh cookie, then execs the server with it): the player gets in with the file, anyone
+    # without it is turned away.
     number = next(n for n in range(57, 157) if not Path(f"/tmp/.X{n}-lock").exists())
     display = f":{number}"
-    subprocess.run([str(DEPLOY / "x-session"), "cookie"], env={**env, "SIGNAGE_DISPLAY": display}, check=True)
     read, write = os.pipe()
     server = subprocess.Popen(
-        ["Xvfb", display, "-displayfd", str(write), "-nolisten", "tcp", "-auth", str(auth)],
+        [str(DEPLOY / "x-session"), "start", "-displayfd", str(write), "-nolisten", "tcp"],
+        env={**env, "SIGNAGE_DISPLAY": display, "SIGNAGE_XSERVER": "Xvfb"},
         pass_fds=(write,),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -272,10 +268,9 @@ def test_install_into_a_fake_root_twice(tmp_path):
     assert mode(root / "var/lib/signage") == 0o750 and mode(root / "var/lib/signage/cache") == 0o750
     for unit in UNITS:
         installed = root / "etc/systemd/system" / unit
-        assert installed.read_bytes() == (DEPLOY / unit).read_bytes()
+        assert installed.read_bytes() == UNIT_FILES[unit].read_bytes()
         assert mode(installed) == 0o644
     assert mode(root / "usr/local/lib/signage/x-session") == 0o755
-    assert (root / "etc/pam.d/signage-kiosk").read_text().count("@include") == 2
     if shutil.which("systemctl"):
         wants = root / "etc/systemd/system/multi-user.target.wants"
         assert sorted(path.name for path in wants.iterdir()) == ["kiosk.service", "signage-x.service"]
@@ -294,16 +289,36 @@ def test_install_into_a_fake_root_twice(tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("systemctl") is None, reason="systemctl is missing")
-def test_switching_to_cage_disables_the_x_stack(tmp_path):
+def test_the_removed_cage_variant_is_taken_away(tmp_path):
     root = tmp_path / "root"
-    install(root)
-    install(root, "--display", "cage")
-    wants = root / "etc/systemd/system/multi-user.target.wants"
-    assert sorted(path.name for path in wants.iterdir()) == ["kiosk-cage.service"]
+    units = root / "etc/systemd/system"
+    units.mkdir(parents=True)
+    (units / "kiosk-cage.service").write_text(
+        "[Service]\nExecStart=/usr/bin/cage\n[Install]\nWantedBy=multi-user.target\n"
+    )
+    (units / "multi-user.target.wants").mkdir()
+    (units / "multi-user.target.wants/kiosk-cage.service").symlink_to(
+        "/etc/systemd/system/kiosk-cage.service"
+    )
+    assert "removing the old cage variant" in install(root).stdout
+    assert not (units / "kiosk-cage.service").exists()
+    assert sorted(path.name for path in (units / "multi-user.target.wants").iterdir()) == [
+        "kiosk.service",
+        "signage-x.service",
+    ]
+
+
+def test_the_package_list_is_printed_for_image_builders():
+    done = subprocess.run(
+        ["bash", str(INSTALL), "--list-packages"], capture_output=True, text=True, check=True
+    )
+    listed = done.stdout.split()
+    assert {"xserver-xorg-core", "xauth", "fonts-noto-cjk", "python3-venv"} <= set(listed)
+    assert "cage" not in listed
 
 
 def test_install_refuses_nonsense(tmp_path):
-    for arguments in (["--display", "weston"], ["--frobnicate"], ["--source", str(tmp_path)]):
+    for arguments in (["--display", "cage"], ["--frobnicate"], ["--source", str(tmp_path)]):
         done = subprocess.run(
             ["bash", str(INSTALL), "--root", str(tmp_path / "r"), *arguments],
             capture_output=True,

@@ -17,6 +17,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import TextIO
 
 from PyQt6.QtCore import QSize, QTimer
 from PyQt6.QtGui import QGuiApplication, QImage
@@ -91,6 +92,28 @@ class ScreenSource:
         return self._cache.read(ObjectRef(ref.sha256, ref.length))
 
 
+#: Libraries whose INFO lines are routine, not news for an installer: APScheduler logs "Running job …" and
+#: "Job … executed successfully" at every poll (about every 27 s). Their warnings and errors still pass.
+QUIET_LOGGERS = ("apscheduler",)
+LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
+
+
+def configure_logging(stream: TextIO) -> logging.Handler:
+    """The player's log: INFO and above to ``stream`` (journald under systemd), routine library lines off.
+
+    What remains is what an installer needs: the start, sync results, takedowns applied, errors. Returns
+    the handler added to the root logger.
+    """
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    return handler
+
+
 #: glibc's ``M_MMAP_THRESHOLD`` (malloc.h) and the value set: slide images (8 MiB at 1080p) are far above it.
 _M_MMAP_THRESHOLD = -3
 _MMAP_THRESHOLD = 1 << 20
@@ -128,6 +151,13 @@ def run_player(
         clock: The current time (aware UTC).
         on_ready: Called once the objects exist (the demo uses it to take screenshots).
     """
+    log.info(
+        "signage %s starting: screen %s, channel %s, hub %s",
+        __version__,
+        config.screen_id,
+        config.channel,
+        config.hub_url,
+    )
     map_large_blocks_apart()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)

@@ -20,7 +20,7 @@ import pytest
 from signage.importer import ImportOptions, import_file
 from signage.records import DebtorRecord, PhotoRef
 
-SAMPLE = Path(__file__).resolve().parents[2] / "playlists" / "sample"
+SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "sample"
 TODAY = dt.date(2026, 11, 26)
 MARK = "jinan-station-01 · v12"
 

@@ -114,7 +114,7 @@ pytestmark = pytest.mark.skipif(
     shutil.which("Xvfb") is None, reason="Xvfb is not installed (apt-get install xvfb)"
 )
 
-SAMPLE = Path(__file__).resolve().parents[2] / "playlists" / "sample"
+SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "sample"
 CHANNEL = "sample"
 SCREEN_ID = "torture-screen"
 SCREEN = (1920, 1080)

@@ -5,8 +5,9 @@ Run as a module, this file is the player under torture::
 
     python -m tests.kiosk.torture_support play --config FILE
 
-which is exactly ``signage play --config FILE`` (``signage.cli.main``, the same logging, the same
-``run_player``) with one line more on stderr for every slide put on screen::
+which is exactly ``signage play --config FILE`` (``signage.cli.main``, the same logging but for APScheduler's
+job lines, kept to aim kills at syncs, the same ``run_player``) with one line more on stderr for every slide
+put on screen::
 
     ... torture INFO shown <entry id> <started, ISO 8601>
 
@@ -41,7 +42,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TextIO
 
 import requests
 
@@ -633,7 +634,7 @@ class _GarbageHandler(http.server.BaseHTTPRequestHandler):
 
 def _instrumented_main(argv: list[str]) -> int:
     from signage.cli import main
-    from signage.kiosk import telemetry
+    from signage.kiosk import app, telemetry
     from signage.rotation import Slide, SlideKind
 
     log = logging.getLogger("torture")
@@ -671,6 +672,15 @@ def _instrumented_main(argv: list[str]) -> int:
             handing.wait_for(lambda: not inside[0], timeout=MAX_LOG_WAIT)
 
     telemetry.Telemetry._on_slide_shown = on_slide_shown  # type: ignore[method-assign]
+    quiet = app.configure_logging
+
+    def configure_logging(stream: TextIO) -> logging.Handler:
+        # The player keeps APScheduler's job lines out of its journal; the kills are aimed at them.
+        handler = quiet(stream)
+        logging.getLogger("apscheduler").setLevel(logging.INFO)
+        return handler
+
+    app.configure_logging = configure_logging
     kill_at = int(os.environ.get(IN_WRITE_ENV, "0"))
     if kill_at:
         _kill_inside_write(kill_at, log, slide_logged)
