@@ -269,7 +269,8 @@ def _add_distribution_commands(commands: Any) -> None:
         "find",
         help="look entries up by name, case number (any spelling) or id",
         description="List the entries of every channel (or one) that QUERY matches, with case number, court, "
-        "status (live, revoked, expired) and the playlist version. Several words must all match.",
+        "status (live, revoked, expired) and the playlist version. Several words must all match. Exit status 0 "
+        "when something matches, 1 when nothing does.",
     )
     find.add_argument("query", metavar="QUERY")
     find.add_argument("--repo", type=Path, required=True, metavar="DIR")

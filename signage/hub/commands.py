@@ -199,7 +199,7 @@ def fleet_command(arguments: argparse.Namespace, out: TextIO, err: TextIO, *, cl
     with _store(arguments.repo) as store:
         statuses = read_fleet(store, channels, now=now)
     if arguments.entry:
-        entry_id, label = _resolve_entry(arguments.repo, arguments.entry, now)
+        entry_id, label = _resolve_entry(entry_names(arguments.repo), arguments.entry)
         out.write(render_acknowledgements(acknowledgements(statuses, channels, entry_id), label))
     elif arguments.json:
         out.write(json.dumps([as_json(status) for status in statuses], ensure_ascii=False, indent=2) + "\n")
@@ -218,42 +218,44 @@ def report_command(arguments: argparse.Namespace, out: TextIO, err: TextIO, *, c
         )
     with _store(arguments.repo) as store:
         rows = store.exposure(day_from, day_to)
-    if arguments.entry:
-        entry_id, _ = _resolve_entry(arguments.repo, arguments.entry, clock())
-        rows = [row for row in rows if row.entry_id == entry_id]
     names = entry_names(arguments.repo)
+    if arguments.entry:
+        entry_id, _ = _resolve_entry(names, arguments.entry)
+        rows = [row for row in rows if row.entry_id == entry_id]
     out.write(
         render_report_csv(rows, names) if arguments.csv else render_report(rows, day_from, day_to, names)
     )
     return ExitStatus.OK
 
 
-def _resolve_entry(repo_dir: Path, query: str, now: dt.datetime) -> tuple[str, str]:
-    """The entry id a query names, and how to show it (name and case number)."""
-    from signage.publish.channel import find_entries
-    from signage.publish.repo import OperatorRepository
+def _resolve_entry(names: Mapping[str, tuple[str, str]], query: str) -> tuple[str, str]:
+    """The entry id a query names among ``names`` (:func:`entry_names`), and how to show it.
 
-    found = {
-        match.entry_id: match
-        for match in find_entries(OperatorRepository(repo_dir), query, channel=None, now=now)
-    }
+    A query that names nothing is taken as an entry id as it stands (a takedown's id from a report).
+
+    Raises:
+        UsageError: the query names several entries.
+    """
+    from signage.publish import lookup
+
+    found = lookup.find(names.items(), query, lambda item: (item[0], *item[1]))
     if len(found) > 1:
-        listed = "；".join(f"{m.name} {m.case_number}" for m in list(found.values())[:10])
+        listed = "；".join(f"{name} {case}" for _, (name, case) in found[:10])
         raise UsageError(
             f"“{query}”对应 {len(found)} 条：{listed}。请加上案号或姓名",
             f"'{query}' matches {len(found)} entries: {listed}. Add the case number or the name",
         )
     if not found:
         return query, query
-    match = next(iter(found.values()))
-    return match.entry_id, f"{match.name} {match.case_number}"
+    entry_id, (name, case) = found[0]
+    return entry_id, f"{name} {case}"
 
 
 def entry_names(repo_dir: Path) -> dict[str, tuple[str, str]]:
     """Entry id -> (name, case number), from every channel's current playlist and the takedown ledger."""
-    from signage.playlist import decode_playlist
+    from signage.publish.channel import current_playlist, published_channels
     from signage.publish.ledger import Ledger
-    from signage.publish.repo import OperatorRepository, playlist_path
+    from signage.publish.repo import OperatorRepository
 
     repository = OperatorRepository(repo_dir)
     names: dict[str, tuple[str, str]] = {}
@@ -261,10 +263,10 @@ def entry_names(repo_dir: Path) -> dict[str, tuple[str, str]]:
     for channel in ledger.channels():
         for taken in ledger.takedowns(channel).values():
             names[taken.entry_id] = (taken.name, taken.case_number)
-    for folder in sorted((repository.targets_dir / "channels").glob("*")):
-        data = repository.read_target(playlist_path(folder.name))
-        if data is not None:
-            for record in decode_playlist(data, channel=folder.name).records:
+    for channel in published_channels(repository):
+        playlist = current_playlist(repository, channel)
+        if playlist is not None:
+            for record in playlist.records:
                 names[record.entry_id] = (record.debtor.name, record.case_number)
     return names
 

@@ -279,20 +279,28 @@ def _publish_report(
     return playlist
 
 
-def resolve_entries(repository: OperatorRepository, channel: str, queries: list[str]) -> list[DebtorRecord]:
-    """The records of ``channel``'s current playlist that ``queries`` name, one record per query.
+def current_playlist(repository: OperatorRepository, channel: str) -> Playlist | None:
+    """The channel's current signed playlist, decoded, or ``None`` when it was never published."""
+    data = repository.read_target(playlist_path(channel))
+    return None if data is None else decode_playlist(data, channel=channel)
+
+
+def published_channels(repository: OperatorRepository) -> list[str]:
+    """The channels that have a folder of targets, sorted."""
+    return sorted(path.name for path in (repository.targets_dir / "channels").glob("*") if path.is_dir())
+
+
+def _resolve(playlist: Playlist, queries: list[str]) -> list[DebtorRecord]:
+    """The records of ``playlist`` that ``queries`` name, one record per query.
 
     Raises:
-        UsageError: the channel has no playlist, or a query names no entry or several (the message lists
-            them by name and case number, so the operator can narrow it).
+        UsageError: a query names no entry or several (the message lists them by name and case number,
+            so the operator can narrow it).
     """
-    current = repository.read_target(playlist_path(channel))
-    if current is None:
-        raise UsageError(f"频道 {channel} 尚未发布过", f"the channel {channel} has never been published")
-    records = decode_playlist(current, channel=channel).records
+    channel = playlist.channel
     chosen: dict[str, DebtorRecord] = {}
     for query in queries:
-        found = lookup.find(records, query, _record_key)
+        found = lookup.find(playlist.records, query, _record_key)
         if not found:
             raise UsageError(
                 f"频道 {channel} 当前名单中没有“{query}”；可用 signage find 按姓名或案号查找",
@@ -326,12 +334,11 @@ def revoke_entries(
         UsageError: a query names no entry of the channel's current playlist, or several.
     """
     reason = clean_text(reason, field_zh="原因", field_en="the reason", length=(2, 200))
-    records = resolve_entries(repository, channel, queries)
+    playlist = current_playlist(repository, channel)
+    if playlist is None:
+        raise UsageError(f"频道 {channel} 尚未发布过", f"the channel {channel} has never been published")
+    records = _resolve(playlist, queries)
     entry_ids = [record.entry_id for record in records]
-    current = repository.read_target(playlist_path(channel))
-    assert current is not None  # resolve_entries checked
-    document = json.loads(current)
-    known = {record["id"]: record for record in document["records"]}
     with repository.locked():
         existing = repository.read_target(revocations_path(channel))
         previous = decode_revocations(existing, channel=channel) if existing else None
@@ -342,7 +349,7 @@ def revoke_entries(
             channel=channel,
             version=(previous.version if previous else 0) + 1,
             issued=now,
-            playlist_version=document["version"],
+            playlist_version=playlist.version,
             entries=tuple(entries),
         )
         repository.put_targets({revocations_path(channel): encode_revocations(revocations)}, now=now)
@@ -360,15 +367,15 @@ def revoke_entries(
             entries=[_history_entry(record) for record in records],
         )
         # A revoked person's photo leaves the served folder at once, unless another entry still uses it.
+        revoked = revocations.entry_ids()
         still_used = {
-            record["photo"]["sha256"]
-            for record in document["records"]
-            if record["photo"] and record["id"] not in revocations.entry_ids()
+            record.photo.sha256
+            for record in playlist.records
+            if record.photo is not None and record.entry_id not in revoked
         }
-        for entry in entry_ids:
-            photo = known[entry]["photo"]
-            if photo and photo["sha256"] not in still_used:
-                (repository.photos_dir / photo["sha256"]).unlink(missing_ok=True)
+        for record in records:
+            if record.photo is not None and record.photo.sha256 not in still_used:
+                (repository.photos_dir / record.photo.sha256).unlink(missing_ok=True)
         fsync_directory(repository.photos_dir)
     return revocations, records
 
@@ -395,7 +402,7 @@ def reinstate_entries(
         takedowns = list(ledger.takedowns(channel).values())
         chosen: dict[str, Takedown] = {}
         for query in queries:
-            found = lookup.find(takedowns, query, lambda t: (t.entry_id, t.name, t.case_number))
+            found = lookup.find(takedowns, query, _takedown_key)
             if len(found) != 1:
                 listed = "；".join(f"{t.name} {t.case_number}".strip() or t.entry_id for t in found[:10])
                 raise UsageError(
@@ -427,6 +434,10 @@ def reinstate_entries(
 
 def _record_key(record: DebtorRecord) -> tuple[str, str, str]:
     return record.entry_id, record.debtor.name, record.case_number
+
+
+def _takedown_key(taken: Takedown) -> tuple[str, str, str]:
+    return taken.entry_id, taken.name, taken.case_number
 
 
 def _takedown(record: DebtorRecord, reason: str, now: dt.datetime, by: str) -> Takedown:
@@ -685,18 +696,15 @@ def find_entries(
 ) -> list[EntryMatch]:
     """Every entry of ``channel`` (or of every channel) that ``query`` names, live, expired or revoked."""
     ledger = Ledger(repository.directory / "revoked.json")
-    if channel is not None:
-        channels = [channel]
-    else:
-        published = {path.name for path in (repository.targets_dir / "channels").glob("*") if path.is_dir()}
-        channels = sorted(published | set(ledger.channels()))
+    channels = (
+        [channel] if channel is not None else sorted({*published_channels(repository), *ledger.channels()})
+    )
     found: list[EntryMatch] = []
     for name in channels:
         takedowns = ledger.takedowns(name)
-        data = repository.read_target(playlist_path(name))
+        playlist = current_playlist(repository, name)
         listed: set[str] = set()
-        if data is not None:
-            playlist = decode_playlist(data, channel=name)
+        if playlist is not None:
             today = (now + playlist.utc_offset).date()
             for record in lookup.find(playlist.records, query, _record_key):
                 listed.add(record.entry_id)
@@ -715,7 +723,7 @@ def find_entries(
                     )
                 )
         gone = [taken for entry_id, taken in takedowns.items() if entry_id not in listed]
-        for taken in lookup.find(gone, query, lambda t: (t.entry_id, t.name, t.case_number)):
+        for taken in lookup.find(gone, query, _takedown_key):
             found.append(
                 EntryMatch(name, "revoked", taken.name, taken.case_number, "", None, taken.entry_id, taken)
             )
