@@ -100,7 +100,6 @@ def _import(table: Table, path: Path, options: ImportOptions) -> ImportReport:
             f"照片文件夹 {options.photos} 不存在", f"the photo folder {options.photos} does not exist"
         )
 
-    first_row_of: dict[str, int] = {}
     photo_cache: dict[Path, PhotoRef | RuleViolation] = {}
     for number, cells in rows:
         trailer = _trailer_text(cells, columns)
@@ -122,12 +121,11 @@ def _import(table: Table, path: Path, options: ImportOptions) -> ImportReport:
         record = outcome.record
         if record is None:
             continue
-        if record.entry_id in first_row_of:
+        if record.entry_id in report.row_numbers:
             report.problems.append(
-                _duplicate(number, record, first_row_of[record.entry_id], outcome.serial, columns)
+                _duplicate(number, record, report.row_numbers[record.entry_id], outcome.serial, columns)
             )
             continue
-        first_row_of[record.entry_id] = number
         report.row_numbers[record.entry_id] = number
         if outcome.serial is not None:
             report.serials[record.entry_id] = outcome.serial
@@ -164,17 +162,14 @@ def _find_header(table: Table, report: ImportReport) -> tuple[ColumnMap, Iterato
     Court exports put a merged title ("XX人民法院失信被执行人名单") and lines such as 导出时间 above the
     header. Each row skipped is reported as info, so the clerk sees what was taken for the header.
     """
-    candidates: list[tuple[int | None, list[Cell]]] = [(table.header_row, list(table.headers))]
+    candidates: list[tuple[int, list[Cell]]] = [(table.header_row, list(table.headers))]
     candidates += itertools.islice(table.rows, HEADER_SEARCH_ROWS - 1)
     for position, (_, cells) in enumerate(candidates):
         headers = [_cell_text(cell) for cell in cells]
         if recognised_fields(headers) >= _MIN_HEADER_FIELDS:
             for skipped_number, skipped in candidates[:position]:
                 report.problems.append(Problem(Severity.INFO, _title_skipped(skipped), skipped_number))
-            rest = iter(candidates[position + 1 :])
-            return map_columns(headers), itertools.chain(
-                ((n, c) for n, c in rest if n is not None), table.rows
-            )
+            return map_columns(headers), itertools.chain(candidates[position + 1 :], table.rows)
     # No row looks like a header: the first one's missing columns are the clearest message.
     return map_columns([_cell_text(cell) for cell in table.headers]), iter(())
 
@@ -183,9 +178,14 @@ def _cell_text(cell: Cell) -> str:
     return str(cell).strip()
 
 
+def _first_text(cells: list[Cell]) -> str:
+    """The row's first non-empty cell, as text: what a title, total or note row says."""
+    return next((_cell_text(cell) for cell in cells if _cell_text(cell)), "")
+
+
 def _trailer_text(cells: list[Cell], columns: ColumnMap) -> str | None:
     """The text of a total, note or signature row below the list, or ``None`` for a debtor row."""
-    first = next((_cell_text(cell) for cell in cells if _cell_text(cell)), "")
+    first = _first_text(cells)
     case_position = columns.index.get("case_number")
     case = (
         _cell_text(cells[case_position]) if case_position is not None and case_position < len(cells) else ""
@@ -272,7 +272,7 @@ def _not_shown_column(header: str) -> Finding:
 
 
 def _title_skipped(cells: list[Cell]) -> Finding:
-    text = next((_cell_text(cell) for cell in cells if _cell_text(cell)), "")[:40]
+    text = _first_text(cells)[:40]
     return Finding(
         "row.title",
         f"表头上方的“{text}”不是表头，已跳过",
