@@ -27,7 +27,7 @@ from signage.rules.amount import parse_amount
 from signage.rules.caseno import parse_case_number
 from signage.rules.dates import add_years, parse_date
 from signage.rules.idcard import MaskPolicy, could_be_minor, parse_resident_id, redact_for_report
-from signage.rules.orgcode import parse_org_code
+from signage.rules.orgcode import has_org_code_shape, parse_org_code
 from signage.rules.text import clean_court_name, clean_org_name, clean_person_name, is_court_phone
 
 #: Art. 2 of the 2017 SPC provisions: a listing on grounds (2)-(6) lasts two years.
@@ -37,7 +37,6 @@ MAX_TERM_YEARS = 5
 # What Excel writes into a CSV for an 18-digit number it took for a number: 3.70102E+17.
 _SCIENTIFIC = re.compile(r"\d(?:\.\d+)?E\+\d{1,3}", re.IGNORECASE)
 _ID_LIKE = re.compile(r"\d{6}[\d*]{8}\d{3}[\dX]|\d{8}[\d*]{4}\d{3}", re.IGNORECASE)
-_ORG_LIKE = re.compile(r"[0-9A-HJ-NPQRTUWXY]{18}|[0-9A-Z]{8}-?[0-9X]")
 _MAX_URL_CHARS = 512
 _PERSON_TYPES = {"个人", "自然人", "person", "individual"}
 _ORG_TYPES = {"单位", "法人", "企业", "组织", "法人或其他组织", "organisation", "organization", "company"}
@@ -225,7 +224,7 @@ def _is_organisation(row: _Row) -> bool:
         return True
     # The SPC's one column 身份证号码/组织机构代码 holds either; its shape tells which.
     code = "".join(unicodedata.normalize("NFKC", row.text("id_number")).split()).upper()
-    return not _ID_LIKE.fullmatch(code) and _ORG_LIKE.fullmatch(code) is not None
+    return not _ID_LIKE.fullmatch(code) and has_org_code_shape(code)
 
 
 def _person(row: _Row, *, policy: MaskPolicy, today: dt.date) -> Person | None:

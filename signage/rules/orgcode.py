@@ -34,6 +34,12 @@ class OrgCode:
     warnings: tuple[Finding, ...]
 
 
+def has_org_code_shape(raw: str) -> bool:
+    """Whether ``raw`` is shaped like a USCC or an organisation code (check characters not checked)."""
+    text = "".join(unicodedata.normalize("NFKC", raw).split()).upper()
+    return _USCC_SHAPE.fullmatch(text) is not None or _ORG_CODE_SHAPE.fullmatch(text) is not None
+
+
 def parse_org_code(raw: str) -> OrgCode:
     """Validate a USCC or a 9-character organisation code.
 
