@@ -48,10 +48,6 @@ class Identity:
         key = f"{self.case_number}\x1f{self.identifier}"
         return "e-" + hashlib.sha256(key.encode()).hexdigest()[:16]
 
-    def text(self) -> str:
-        """``case_number identifier``: how the ledger writes an identity for people."""
-        return f"{self.case_number} {self.identifier}"
-
 
 def person_identifier(masked_or_full: str) -> str:
     """The mask-independent form of a resident ID number (masked or, on the operator's side, full)."""

@@ -24,7 +24,7 @@ from signage.rules import RuleViolation
 from signage.rules.amount import canonical_amount, parse_amount
 from signage.rules.caseno import parse_case_number
 from signage.rules.idcard import is_lawful_mask
-from signage.rules.text import clean_org_name, clean_person_name, clean_text
+from signage.rules.text import MAX_CONDUCT_CHARS, clean_conduct, clean_org_name, clean_person_name, clean_text
 
 PLAYLIST_FORMAT = "signage.playlist"
 REVOCATIONS_FORMAT = "signage.revocations"
@@ -36,8 +36,6 @@ MAX_REVOCATIONS = 100_000
 MAX_PLAYLIST_BYTES = 96 * 1024 * 1024
 MAX_REVOCATIONS_BYTES = 16 * 1024 * 1024
 MAX_PHOTO_BYTES = 1024 * 1024
-#: 失信被执行人行为具体情形 as carried; the slide shortens it further to fit.
-MAX_CONDUCT_CHARS = 300
 CHINA_STANDARD_TIME = dt.timedelta(hours=8)
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -509,13 +507,6 @@ def _status(reader: _Reader) -> Status:
         return Status.from_wire(text)
     except ValueError:
         raise _bad(reader.where, f"status {text!r} is not allowed") from None
-
-
-def clean_conduct(text: str) -> str:
-    """The specific dishonest conduct (Art. 6 (4)): display text of at most :data:`MAX_CONDUCT_CHARS`."""
-    return clean_text(
-        text, field_zh="失信行为具体情形", field_en="the dishonest conduct", length=(2, MAX_CONDUCT_CHARS)
-    )
 
 
 def _photo(reader: _Reader) -> PhotoRef:

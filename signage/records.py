@@ -19,6 +19,7 @@ from signage.rules.dates import add_years
 from signage.rules.idcard import ADULT_AGE, could_be_minor, is_lawful_mask, visible_birth_year
 from signage.rules.orgcode import parse_org_code
 from signage.rules.text import (
+    clean_conduct,
     clean_court_name,
     clean_org_name,
     clean_person_name,
@@ -252,7 +253,7 @@ class DebtorRecord:
                 (debtor.code, lambda code: parse_org_code(code).code),
             ]
         if self.conduct is not None:
-            checks.append((self.conduct, _conduct))
+            checks.append((self.conduct, clean_conduct))
         for text, rule in checks:
             try:
                 if rule(text) != text:
@@ -267,11 +268,6 @@ class DebtorRecord:
 
 
 _MAX_AGE = 120
-
-
-def _conduct(text: str) -> str:
-    # The same bound the playlist carries (signage.playlist.MAX_CONDUCT_CHARS); records cannot import it.
-    return clean_text(text, field_zh="失信行为具体情形", field_en="the dishonest conduct", length=(2, 300))
 
 
 def _visible(text: str) -> str:

@@ -19,7 +19,6 @@ from signage.identity import identity_of
 from signage.importer.columns import ALIASES, ColumnMap, header_scales_to_wan
 from signage.importer.grounds import Ground, grounds_of
 from signage.importer.tabular import MAX_CELL_CHARS, Cell
-from signage.playlist import clean_conduct
 from signage.records import DebtorRecord, Organisation, Person, PhotoRef, Sex, Status, parse_status
 from signage.report import Problem, Severity
 from signage.rules import Finding, RuleViolation, refuse
@@ -28,7 +27,13 @@ from signage.rules.caseno import parse_case_number
 from signage.rules.dates import add_years, parse_date
 from signage.rules.idcard import MaskPolicy, could_be_minor, parse_resident_id, redact_for_report
 from signage.rules.orgcode import has_org_code_shape, parse_org_code
-from signage.rules.text import clean_court_name, clean_org_name, clean_person_name, is_court_phone
+from signage.rules.text import (
+    clean_conduct,
+    clean_court_name,
+    clean_org_name,
+    clean_person_name,
+    is_court_phone,
+)
 
 #: Art. 2 of the 2017 SPC provisions: a listing on grounds (2)-(6) lasts two years.
 DEFAULT_TERM_YEARS = 2

@@ -149,3 +149,14 @@ def clean_court_name(raw: str) -> str:
 def is_court_phone(text: str) -> bool:
     """Whether ``text`` (NFKC-normalised already, as the import stores it) is a court phone number."""
     return COURT_PHONE.fullmatch(text) is not None
+
+
+#: 失信被执行人行为具体情形 as a record carries it; the slide shortens it further to fit.
+MAX_CONDUCT_CHARS = 300
+
+
+def clean_conduct(text: str) -> str:
+    """The specific dishonest conduct (Art. 6 (4)): display text of at most :data:`MAX_CONDUCT_CHARS`."""
+    return clean_text(
+        text, field_zh="失信行为具体情形", field_en="the dishonest conduct", length=(2, MAX_CONDUCT_CHARS)
+    )

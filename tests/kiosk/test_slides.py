@@ -34,9 +34,9 @@ from signage.kiosk.slides import (
     render_contact_sheet,
     screen_mark,
 )
-from signage.playlist import MAX_CONDUCT_CHARS
 from signage.records import DebtorRecord, Notice, Organisation, Person, Status
 from signage.rules.amount import MAXIMUM, display_amount
+from signage.rules.text import MAX_CONDUCT_CHARS
 
 from .conftest import MARK, TODAY
 
