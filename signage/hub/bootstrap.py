@@ -1,0 +1,67 @@
+"""Start Django for the hub's commands: ``signage hub``, ``signage users`` and ``signage audit``.
+
+Django reads its settings once per process, from the environment (:mod:`signage.hub.settings`), so every
+command that touches the hub's database calls :func:`setup` first with the repository it was given. The
+first start also creates what the hub keeps beside the repository: the secret key (0600) and the console's
+private folder (0700); and migrations run on every start, so an upgraded hub brings its schema along.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+from pathlib import Path
+
+from signage.errors import ConfigError
+from signage.fsutil import atomic_write
+
+SETTINGS_MODULE = "signage.hub.settings"
+
+
+def setup(repo_dir: Path | None, *, migrate: bool = True) -> None:
+    """Configure Django for ``repo_dir`` (created files included) and bring the database up to date.
+
+    Raises:
+        ConfigError: Django was already set up for another repository in this process, or the database
+            cannot be reached or migrated.
+    """
+    import django
+    from django.conf import settings
+
+    if settings.configured:
+        configured = getattr(settings, "SIGNAGE_REPO", None)
+        if repo_dir is not None and configured is not None and Path(configured) != repo_dir:
+            raise ConfigError(
+                f"本进程已为发布目录 {configured} 启动，不能再用于 {repo_dir}",
+                f"this process already serves the repository {configured}; it cannot also serve {repo_dir}",
+            )
+    else:
+        if repo_dir is not None:
+            os.environ["SIGNAGE_HUB_REPO"] = str(repo_dir)
+            _ensure_private_files(repo_dir)
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE)
+    django.setup()
+    if migrate:
+        run_migrations()
+
+
+def run_migrations() -> None:
+    """Apply every migration not yet applied (quietly; an error names the database)."""
+    from django.core.management import call_command
+    from django.db import DatabaseError
+
+    try:
+        call_command("migrate", interactive=False, verbosity=0, stdout=io.StringIO())
+    except DatabaseError as error:
+        raise ConfigError(
+            f"无法打开或升级集线器数据库：{error}", f"cannot open or migrate the hub's database: {error}"
+        ) from error
+
+
+def _ensure_private_files(repo_dir: Path) -> None:
+    secret = repo_dir / "secret_key"
+    if not secret.exists() and not os.environ.get("SIGNAGE_SECRET_KEY"):
+        atomic_write(secret, secrets.token_urlsafe(50).encode("ascii"), mode=0o600)
+    private = repo_dir / "console"
+    private.mkdir(mode=0o700, exist_ok=True)

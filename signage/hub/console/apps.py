@@ -1,0 +1,17 @@
+"""The console app's configuration: the three roles are (re)created after every migration."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class ConsoleConfig(AppConfig):
+    name = "signage.hub.console"
+    label = "console"
+    verbose_name = "操作台 / Console"
+
+    def ready(self) -> None:
+        from signage.hub.console.roles import ensure_roles
+
+        post_migrate.connect(ensure_roles, sender=self)

@@ -1,0 +1,25 @@
+"""The console's URLs (namespace ``console``)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from signage.hub.console.views.home import HomeView
+from signage.hub.console.views.placeholder import PlaceholderView
+
+app_name = "console"
+
+urlpatterns = [
+    path("", HomeView.as_view(), name="home"),
+    # Publishing (views/publish.py): upload, the list of submissions, one submission with its report, diff
+    # and thumbnails, and the acts on it.
+    path("upload/", PlaceholderView.as_view(), name="upload"),
+    path("submissions/", PlaceholderView.as_view(), name="submissions"),
+    path("submissions/<int:pk>/", PlaceholderView.as_view(), name="submission"),
+    # Takedowns (views/takedowns.py), versions and rollback (views/versions.py).
+    path("takedowns/", PlaceholderView.as_view(), name="takedowns"),
+    path("versions/", PlaceholderView.as_view(), name="versions"),
+    # Fleet and reports (views/fleet.py, views/reports.py).
+    path("screens/", PlaceholderView.as_view(), name="fleet"),
+    path("reports/exposure/", PlaceholderView.as_view(), name="exposure"),
+]

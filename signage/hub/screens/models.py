@@ -1,0 +1,1 @@
+"""The screens app's tables (filled in by the telemetry port)."""
