@@ -104,7 +104,8 @@ def imported(response: Any) -> Submission:
         timeout=120,
         what="the import to finish",
     )
-    return Submission.objects.get(pk=pk)
+    submission: Submission = Submission.objects.get(pk=pk)
+    return submission
 
 
 def export_with_changes(folder: Path) -> Path:
