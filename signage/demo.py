@@ -110,7 +110,9 @@ def _run(
     from signage.hub.screens import records
 
     token = new_token()
-    records.add_screen(SCREEN_ID, hash_token(token), added_at=clock(), name="示例屏幕 SAMPLE", location="演示")
+    records.add_screen(
+        SCREEN_ID, hash_token(token), added_at=clock(), name="示例屏幕 SAMPLE", location="演示"
+    )
     (folder / "screen.token").write_text(token + "\n", encoding="utf-8")
     (folder / "screen.token").chmod(0o600)
     hub.start()
