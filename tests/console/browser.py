@@ -21,8 +21,8 @@ real command as soon as it is there.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
+import functools
 import importlib.util
 import io
 import json
@@ -159,15 +159,13 @@ class Screen:
     def sync_until(self, condition: Any, what: str) -> dict[str, Any]:
         """Sync again and again until the screen's status satisfies ``condition``; return that status."""
 
-        def synced() -> dict[str, Any] | None:
-            result = self.sync()
-            if result.returncode != 0:
-                return None
+        def synced() -> dict[str, Any]:
+            if self.sync().returncode != 0:
+                return {}
             status = self.status()
-            return status if condition(status) else None
+            return status if condition(status) else {}
 
-        found: dict[str, Any] = wait_until(synced, timeout=PAGE_SECONDS, interval=0.2, what=what)
-        return found
+        return wait_until(synced, timeout=PAGE_SECONDS, interval=0.2, what=what)
 
 
 @dataclass
@@ -220,27 +218,32 @@ def _start_hub(repo: Path) -> tuple[subprocess.Popen[bytes], str]:
     """Start the hub on a free port; a port taken between probing and binding gets a second try."""
     for _attempt in range(3):
         port = _free_port()
-        log = (repo.parent / f"hub-{port}.log").open("wb")
-        process = subprocess.Popen(
-            _hub_argv(repo, port), stdout=log, stderr=subprocess.STDOUT, env=_environment(), cwd=ROOT
-        )
-        log.close()
+        log_path = repo.parent / f"hub-{port}.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                _hub_argv(repo, port), stdout=log, stderr=subprocess.STDOUT, env=_environment(), cwd=ROOT
+            )
         url = f"http://127.0.0.1:{port}"
-        with requests.Session() as http:
-            http.trust_env = False
-
-            def answering() -> bool | None:
-                if process.poll() is not None:
-                    return True
-                with contextlib.suppress(requests.ConnectionError):
-                    return http.get(url + "/login/", timeout=5).status_code == 200
-                return None
-
-            wait_until(answering, timeout=60, interval=0.1, what="the hub answers /login/")
+        wait_until(
+            functools.partial(_answers_or_exited, process, url),
+            timeout=60,
+            interval=0.1,
+            what="the hub answers",
+        )
         if process.poll() is None:
             return process, url
-    output = (repo.parent / f"hub-{port}.log").read_text(encoding="utf-8", errors="replace")
-    raise AssertionError(f"the hub did not start:\n{output}")
+    raise AssertionError(f"the hub did not start:\n{log_path.read_text(encoding='utf-8', errors='replace')}")
+
+
+def _answers_or_exited(process: subprocess.Popen[bytes], url: str) -> bool:
+    if process.poll() is not None:
+        return True
+    with requests.Session() as http:
+        http.trust_env = False
+        try:
+            return http.get(url + "/login/", timeout=5).status_code == 200
+        except requests.ConnectionError:
+            return False
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -390,7 +393,8 @@ def court_export(path: Path, today: dt.date) -> Path:
     sheet.append(list(SPC_PUBLICATION_HEADERS))
     for values in rows:
         sheet.append(values)
-    sheet.append(["合计", f"共 {len(rows)} 条", "", "", "", "", "", "", "", "", "", sum(r[11] for r in rows)])  # type: ignore[misc]
+    total = sum(int(str(values[11])) for values in rows)
+    sheet.append(["合计", f"共 {len(rows)} 条", "", "", "", "", "", "", "", "", "", total])
     sheet.append(["制表人：（示例）", "", "审核人：（示例）"])
     book.save(path)
     return path

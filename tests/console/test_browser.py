@@ -170,8 +170,8 @@ def _approve_form(pages: Pages) -> dict[str, Any]:
 
 
 def test_a_list_goes_from_upload_through_review_to_a_screen_and_is_taken_down(
-    console, browser, tmp_path: Path
-):
+    console: Console, browser: Any, tmp_path: Path
+) -> None:
     clerk = console.add_account("clerk-lin", "clerk")
     reviewer = console.add_account("reviewer-han", "reviewer")
     pages = Pages(browser, console)
@@ -266,7 +266,7 @@ def test_a_list_goes_from_upload_through_review_to_a_screen_and_is_taken_down(
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_chromium_is_debian_s_and_selenium_is_given_its_driver(browser):
+def test_chromium_is_debian_s_and_selenium_is_given_its_driver(browser: Any) -> None:
     capabilities = browser.capabilities
     assert capabilities["browserName"] in {"chrome", "chromium"}
     assert (
