@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+from signage.hub.console.views import publish
 from signage.hub.console.views.home import HomeView
 from signage.hub.console.views.placeholder import PlaceholderView
 
@@ -13,9 +14,19 @@ urlpatterns = [
     path("", HomeView.as_view(), name="home"),
     # Publishing (views/publish.py): upload, the list of submissions, one submission with its report, diff
     # and thumbnails, and the acts on it.
-    path("upload/", PlaceholderView.as_view(), name="upload"),
-    path("submissions/", PlaceholderView.as_view(), name="submissions"),
-    path("submissions/<int:pk>/", PlaceholderView.as_view(), name="submission"),
+    path("upload/", publish.UploadView.as_view(), name="upload"),
+    path("submissions/", publish.SubmissionListView.as_view(), name="submissions"),
+    path("submissions/<int:pk>/", publish.SubmissionView.as_view(), name="submission"),
+    path("submissions/<int:pk>/progress", publish.ProgressView.as_view(), name="submission-progress"),
+    path(
+        "submissions/<int:pk>/thumbnails/<str:name>",
+        publish.ThumbnailView.as_view(),
+        name="submission-thumbnail",
+    ),
+    path("submissions/<int:pk>/submit", publish.SubmitView.as_view(), name="submission-submit"),
+    path("submissions/<int:pk>/withdraw", publish.WithdrawView.as_view(), name="submission-withdraw"),
+    path("submissions/<int:pk>/approve", publish.ApproveView.as_view(), name="submission-approve"),
+    path("submissions/<int:pk>/reject", publish.RejectView.as_view(), name="submission-reject"),
     # Takedowns (views/takedowns.py), versions and rollback (views/versions.py).
     path("takedowns/", PlaceholderView.as_view(), name="takedowns"),
     path("versions/", PlaceholderView.as_view(), name="versions"),

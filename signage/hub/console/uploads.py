@@ -1,0 +1,218 @@
+"""What crosses the trust boundary at upload: the court export and the photos ZIP, checked before any use.
+
+The export must be what its name says: an ``.xlsx`` is a ZIP (the import's own caps then bound what it
+reads), a ``.csv`` is text. The photos ZIP is checked from its directory before anything is extracted
+(member count, declared sizes, compression ratio, names, links), and extracted flat into a private folder
+counting the bytes actually written, so a ZIP whose headers lie is stopped at the cap too.
+"""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from signage.errors import SignageError
+from signage.importer.tabular import MAX_FILE_BYTES
+from signage.photos import MAX_PHOTO_FILE_BYTES
+
+#: The court export: the import's own cap.
+MAX_SOURCE_BYTES = MAX_FILE_BYTES
+#: The photos ZIP as uploaded.
+MAX_PHOTOS_ZIP_BYTES = 256 * 1024 * 1024
+#: Files in the photos ZIP (a list holds at most 100,000 rows; photos are far fewer in practice).
+MAX_PHOTO_MEMBERS = 20_000
+#: All photos together, uncompressed.
+MAX_PHOTOS_UNCOMPRESSED = 1024 * 1024 * 1024
+#: Photos are already compressed (JPEG, PNG): a member shrinking more than this is a bomb.
+MAX_COMPRESSION_RATIO = 50
+_CHUNK = 1024 * 1024
+_SKIPPED_PREFIXES = ("__MACOSX/",)
+
+
+class UploadRefused(SignageError):
+    """An uploaded file that cannot be used; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class ZipSummary:
+    """What the photos ZIP's directory declares (checked against the caps)."""
+
+    members: int
+    uncompressed: int
+
+
+def sniff_export(name: str, head: bytes) -> str:
+    """The export's kind (``xlsx`` or ``csv``), from its name and first bytes.
+
+    Raises:
+        UploadRefused: another extension, or content that is not what the extension says.
+    """
+    suffix = Path(name).suffix.lower()
+    if suffix == ".xlsx":
+        if not head.startswith(b"PK\x03\x04"):
+            raise UploadRefused(
+                "文件扩展名是 .xlsx，但内容不是 Excel 工作簿；请在 Excel 中“另存为” .xlsx 后重新上传",
+                "the file is named .xlsx but is not an Excel workbook; save it as .xlsx in Excel and upload again",
+            )
+        return "xlsx"
+    if suffix == ".csv":
+        if head.startswith(b"PK\x03\x04") or b"\x00" in head:
+            raise UploadRefused(
+                "文件扩展名是 .csv，但内容不是文本；请导出为 CSV 或直接上传 .xlsx",
+                "the file is named .csv but is not text; export it as CSV or upload the .xlsx",
+            )
+        return "csv"
+    if suffix == ".xls":
+        raise UploadRefused(
+            "不支持旧版 .xls 文件；请在 Excel 中“另存为” .xlsx 后上传",
+            "old .xls files are not supported; save the file as .xlsx in Excel and upload that",
+        )
+    raise UploadRefused(
+        f"不支持的文件类型“{suffix or name}”：请上传法院导出的 .xlsx 或 .csv 文件",
+        f"unsupported file type '{suffix or name}': upload the court's .xlsx or .csv export",
+    )
+
+
+def check_photos_zip(handle: BinaryIO) -> ZipSummary:
+    """Check the photos ZIP's directory against the caps, without extracting anything.
+
+    Raises:
+        UploadRefused: not a ZIP, too many members, too large uncompressed, a suspicious compression
+            ratio, a path leading out (``../``, absolute, drive letters), or a link.
+    """
+    try:
+        archive = zipfile.ZipFile(handle)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise UploadRefused(
+            "照片文件不是有效的 ZIP 压缩包；请把照片文件夹压缩为 .zip 后重新上传",
+            "the photos file is not a valid ZIP; compress the photo folder as .zip and upload again",
+        ) from None
+    with archive:
+        infos = archive.infolist()
+        if len(infos) > MAX_PHOTO_MEMBERS:
+            raise UploadRefused(
+                f"照片压缩包中有 {len(infos):,} 个文件，超过上限 {MAX_PHOTO_MEMBERS:,} 个",
+                f"the photos ZIP holds {len(infos):,} files, more than the limit of {MAX_PHOTO_MEMBERS:,}",
+            )
+        total = 0
+        for info in infos:
+            _check_member(info)
+            total += info.file_size
+            if total > MAX_PHOTOS_UNCOMPRESSED:
+                raise _too_large()
+        return ZipSummary(len(infos), total)
+
+
+def extract_photos(archive_path: Path, destination: Path) -> int:
+    """Extract the photos flat into ``destination`` (created, 0700), counting real bytes; returns files written.
+
+    Only plain files are written, under their base name (folders inside the ZIP are flattened, since the
+    export names photos by file name alone); a name appearing twice is refused.
+
+    Raises:
+        UploadRefused: as :func:`check_photos_zip`, also when the bytes extracted exceed the caps whatever
+            the headers declared.
+    """
+    destination.mkdir(mode=0o700, parents=True, exist_ok=True)
+    written = 0
+    total = 0
+    with archive_path.open("rb") as handle:
+        check_photos_zip(handle)
+        handle.seek(0)
+        with zipfile.ZipFile(handle) as archive:
+            for info in archive.infolist():
+                name = _plain_name(info)
+                if name is None:
+                    continue
+                target = destination / name
+                if target.exists():
+                    raise UploadRefused(
+                        f"照片压缩包中有两个同名文件“{name}”；请改名后重新上传",
+                        f"the photos ZIP holds two files named '{name}'; rename one and upload again",
+                    )
+                total = _copy_bounded(archive, info, target, total)
+                written += 1
+    return written
+
+
+def _copy_bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, total: int) -> int:
+    member_bytes = 0
+    try:
+        with archive.open(info) as source, target.open("xb") as out:
+            target.chmod(0o600)
+            while chunk := source.read(_CHUNK):
+                member_bytes += len(chunk)
+                total += len(chunk)
+                if member_bytes > MAX_PHOTO_FILE_BYTES:
+                    raise _member_too_large(info.filename)
+                if total > MAX_PHOTOS_UNCOMPRESSED:
+                    raise _too_large()
+                out.write(chunk)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError) as error:
+        raise UploadRefused(
+            f"照片压缩包已损坏，无法解压“{info.filename}”：{error}",
+            f"the photos ZIP is damaged; '{info.filename}' cannot be extracted: {error}",
+        ) from None
+    return total
+
+
+def _check_member(info: zipfile.ZipInfo) -> None:
+    name = info.filename
+    path = PurePosixPath(name.replace("\\", "/"))
+    if path.is_absolute() or ".." in path.parts or ":" in name or "\x00" in name:
+        raise UploadRefused(
+            f"照片压缩包中的“{name}”指向压缩包以外的位置，已拒绝整个压缩包",
+            f"'{name}' in the photos ZIP points outside the archive; the whole ZIP is refused",
+        )
+    if stat.S_ISLNK(info.external_attr >> 16):
+        raise UploadRefused(
+            f"照片压缩包中的“{name}”是链接，不是照片；请只压缩照片文件本身",
+            f"'{name}' in the photos ZIP is a link, not a photo; compress only the photo files themselves",
+        )
+    if info.is_dir():
+        return
+    if info.file_size > MAX_PHOTO_FILE_BYTES:
+        raise _member_too_large(name)
+    if info.file_size > _CHUNK and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
+        raise UploadRefused(
+            f"照片压缩包中的“{name}”压缩比异常（{info.compress_size:,} 字节解压后为 {info.file_size:,} 字节），"
+            "疑似“压缩炸弹”，已拒绝",
+            f"'{name}' in the photos ZIP expands from {info.compress_size:,} to {info.file_size:,} bytes, "
+            "which looks like a ZIP bomb; refused",
+        )
+
+
+def _plain_name(info: zipfile.ZipInfo) -> str | None:
+    """The base name to extract ``info`` under, or None for folders and system files."""
+    if info.is_dir() or info.filename.startswith(_SKIPPED_PREFIXES):
+        return None
+    name = PurePosixPath(info.filename.replace("\\", "/")).name
+    if not name or name.startswith("."):
+        return None
+    return name
+
+
+def _too_large() -> UploadRefused:
+    limit = MAX_PHOTOS_UNCOMPRESSED // (1024 * 1024)
+    return UploadRefused(
+        f"照片压缩包解压后超过 {limit} MB 上限，疑似“压缩炸弹”，已拒绝；请只放入名单所需的照片",
+        f"the photos ZIP expands to more than {limit} MB, which looks like a ZIP bomb; refused. "
+        "Include only the photos the list needs",
+    )
+
+
+def _member_too_large(name: str) -> UploadRefused:
+    limit = MAX_PHOTO_FILE_BYTES // (1024 * 1024)
+    return UploadRefused(
+        f"照片“{name}”超过 {limit} MB；请缩小后重新上传",
+        f"the photo '{name}' is larger than {limit} MB; make it smaller and upload again",
+    )
+
+
+def remove_tree(path: Path) -> None:
+    """Delete ``path`` and everything in it, if it exists (raw uploads once imported, extracted photos)."""
+    shutil.rmtree(path, ignore_errors=True)
