@@ -232,6 +232,11 @@ def _notice_json(notice: Notice) -> dict[str, object]:
     }
 
 
+def record_json(record: DebtorRecord) -> dict[str, object]:
+    """One record as a playlist's ``records`` carry it (JSON-ready); :func:`decode_records` reads it back."""
+    return _record_json(record)
+
+
 def _record_json(record: DebtorRecord) -> dict[str, object]:
     debtor: dict[str, object]
     if isinstance(record.debtor, Person):
@@ -285,12 +290,7 @@ def decode_playlist(data: bytes, *, channel: str) -> Playlist:
     dayparts = reader.items("dayparts", 24)
     hosts = reader.items("qr_hosts", 64)
     offset = reader.integer("utc_offset_minutes", -12 * 60, 14 * 60)
-    decoded = tuple(_record(_Reader(item, f"records[{i}]")) for i, item in enumerate(records))
-    seen: set[str] = set()
-    for record in decoded:
-        if record.entry_id in seen:
-            raise _bad("playlist", f"entry id {record.entry_id} appears twice")
-        seen.add(record.entry_id)
+    decoded = decode_records(records, "playlist")
     return Playlist(
         channel=channel,
         version=reader.integer("version", 1, 2**53),
@@ -302,6 +302,24 @@ def decode_playlist(data: bytes, *, channel: str) -> Playlist:
         utc_offset=dt.timedelta(minutes=offset),
         sample=reader.boolean("sample"),
     )
+
+
+def decode_records(items: object, where: str) -> tuple[DebtorRecord, ...]:
+    """Records in the wire format (a playlist's ``records``), each checked as a screen checks it.
+
+    Raises:
+        ContentError: not a list of at most :data:`MAX_RECORDS`, a record breaking a rule, or an entry id
+            appearing twice; ``where`` names the document in the message.
+    """
+    if not isinstance(items, list) or len(items) > MAX_RECORDS:
+        raise _bad(where, f"records must be a list of at most {MAX_RECORDS}")
+    decoded = tuple(_record(_Reader(item, f"records[{i}]")) for i, item in enumerate(items))
+    seen: set[str] = set()
+    for record in decoded:
+        if record.entry_id in seen:
+            raise _bad(where, f"entry id {record.entry_id} appears twice")
+        seen.add(record.entry_id)
+    return decoded
 
 
 def decode_revocations(data: bytes, *, channel: str) -> Revocations:

@@ -12,27 +12,30 @@ the operator confirms it is a different case. Every act is appended to ``DIR/his
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 import tomllib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from signage.errors import ConfigError, ContentError, UsageError
-from signage.fsutil import fsync_directory
+from signage.errors import ConfigError, ContentError, RepositoryError, UsageError
+from signage.fsutil import atomic_write, fsync_directory
 from signage.identity import identity_of
 from signage.importer import ImportOptions, import_file
 from signage.photos import DirectorySink
 from signage.playlist import (
     CHINA_STANDARD_TIME,
+    MAX_PHOTO_BYTES,
     Daypart,
     Playlist,
     Revocation,
     Revocations,
     clean_notice_body,
     decode_playlist,
+    decode_records,
     decode_revocations,
     encode_playlist,
     encode_revocations,
@@ -40,11 +43,12 @@ from signage.playlist import (
     is_host_name,
     local_time_text,
     parse_weekdays,
+    record_json,
 )
 from signage.publish import lookup
 from signage.publish.ledger import Ledger, Takedown, append_history
 from signage.publish.repo import OperatorRepository, playlist_path, revocations_path
-from signage.records import DebtorRecord, Notice
+from signage.records import DebtorRecord, Notice, PhotoRef
 from signage.report import ImportReport, Problem, Severity
 from signage.rules import Finding, RuleViolation
 from signage.rules.caseno import normalise_case_number
@@ -148,20 +152,101 @@ def publish_channel(
     published_on: dt.date | None = None,
     confirm_distinct: frozenset[str] = frozenset(),
 ) -> PublishResult:
-    """Import ``source`` and publish it as ``channel``'s next playlist.
+    """Import ``source`` and publish it as ``channel``'s next playlist: :func:`stage_list`, then
+    :func:`publish_records`.
 
-    Nothing is published when a row is refused, unless ``allow_partial``; the report says why either way.
-    Rows of revoked debtors are refused too, but they never hold the rest back: leaving them out is
-    exactly what the takedown asks. ``by`` names the operator for the history; ``published_on`` is the
-    publication date for rows without one; ``confirm_distinct`` lists case numbers the operator confirmed
-    are not a revoked entry's typo.
+    Nothing is published when the import refuses a row, unless ``allow_partial``; the report says why
+    either way. Rows of revoked debtors are refused too, but they never hold the rest back: leaving them
+    out is exactly what the takedown asks. ``by`` names the operator for the history; ``published_on`` is
+    the publication date for rows without one; ``confirm_distinct`` lists case numbers the operator
+    confirmed are not a revoked entry's typo.
     """
-    local_today = (now + settings.utc_offset).date()
     staging = repository.directory / ".staging-photos"
+    try:
+        staged = stage_list(
+            repository,
+            channel,
+            source,
+            photos=photos,
+            now=now,
+            settings=settings,
+            policy=policy,
+            published_on=published_on,
+            progress=progress,
+            staging=staging,
+            confirmed=confirm_distinct,
+        )
+        result = PublishResult(staged.report)
+        if not staged.import_refused or allow_partial:
+            published = publish_records(
+                repository,
+                channel,
+                staged.records,
+                photos_from=staging,
+                now=now,
+                settings=settings,
+                by=by,
+                source_name=source.name,
+                confirmed=confirm_distinct,
+                refused_rows=len(staged.report.refused_rows),
+            )
+            # A takedown made while the list was imported: its entry was left out, and the report says so.
+            staged.report.problems.extend(published.report.problems)
+            result.version, result.published, result.photos = (
+                published.version,
+                published.published,
+                published.photos,
+            )
+    finally:
+        if staging.exists():
+            for leftover in staging.iterdir():
+                leftover.unlink()
+    return result
+
+
+@dataclass
+class StagedList:
+    """A court export imported and checked against the takedowns, not yet signed (:func:`stage_list`).
+
+    Attributes:
+        report: The import report, with the rows the revocation guard refused added as refusals.
+        records: The records that would be published: the accepted rows less the revoked ones.
+        import_refused: Whether the import itself refused a row (the guard's refusals never hold a publish
+            back: leaving a revoked entry out is what its takedown asks).
+        staging: The folder the records' photos were written to, named by their SHA-256.
+    """
+
+    report: ImportReport
+    records: tuple[DebtorRecord, ...]
+    import_refused: bool
+    staging: Path
+
+
+def stage_list(
+    repository: OperatorRepository,
+    channel: str,
+    source: Path,
+    *,
+    photos: Path | None,
+    now: dt.datetime,
+    settings: ChannelSettings,
+    policy: MaskPolicy = MaskPolicy.SPC,
+    published_on: dt.date | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
+    staging: Path,
+    confirmed: frozenset[str] = frozenset(),
+) -> StagedList:
+    """Import ``source`` for ``channel`` and check it against the takedowns in force; nothing is signed.
+
+    Photos are normalised into ``staging``, content-addressed (the caller owns the folder and its
+    clean-up). Rows of revoked entries, or one character away from one (see :class:`_RevocationGuard`),
+    are refused in the report with the takedown's when, why and who; ``confirmed`` lists case numbers (any
+    spelling) the operator confirmed are not a revoked entry's typo.
+    """
     report = import_file(
         source,
         ImportOptions(
-            today=local_today,
+            today=(now + settings.utc_offset).date(),
             policy=policy,
             photos=photos,
             sink=DirectorySink(staging),
@@ -169,114 +254,191 @@ def publish_channel(
             published_on=published_on,
         ),
     )
+    import_refused = bool(report.refused_rows)
+    revoked = Ledger(repository.directory / "revoked.json").takedowns(channel)
+    records, refusals = _guard(report.records, revoked.values(), confirmed, settings.utc_offset, report)
+    report.problems.extend(refusals)
+    return StagedList(report, records, import_refused, staging)
+
+
+def publish_records(
+    repository: OperatorRepository,
+    channel: str,
+    records: Sequence[DebtorRecord],
+    *,
+    photos_from: Path,
+    now: dt.datetime,
+    settings: ChannelSettings,
+    by: str,
+    source_name: str,
+    confirmed: frozenset[str] = frozenset(),
+    refused_rows: int = 0,
+) -> PublishResult:
+    """Sign and publish ``records`` as ``channel``'s next playlist version, and record it in the history.
+
+    The revocation guard runs again under the repository lock: a takedown made after the list was staged
+    leaves its entry out (reported in ``result.report`` as a refusal), so a revoked entry is never
+    published. Photos are copied, never moved, from ``photos_from`` (files named by SHA-256), and checked
+    against their hash. ``refused_rows`` counts the rows refused before (by the import and at staging), for
+    the history. Publishing an older version's records (a rollback) makes a new version: a version
+    number is never used twice.
+
+    Raises:
+        RepositoryError: a photo the records name is missing from ``photos_from`` or does not match its hash.
+        ConfigError: the settings or records would be refused by screens.
+    """
+    report = ImportReport(source=source_name)
     result = PublishResult(report)
-    confirmed = frozenset(normalise_case_number(case) for case in confirm_distinct)
-    try:
-        if not report.refused_rows or allow_partial:
-            playlist = _publish_report(
-                repository, channel, report, staging, now=now, settings=settings, confirmed=confirmed
-            )
-            result.version = playlist.version
-            result.published = len(playlist.records)
-            result.photos = len(playlist.photos())
-            append_history(
-                repository.directory / "history.jsonl",
-                "publish",
-                by=by,
-                at=now,
-                channel=channel,
-                version=playlist.version,
-                source=source.name,
-                entries=result.published,
-                refused_rows=len(report.refused_rows),
-            )
-    finally:
-        for leftover in staging.iterdir():
-            leftover.unlink()
+    with repository.locked():
+        revoked = Ledger(repository.directory / "revoked.json").takedowns(channel)
+        kept, refusals = _guard(records, revoked.values(), confirmed, settings.utc_offset, None)
+        report.problems.extend(refusals)
+        playlist = _sign_playlist(repository, channel, kept, revoked, photos_from, now=now, settings=settings)
+        result.version = playlist.version
+        result.published = len(playlist.records)
+        result.photos = len(playlist.photos())
+        append_history(
+            repository.directory / "history.jsonl",
+            "publish",
+            by=by,
+            at=now,
+            channel=channel,
+            version=playlist.version,
+            source=source_name,
+            entries=result.published,
+            refused_rows=refused_rows + len(refusals),
+        )
     return result
 
 
-def _publish_report(
+def records_to_json(records: Iterable[DebtorRecord]) -> list[dict[str, object]]:
+    """The records in the playlist's wire format (``docs/playlist-format.md``), for storage in a database."""
+    return [record_json(record) for record in records]
+
+
+def records_from_json(items: object) -> tuple[DebtorRecord, ...]:
+    """Records read back from :func:`records_to_json`, checked exactly as a screen checks a playlist's.
+
+    Raises:
+        ContentError: not a list of at most ``MAX_RECORDS`` records, a record breaking a display rule, or
+            an entry id appearing twice.
+    """
+    return decode_records(items, "records")
+
+
+def _guard(
+    records: Iterable[DebtorRecord],
+    takedowns: Iterable[Takedown],
+    confirmed: frozenset[str],
+    offset: dt.timedelta,
+    report: ImportReport | None,
+) -> tuple[tuple[DebtorRecord, ...], list[Problem]]:
+    """The records no takedown in force refuses, and a refusal for each of the others.
+
+    ``report`` gives the refusals their row number and 序号 when the records come from an import.
+    """
+    guard = _RevocationGuard(takedowns)
+    cases = frozenset(normalise_case_number(case) for case in confirmed)
+    kept: list[DebtorRecord] = []
+    refusals: list[Problem] = []
+    for record in records:
+        finding = guard.check(record, cases, offset)
+        if finding is None:
+            kept.append(record)
+            continue
+        refusals.append(
+            Problem(
+                Severity.REFUSED,
+                finding,
+                None if report is None else report.row_numbers.get(record.entry_id),
+                "case_number",
+                None,
+                record.case_number,
+                None if report is None else report.serials.get(record.entry_id),
+            )
+        )
+    return tuple(kept), refusals
+
+
+def _sign_playlist(
     repository: OperatorRepository,
     channel: str,
-    report: ImportReport,
-    staging: Path,
+    records: tuple[DebtorRecord, ...],
+    revoked: Mapping[str, Takedown],
+    photos_from: Path,
     *,
     now: dt.datetime,
     settings: ChannelSettings,
-    confirmed: frozenset[str],
 ) -> Playlist:
-    with repository.locked():
-        revoked = Ledger(repository.directory / "revoked.json").takedowns(channel)
-        guard = _RevocationGuard(revoked.values())
-        records = []
-        for record in report.records:
-            problem = guard.check(record, confirmed, settings.utc_offset)
-            if problem is None:
-                records.append(record)
-            else:
-                report.problems.append(
-                    Problem(
-                        Severity.REFUSED,
-                        problem,
-                        report.row_numbers.get(record.entry_id),
-                        "case_number",
-                        None,
-                        record.case_number,
-                        report.serials.get(record.entry_id),
-                    )
-                )
-        playlist = Playlist(
-            channel=channel,
-            version=_current_version(repository, playlist_path(channel)) + 1,
-            issued=now,
-            records=tuple(records),
-            notices=settings.notices,
-            dayparts=settings.dayparts,
-            qr_hosts=settings.qr_hosts,
-            utc_offset=settings.utc_offset,
-            sample=settings.sample,
-        )
-        encoded = encode_playlist(playlist)
-        # Sign only what every screen will accept: the screens' own decoder is the judge.
-        try:
-            decode_playlist(encoded, channel=channel)
-        except ContentError as error:
-            raise ConfigError(
-                f"频道设置或内容不合格，屏幕会拒绝，未发布：{error.zh}",
-                f"the channel settings or content would be refused by screens, so nothing was published: {error.en}",
-            ) from None
-        # Every takedown in the ledger stays listed: a screen that missed a revoke and cannot fetch this
-        # playlist yet must not show the entry again from its older playlist.
-        revocations = Revocations(
-            channel=channel,
-            version=_current_version(repository, revocations_path(channel)) + 1,
-            issued=now,
-            playlist_version=playlist.version,
-            entries=tuple(
-                Revocation(entry_id, taken.reason, taken.at) for entry_id, taken in sorted(revoked.items())
-            ),
-        )
-        # Photos move from staging into the served folder before any metadata names them, and back out
-        # if signing fails, so an unpublished list never leaves photos served.
-        moved = []
-        for digest in playlist.photos():
+    """Sign ``records`` as the next playlist with every takedown listed; the caller holds the lock."""
+    playlist = Playlist(
+        channel=channel,
+        version=_current_version(repository, playlist_path(channel)) + 1,
+        issued=now,
+        records=records,
+        notices=settings.notices,
+        dayparts=settings.dayparts,
+        qr_hosts=settings.qr_hosts,
+        utc_offset=settings.utc_offset,
+        sample=settings.sample,
+    )
+    encoded = encode_playlist(playlist)
+    # Sign only what every screen will accept: the screens' own decoder is the judge.
+    try:
+        decode_playlist(encoded, channel=channel)
+    except ContentError as error:
+        raise ConfigError(
+            f"频道设置或内容不合格，屏幕会拒绝，未发布：{error.zh}",
+            f"the channel settings or content would be refused by screens, so nothing was published: {error.en}",
+        ) from None
+    # Every takedown in the ledger stays listed: a screen that missed a revoke and cannot fetch this
+    # playlist yet must not show the entry again from its older playlist.
+    revocations = Revocations(
+        channel=channel,
+        version=_current_version(repository, revocations_path(channel)) + 1,
+        issued=now,
+        playlist_version=playlist.version,
+        entries=tuple(
+            Revocation(entry_id, taken.reason, taken.at) for entry_id, taken in sorted(revoked.items())
+        ),
+    )
+    # Photos are copied into the served folder before any metadata names them, and deleted again if
+    # signing fails, so an unpublished list never leaves photos served. The source keeps its copies (the
+    # console keeps them for a rollback).
+    copied: list[Path] = []
+    try:
+        for digest, ref in playlist.photos().items():
             target = repository.photos_dir / digest
             if not target.exists():
-                (staging / digest).replace(target)
-                moved.append(target)
+                atomic_write(target, _photo_bytes(photos_from, ref))
+                copied.append(target)
         fsync_directory(repository.photos_dir)
-        try:
-            repository.put_targets(
-                {playlist_path(channel): encoded, revocations_path(channel): encode_revocations(revocations)},
-                now=now,
-            )
-        except BaseException:
-            for target in moved:
-                target.unlink(missing_ok=True)
-            raise
-        collect_photos(repository)
+        repository.put_targets(
+            {playlist_path(channel): encoded, revocations_path(channel): encode_revocations(revocations)},
+            now=now,
+        )
+    except BaseException:
+        for target in copied:
+            target.unlink(missing_ok=True)
+        raise
+    collect_photos(repository)
     return playlist
+
+
+def _photo_bytes(folder: Path, ref: PhotoRef) -> bytes:
+    """The photo ``ref`` names, read from ``folder`` and checked against its hash and length."""
+    path = folder / ref.sha256
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_PHOTO_BYTES + 1)
+    except FileNotFoundError:
+        data = b""
+    if len(data) != ref.length or hashlib.sha256(data).hexdigest() != ref.sha256:
+        raise RepositoryError(
+            f"照片 {path} 缺失或已损坏，未发布；请重新上传名单和照片",
+            f"the photo {path} is missing or damaged, so nothing was published; upload the list and photos again",
+        )
+    return data
 
 
 def current_playlist(repository: OperatorRepository, channel: str) -> Playlist | None:
