@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django.urls import path
 
+from signage.hub.console.views.fleet import FleetView
 from signage.hub.console.views.home import HomeView
 from signage.hub.console.views.placeholder import PlaceholderView
+from signage.hub.console.views.takedowns import ReinstateView, TakedownsView
 
 app_name = "console"
 
@@ -17,9 +19,10 @@ urlpatterns = [
     path("submissions/", PlaceholderView.as_view(), name="submissions"),
     path("submissions/<int:pk>/", PlaceholderView.as_view(), name="submission"),
     # Takedowns (views/takedowns.py), versions and rollback (views/versions.py).
-    path("takedowns/", PlaceholderView.as_view(), name="takedowns"),
+    path("takedowns/", TakedownsView.as_view(), name="takedowns"),
+    path("takedowns/reinstate/", ReinstateView.as_view(), name="reinstate"),
     path("versions/", PlaceholderView.as_view(), name="versions"),
     # Fleet and reports (views/fleet.py, views/reports.py).
-    path("screens/", PlaceholderView.as_view(), name="fleet"),
+    path("screens/", FleetView.as_view(), name="fleet"),
     path("reports/exposure/", PlaceholderView.as_view(), name="exposure"),
 ]
