@@ -15,8 +15,8 @@ clock, hub, make_user, login = ops.clock, ops.hub, ops.make_user, ops.login
 
 pytestmark = pytest.mark.django_db
 
-LIN = {"id": "e1", "name": "示例林小雨", "case_number": "(2025)鲁0102执1001号"}
-ZHANG = {"id": "e2", "name": "示例张三", "case_number": "(2025)鲁0102执1002号"}
+LIN = {"id": "e1", "name": "示例林小雨", "case_number": "（2025）鲁0102执1001号"}
+ZHANG = {"id": "e2", "name": "示例张三", "case_number": "（2025）鲁0102执1002号"}
 
 
 def some_events() -> None:
@@ -56,3 +56,65 @@ def test_verify_names_each_problem_of_a_tampered_chain(hub):
     assert status == 5
     assert "event 2 was changed after it was written" in out
     assert "events were removed from its end" in out
+
+
+def rows(response) -> list[str]:
+    html = response.content.decode()
+    assert 'id="audit-events"' in html or "没有符合条件的记录" in html
+    return [reason for reason in ("已履行", "错误", "撤回有误") if f"<td>{reason}</td>" in html]
+
+
+def test_the_page_filters_by_person_entry_and_date(hub, login):
+    some_events()
+    clerk = login("lin", "clerk")
+    page = clerk.get("/audit/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'id="audit-filter"' in html and "哈希链校验通过" in html
+    assert rows(page) == ["已履行", "错误", "撤回有误"]
+    assert rows(clerk.get("/audit/", {"actor": "zhao"})) == ["错误", "撤回有误"]
+    assert rows(clerk.get("/audit/", {"entry": "示例林小雨"})) == ["已履行", "撤回有误"]
+    # The case number in the other bracket width, and with a space in it.
+    assert rows(clerk.get("/audit/", {"entry": "(2025)鲁0102执1002号"})) == ["错误"]
+    assert rows(clerk.get("/audit/", {"entry": "(2025) 鲁0102执1002"})) == ["错误"]
+    # Days are China-local: NOW is 12:00 on 2026-11-26 in Shanghai.
+    assert rows(clerk.get("/audit/", {"date_from": "2026-11-25"})) == ["错误", "撤回有误"]
+    assert rows(clerk.get("/audit/", {"date_from": "2026-11-24", "date_to": "2026-11-25"})) == [
+        "已履行",
+        "错误",
+    ]
+
+
+def test_a_broken_chain_is_shown_at_the_top(hub, login):
+    some_events()
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_auditevent SET actor = %s WHERE sequence = 1", ["someone"])
+    html = login("lin", "clerk").get("/audit/").content.decode()
+    assert "哈希链已断裂" in html and "event 1 was changed after it was written" in html
+
+
+def test_pages_of_fifty(hub, login):
+    for number in range(60):
+        record(str(Action.LOGIN), actor=f"user{number}", at=NOW)
+    clerk = login("lin", "clerk")  # one more LOGIN
+    first = clerk.get("/audit/").content.decode()
+    assert first.count("<tr>") == 51 and "第 1 / 2 页" in first
+    assert clerk.get("/audit/", {"page": "2"}).content.decode().count("<tr>") == 12
+    assert clerk.get("/audit/", {"page": "99"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["date_from=2026-13-45", "date_to=yesterday&page=-1", "page=abc", "entry=%00%ff", "actor=" + "x" * 400],
+)
+def test_garbage_query_strings_never_give_a_500(hub, login, query):
+    assert login("lin", "clerk").get("/audit/?" + query).status_code == 200
+
+
+def test_anonymous_goes_to_login_and_no_role_gets_403(hub, client, make_user):
+    response = client.get("/audit/")
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+    nobody = make_user("nobody", "clerk")
+    nobody.groups.clear()
+    client.force_login(nobody)
+    assert client.get("/audit/").status_code == 403
