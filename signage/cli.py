@@ -102,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     from signage.hub.commands import add_fleet_commands
 
     add_fleet_commands(commands, clock=_now)
+    from signage.hub.accounts import add_user_commands
+    from signage.hub.audit.commands import add_audit_commands
+
+    add_user_commands(commands, clock=_now)
+    add_audit_commands(commands)
 
     demo = commands.add_parser(
         "demo",

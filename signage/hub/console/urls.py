@@ -5,8 +5,10 @@ from __future__ import annotations
 from django.urls import path
 
 from signage.hub.console.views import publish
+from signage.hub.console.views.fleet import FleetView
 from signage.hub.console.views.home import HomeView
 from signage.hub.console.views.placeholder import PlaceholderView
+from signage.hub.console.views.takedowns import ReinstateView, TakedownsView
 
 app_name = "console"
 
@@ -28,9 +30,10 @@ urlpatterns = [
     path("submissions/<int:pk>/approve", publish.ApproveView.as_view(), name="submission-approve"),
     path("submissions/<int:pk>/reject", publish.RejectView.as_view(), name="submission-reject"),
     # Takedowns (views/takedowns.py), versions and rollback (views/versions.py).
-    path("takedowns/", PlaceholderView.as_view(), name="takedowns"),
+    path("takedowns/", TakedownsView.as_view(), name="takedowns"),
+    path("takedowns/reinstate/", ReinstateView.as_view(), name="reinstate"),
     path("versions/", PlaceholderView.as_view(), name="versions"),
     # Fleet and reports (views/fleet.py, views/reports.py).
-    path("screens/", PlaceholderView.as_view(), name="fleet"),
+    path("screens/", FleetView.as_view(), name="fleet"),
     path("reports/exposure/", PlaceholderView.as_view(), name="exposure"),
 ]
