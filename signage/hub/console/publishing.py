@@ -14,7 +14,6 @@ or a later rollback finds them; the raw upload lives only in ``private_dir / "up
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -29,6 +28,7 @@ from signage.hub.audit.models import Action, record
 from signage.hub.console.models import PublishedVersion, Submission
 from signage.hub.console.uploads import extract_photos, remove_tree
 from signage.hub.context import hub_context
+from signage.playlist import CHINA_STANDARD_TIME
 from signage.publish.channel import (
     ChannelSettings,
     current_playlist,
@@ -41,6 +41,7 @@ from signage.publish.channel import (
 )
 from signage.publish.diff import DiffItem, ListDiff, diff_lists
 from signage.publish.repo import OperatorRepository, playlist_path
+from signage.publish.thumbnails import MAX_THUMBNAIL_RECORDS, render_thumbnails
 from signage.records import DebtorRecord
 from signage.report import render_json
 
@@ -49,7 +50,7 @@ log = logging.getLogger(__name__)
 #: Entries of each kind (added, removed, changed) kept for display; the counts are always complete.
 MAX_DIFF_ITEMS = 2_000
 #: Entries whose slides are rendered as thumbnails (added first, then changed).
-MAX_THUMBNAIL_ENTRIES = 60
+MAX_THUMBNAIL_ENTRIES = MAX_THUMBNAIL_RECORDS
 #: Screen shapes rendered when the fleet's are not known: a landscape screen and a bus bar.
 DEFAULT_SCREEN_SIZES: tuple[tuple[int, int], ...] = ((1920, 1080), (1920, 360))
 THUMBNAIL_TIMEOUT = 120.0
@@ -190,34 +191,27 @@ def render_submission_thumbnails(
     The player's renderer runs out of process (the hub never imports PyQt6). Thumbnails are a preview: when
     they cannot be rendered the submission stays usable, and the page says none are available.
     """
-    wanted = [item["id"] for item in [*diff["added"], *diff["changed"]]][:MAX_THUMBNAIL_ENTRIES]
-    chosen = [record for record in records if record.entry_id in set(wanted)]
+    wanted = {item["id"] for item in [*diff["added"], *diff["changed"]]}
+    chosen = [record for record in records if record.entry_id in wanted][:MAX_THUMBNAIL_ENTRIES]
     if not chosen:
-        return {}
-    try:
-        module: Any = importlib.import_module("signage.publish.thumbnails")
-    except ImportError:
         return {}
     out = thumbnails_dir(pk)
     remove_tree(out)
     out.mkdir(mode=0o700, parents=True)
     try:
-        rendered = module.render_thumbnails(
+        rendered = render_thumbnails(
             chosen,
             photos_dir=photos_dir(),
             sizes=DEFAULT_SCREEN_SIZES,
             out_dir=out,
             sample=sample,
             timeout=THUMBNAIL_TIMEOUT,
+            data_date=(hub_context().clock() + CHINA_STANDARD_TIME).date(),
         )
     except SignageError as error:
         log.warning("thumbnails of submission %s not rendered: %s", pk, error.en)
         return {}
-    return {
-        str(entry_id): [Path(path).name for path in paths]
-        for entry_id, paths in dict(rendered).items()
-        if str(entry_id) in set(wanted)
-    }
+    return {str(entry_id): [Path(path).name for path in paths] for entry_id, paths in rendered.items()}
 
 
 def is_stale(submission: Submission, repository: OperatorRepository) -> bool:

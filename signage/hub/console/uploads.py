@@ -175,8 +175,6 @@ def _check_member(info: zipfile.ZipInfo) -> None:
         )
     if info.is_dir():
         return
-    if info.file_size > MAX_PHOTO_FILE_BYTES:
-        raise _member_too_large(name)
     if info.file_size > _CHUNK and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
         raise UploadRefused(
             f"照片压缩包中的“{name}”压缩比异常（{info.compress_size:,} 字节解压后为 {info.file_size:,} 字节），"
@@ -184,6 +182,8 @@ def _check_member(info: zipfile.ZipInfo) -> None:
             f"'{name}' in the photos ZIP expands from {info.compress_size:,} to {info.file_size:,} bytes, "
             "which looks like a ZIP bomb; refused",
         )
+    if info.file_size > MAX_PHOTO_FILE_BYTES:
+        raise _member_too_large(name)
 
 
 def _plain_name(info: zipfile.ZipInfo) -> str | None:

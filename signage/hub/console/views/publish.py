@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.contrib.auth.views import redirect_to_login
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
@@ -49,10 +50,15 @@ class AnyPermissionMixin(PermissionRequiredMixin):
         user = self.request.user  # type: ignore[attr-defined]
         return any(user.has_perm(name) for name in self.get_permission_required())
 
+    def handle_no_permission(self) -> HttpResponse:
+        # Signed out: to the login page, not a 403.
+        if not self.request.user.is_authenticated:  # type: ignore[attr-defined]
+            return redirect_to_login(self.request.get_full_path())  # type: ignore[attr-defined]
+        return super().handle_no_permission()  # type: ignore[no-any-return]
 
-class UploadView(LoginRequiredMixin, PermissionRequiredMixin, FormView[UploadForm]):
+
+class UploadView(LoginRequiredMixin, AnyPermissionMixin, FormView):
     permission_required = "console.submit_list"
-    raise_exception = True
     template_name = "console/upload.html"
     form_class = UploadForm
 
@@ -113,7 +119,7 @@ def _save(upload: UploadedFile, target: Path) -> Path:
     return target
 
 
-class SubmissionListView(LoginRequiredMixin, AnyPermissionMixin, ListView[Submission]):
+class SubmissionListView(LoginRequiredMixin, AnyPermissionMixin, ListView):
     permission_required = ("console.submit_list", "console.review_list")
     template_name = "console/submissions.html"
     paginate_by = 50
