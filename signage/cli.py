@@ -20,7 +20,7 @@ from typing import Any, TextIO, cast
 
 from signage import __version__
 from signage.config import DEFAULT_CONFIG_PATH
-from signage.errors import ExitStatus, InputFileError, SignageError, UsageError, exit_status_for
+from signage.errors import ConfigError, ExitStatus, InputFileError, SignageError, UsageError, exit_status_for
 from signage.importer import ImportOptions, import_file
 from signage.playlist import local_time_text
 from signage.report import render_json, render_text
@@ -285,14 +285,24 @@ def _add_distribution_commands(commands: Any) -> None:
 
     hub = commands.add_parser(
         "hub",
-        help="serve the repository over HTTP and re-sign the timestamp every hour",
+        help="serve the repository, the screens' telemetry and the fleet page over HTTP; re-sign hourly",
         description="Serve DIR/public over HTTP for screens (metadata with validators and short caching, "
-        "content-addressed files as immutable) and run `repo refresh` every hour.",
+        "content-addressed files as immutable), the screens' telemetry (/telemetry/plays, "
+        "/telemetry/heartbeat) and the fleet page (/fleet, this machine only unless DIR/hub.toml says "
+        "fleet_page_public = true), and run `repo refresh` every hour. The hub's database is DATABASE_URL "
+        "(postgres://...) or DIR/hub.sqlite3 when unset; it is created or migrated at start.",
     )
     hub.add_argument("--repo", type=Path, required=True, metavar="DIR")
     hub.add_argument("--keys", type=Path, metavar="KEYS")
     hub.add_argument("--host", default="127.0.0.1")
     hub.add_argument("--port", type=int, default=8080)
+    hub.add_argument(
+        "--passphrase-file",
+        type=Path,
+        metavar="FILE",
+        help="the passphrase of the keys encrypted at rest, on the first line of FILE (e.g. a systemd "
+        "credential: $CREDENTIALS_DIRECTORY/signage-keys)",
+    )
     hub.set_defaults(handler=_hub)
 
     sync = commands.add_parser(
@@ -725,13 +735,13 @@ def _find(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus
 
 
 def _hub(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
-    from signage.hub.commands import telemetry_app_for
-    from signage.hub.files import make_app
-    from signage.hub.server import Hub
-    from signage.hub.telemetry import MAX_REQUEST_BODY_BYTES, compose
+    from signage.hub.serve import make_hub
     from signage.publish.repo import OperatorRepository
 
     repository = OperatorRepository(arguments.repo, arguments.keys)
+    # TODO(console-publish): pass the passphrase to OperatorRepository (its passphrase= and read_passphrase()
+    # are on branch console-publish); until then it is read here and handed to the views' HubContext only.
+    passphrase = _read_passphrase_file(arguments.passphrase_file)
 
     def refresh() -> None:
         with repository.locked():
@@ -742,26 +752,40 @@ def _hub(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
             result.verified_until.isoformat(),
         )
 
-    # Full precision here: screens measure their clock offset from the hub's answer.
-    telemetry = telemetry_app_for(arguments.repo, lambda: dt.datetime.now(dt.UTC))
-    hub = Hub(
-        compose(make_app(repository.public), telemetry),
-        refresh,
+    hub = make_hub(
+        arguments.repo,
+        # Full precision here: screens measure their clock offset from the hub's answer.
+        clock=lambda: dt.datetime.now(dt.UTC),
+        refresh=refresh,
         host=arguments.host,
         port=arguments.port,
-        max_request_body_size=MAX_REQUEST_BODY_BYTES,
+        keys_dir=arguments.keys,
+        passphrase=passphrase,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     print(
-        f"serving {repository.public} on http://{arguments.host}:{arguments.port}/ (Ctrl-C stops) / 按 Ctrl-C 停止",
+        f"serving {repository.public} and the hub on http://{arguments.host}:{arguments.port}/ "
+        "(Ctrl-C stops) / 按 Ctrl-C 停止",
         file=out,
         flush=True,
     )
-    try:
-        hub.serve_forever()
-    finally:
-        telemetry.close()
+    hub.serve_forever()
     return ExitStatus.OK
+
+
+def _read_passphrase_file(path: Path | None) -> bytes | None:
+    """The key passphrase from ``--passphrase-file`` (its first line), or None without one."""
+    if path is None:
+        return None
+    try:
+        lines = path.read_bytes().splitlines()
+    except OSError as error:
+        raise ConfigError(
+            f"无法读取密钥口令文件 {path}：{error}", f"cannot read the key passphrase file {path}: {error}"
+        ) from error
+    if not lines or not lines[0]:
+        raise ConfigError(f"密钥口令文件 {path} 是空的", f"the key passphrase file {path} is empty")
+    return lines[0]
 
 
 def _screen(config_path: Path) -> Any:

@@ -19,11 +19,8 @@ from pathlib import Path
 from typing import TextIO
 
 from signage.config import PlayerConfig
-from signage.hub.commands import telemetry_app_for
-from signage.hub.files import make_app
-from signage.hub.server import Hub
-from signage.hub.store import hash_token, load_settings, new_token, open_store
-from signage.hub.telemetry import compose
+from signage.hub.screens.ingest import hash_token, new_token
+from signage.hub.serve import make_hub
 from signage.playlist import local_time_text
 from signage.publish.channel import ChannelSettings, publish_channel, revoke_entries
 from signage.publish.repo import OperatorRepository
@@ -36,12 +33,10 @@ SCREEN_ID = "demo-screen"
 
 def _fleet_summary(repo: Path, out: TextIO) -> None:
     """What the operator sees afterwards: the fleet line and the exposure counts from proof of play."""
-    store = open_store(load_settings(repo))
-    try:
-        heartbeats = store.latest_heartbeats()
-        rows = store.exposure(dt.date(2000, 1, 1), dt.date(2100, 1, 1))
-    finally:
-        store.close()
+    from signage.hub.screens import records
+
+    heartbeats = records.latest_heartbeats()
+    rows = records.exposure(dt.date(2000, 1, 1), dt.date(2100, 1, 1))
     plays = sum(row.plays for row in rows)
     print(
         f"   the hub received {len(heartbeats)} screen heartbeat(s) and {plays} plays "
@@ -109,15 +104,15 @@ def _run(
         with repository.locked():
             repository.refresh(now=clock())
 
+    # One Django hub per process, set up for this repository (its database is beside it).
+    hub = make_hub(repository.directory, clock=lambda: dt.datetime.now(dt.UTC), refresh=refresh, port=0)
     # The hub also takes the screens' heartbeats and proof of play; the demo screen gets a token.
-    store = open_store(load_settings(repository.directory))
+    from signage.hub.screens import records
+
     token = new_token()
-    store.add_screen(SCREEN_ID, hash_token(token), added_at=clock())
-    store.close()
+    records.add_screen(SCREEN_ID, hash_token(token), added_at=clock(), name="示例屏幕 SAMPLE", location="演示")
     (folder / "screen.token").write_text(token + "\n", encoding="utf-8")
     (folder / "screen.token").chmod(0o600)
-    telemetry = telemetry_app_for(repository.directory, lambda: dt.datetime.now(dt.UTC))
-    hub = Hub(compose(make_app(repository.public), telemetry), refresh, host="127.0.0.1", port=0)
     hub.start()
     try:
         step("3. 集线器已启动", f"3. the hub serves it on http://127.0.0.1:{hub.port}/")
@@ -176,7 +171,6 @@ def _run(
             _fleet_summary(repository.directory, out)
     finally:
         hub.stop()
-        telemetry.close()
     step("完成", "done")
     return first.ok and second.ok and gone and played
 

@@ -1,11 +1,10 @@
-"""The operator's fleet commands: ``screens add|list|remove``, ``fleet`` and ``report``; and the telemetry
-application ``signage hub`` serves next to the files.
+"""The operator's fleet commands: ``screens add|list|remove``, ``fleet`` and ``report``.
 
 This is the command-line side of the hub, like :mod:`signage.cli` (which adds these commands with
-:func:`add_fleet_commands`): it is the one hub module that reads the repository through
-:mod:`signage.publish.repo`, to learn each channel's current playlist and revocations versions
-(:class:`RepositoryChannels`). The ingest (:mod:`signage.hub.telemetry`) and the fleet view
-(:mod:`signage.hub.fleet`) are given those versions as a function and never import ``publish``.
+:func:`add_fleet_commands`). Every command starts Django for its repository first
+(:func:`signage.hub.bootstrap.setup`) and reads the screens' telemetry through the ORM
+(:mod:`signage.hub.screens.records`, :mod:`signage.hub.screens.queries`); each channel's current versions come
+from :class:`signage.hub.channels.RepositoryChannels`.
 
 Every command takes ``(arguments, out, err)`` and returns an :class:`~signage.errors.ExitStatus`; the
 time comes from the ``clock`` given to :func:`add_fleet_commands`, never from inside.
@@ -18,34 +17,24 @@ import csv
 import datetime as dt
 import functools
 import json
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from signage.config import ID_RE
 from signage.errors import ExitStatus, UsageError
+from signage.hub.channels import RepositoryChannels
 from signage.hub.fleet import (
-    ChannelState,
-    Heartbeat,
-    ScreenStatus,
     acknowledgements,
     as_json,
-    fleet_status,
     render_acknowledgements,
     render_text,
 )
-from signage.hub.store import (
-    ExposureRow,
-    TelemetryStore,
-    china_day,
-    hash_token,
-    load_settings,
-    new_token,
-    open_store,
-)
-from signage.hub.telemetry import TelemetryApp, make_telemetry_app
+from signage.hub.screens.ingest import china_day, hash_token, new_token
+
+if TYPE_CHECKING:
+    # Only a type here: the records module holds Django models, importable only once Django is set up.
+    from signage.hub.screens.records import ExposureRow
 
 Clock = Callable[[], dt.datetime]
 #: Days a report covers when ``--from`` is not given: the last week, today included.
@@ -81,6 +70,12 @@ def add_fleet_commands(commands: Any, *, clock: Clock) -> None:
         "--replace",
         action="store_true",
         help="issue a new token for a registered screen (the old one stops working)",
+    )
+    add.add_argument(
+        "--name", default="", metavar="TEXT", help="a name for the fleet view, e.g. 济南站 1 号屏"
+    )
+    add.add_argument(
+        "--location", default="", metavar="TEXT", help="where the screen hangs, e.g. 候车大厅东侧"
     )
     add.set_defaults(handler=functools.partial(screens_add, clock=clock))
     listing = actions.add_parser("list", help="list the registered screens")
@@ -142,9 +137,17 @@ def screens_add(arguments: argparse.Namespace, out: TextIO, err: TextIO, *, cloc
             f"the screen id {screen_id!r} is not valid: use 1-64 lowercase letters, digits, '.', '_' or '-', "
             "starting with a letter or digit",
         )
+    name, location = _label(arguments.name, "--name"), _label(arguments.location, "--location")
     token = new_token()
-    with _store(arguments.repo) as store:
-        store.add_screen(screen_id, hash_token(token), added_at=clock(), replace=arguments.replace)
+    records = _records(arguments.repo)
+    records.add_screen(
+        screen_id,
+        hash_token(token),
+        added_at=clock(),
+        replace=arguments.replace,
+        name=name,
+        location=location,
+    )
     print(token, file=out, flush=True)
     print(
         f"已登记屏幕 {screen_id}。上面的令牌只显示这一次，集线器只保存其哈希值。\n"
@@ -161,15 +164,21 @@ def screens_add(arguments: argparse.Namespace, out: TextIO, err: TextIO, *, cloc
 
 def screens_list(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
     """``signage screens list --repo DIR``: the registered screens and when each was last heard from."""
-    with _store(arguments.repo) as store:
-        screens = store.screens()
-        seen = {stored.screen_id: stored.received_at for stored in store.latest_heartbeats()}
+    records = _records(arguments.repo)
+    screens = records.screens()
+    seen = {stored.screen_id: stored.received_at for stored in records.latest_heartbeats()}
     if not screens:
         print("尚未登记任何屏幕 / no screens registered yet", file=out)
         return ExitStatus.OK
-    rows = [("SCREEN", "TOKEN ISSUED (UTC)", "LAST HEARTBEAT (UTC)")]
+    rows = [("SCREEN", "NAME", "LOCATION", "TOKEN ISSUED (UTC)", "LAST HEARTBEAT (UTC)")]
     rows += [
-        (s.screen_id, _utc(s.added_at), _utc(seen[s.screen_id]) if s.screen_id in seen else "never")
+        (
+            s.screen_id,
+            s.name or "-",
+            s.location or "-",
+            _utc(s.added_at),
+            _utc(seen[s.screen_id]) if s.screen_id in seen else "never",
+        )
         for s in screens
     ]
     out.write(_table(rows))
@@ -178,8 +187,7 @@ def screens_list(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> Exi
 
 def screens_remove(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
     """``signage screens remove --repo DIR SCREEN_ID``: the token stops working; plays stay."""
-    with _store(arguments.repo) as store:
-        removed = store.remove_screen(arguments.screen_id)
+    removed = _records(arguments.repo).remove_screen(arguments.screen_id)
     if not removed:
         raise UsageError(
             f"没有登记过屏幕 {arguments.screen_id}（signage screens list 可列出）",
@@ -194,10 +202,12 @@ def screens_remove(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> E
 
 def fleet_command(arguments: argparse.Namespace, out: TextIO, err: TextIO, *, clock: Clock) -> ExitStatus:
     """``signage fleet --repo DIR [--json | --entry ENTRY_ID]``."""
+    _records(arguments.repo)
+    from signage.hub.screens.queries import screen_statuses
+
     channels = RepositoryChannels(arguments.repo)()
     now = clock()
-    with _store(arguments.repo) as store:
-        statuses = read_fleet(store, channels, now=now)
+    statuses = screen_statuses(now, channels)
     if arguments.entry:
         entry_id, label = _resolve_entry(entry_names(arguments.repo), arguments.entry)
         out.write(render_acknowledgements(acknowledgements(statuses, channels, entry_id), label))
@@ -216,8 +226,7 @@ def report_command(arguments: argparse.Namespace, out: TextIO, err: TextIO, *, c
         raise UsageError(
             f"开始日期 {day_from} 晚于结束日期 {day_to}", f"--from {day_from} is after --to {day_to}"
         )
-    with _store(arguments.repo) as store:
-        rows = store.exposure(day_from, day_to)
+    rows = _records(arguments.repo).exposure(day_from, day_to)
     names = entry_names(arguments.repo)
     if arguments.entry:
         entry_id, _ = _resolve_entry(names, arguments.entry)
@@ -271,18 +280,6 @@ def entry_names(repo_dir: Path) -> dict[str, tuple[str, str]]:
     return names
 
 
-def read_fleet(
-    store: TelemetryStore, channels: dict[str, ChannelState], *, now: dt.datetime
-) -> list[ScreenStatus]:
-    """The status of every registered screen, from ``store`` and the channels' current versions."""
-    screens = [record.screen_id for record in store.screens()]
-    latest = {
-        stored.screen_id: (stored.received_at, Heartbeat.from_document(stored.heartbeat))
-        for stored in store.latest_heartbeats()
-    }
-    return fleet_status(latest, screens=screens, now=now, channels=channels)
-
-
 def render_report(
     rows: Sequence[ExposureRow],
     day_from: dt.date,
@@ -328,118 +325,30 @@ def render_report_csv(rows: Sequence[ExposureRow], names: Mapping[str, tuple[str
     return "".join(lines)
 
 
-# --- the hub's telemetry ------------------------------------------------------------------------------
-
-
-class RepositoryChannels:
-    """The current playlist and revocations versions of every channel in ``DIR``, for the fleet view.
-
-    A callable, so the ingest can ask at every page view. Documents are parsed once per content hash
-    (a playlist may be tens of megabytes); old revocations documents still on disk are read to tell which
-    takedowns a screen behind has not applied (:class:`signage.hub.fleet.ChannelState`).
-
-    Raises:
-        RepositoryError: ``DIR`` is not an initialised repository.
-    """
-
-    def __init__(self, repo_dir: Path) -> None:
-        from signage.publish.repo import OperatorRepository
-
-        self._repository = OperatorRepository(repo_dir)
-        self._versions: dict[str, int] = {}
-        self._revocations: dict[str, tuple[int, frozenset[str]] | None] = {}
-        self._lock = threading.Lock()
-
-    def __call__(self) -> dict[str, ChannelState]:
-        """Channel id -> what it publishes now."""
-        from signage.publish.repo import playlist_path, revocations_path
-
-        with self._lock:
-            targets = self._repository.targets().signed.targets
-            names = {
-                path.split("/")[1]
-                for path in targets
-                if path.startswith("channels/") and path.count("/") == 2
-            }
-            channels = {}
-            for channel in sorted(names):
-                playlist = targets.get(playlist_path(channel))
-                revocations = targets.get(revocations_path(channel))
-                playlist_version = None
-                if playlist is not None:
-                    playlist_version = self._playlist_version(
-                        playlist_path(channel), playlist.hashes["sha256"]
-                    )
-                current = 0
-                sets: dict[int, frozenset[str]] = {}
-                if revocations is not None:
-                    folder = self._repository.targets_dir / "channels" / channel
-                    for file in sorted(folder.glob("*.revocations.json")):
-                        parsed = self._revocations_document(file, channel)
-                        if parsed is not None:
-                            sets[parsed[0]] = parsed[1]
-                    name = f"{revocations.hashes['sha256']}.revocations.json"
-                    current_parsed = self._revocations_document(folder / name, channel)
-                    current = current_parsed[0] if current_parsed else 0
-                    sets = {version: ids for version, ids in sets.items() if version <= current}
-                channels[channel] = ChannelState(playlist_version, current, sets)
-            return channels
-
-    def _playlist_version(self, path: str, digest: str) -> int | None:
-        if digest not in self._versions:
-            data = self._repository.read_target(path)
-            if data is None:
-                return None
-            self._versions[digest] = int(json.loads(data)["version"])
-        return self._versions[digest]
-
-    def _revocations_document(self, file: Path, channel: str) -> tuple[int, frozenset[str]] | None:
-        """Version and entry ids of a revocations file; its name is its hash, so it is read once."""
-        from signage.errors import ContentError
-        from signage.playlist import decode_revocations
-
-        if file.name not in self._revocations:
-            try:
-                document = decode_revocations(file.read_bytes(), channel=channel)
-            except (OSError, ContentError):
-                return None  # pruned since the listing, or not ours: it only sharpens the view
-            self._revocations[file.name] = (document.version, document.entry_ids())
-        return self._revocations[file.name]
-
-
-def telemetry_app_for(repo_dir: Path, clock: Clock) -> TelemetryApp:
-    """The telemetry application for ``signage hub --repo DIR``, with the store ``DIR/hub.toml`` names.
-
-    Serve it with the files as ``Hub(compose(make_app(DIR/public), app), ...)`` and call ``app.close()``
-    once the hub has stopped.
-
-    Raises:
-        RepositoryError: ``DIR`` is not an initialised repository.
-        ConfigError: ``DIR/hub.toml`` is invalid.
-        StoreUnavailable: the telemetry database cannot be opened.
-    """
-    channels = RepositoryChannels(repo_dir)
-    settings = load_settings(repo_dir)
-    store = open_store(settings)
-    return make_telemetry_app(
-        store, clock=clock, channels=channels, fleet_page_public=settings.fleet_page_public
-    )
-
-
 # --- helpers ------------------------------------------------------------------------------------------
 
 
-@contextmanager
-def _store(repo_dir: Path) -> Iterator[TelemetryStore]:
-    """The store of repository ``DIR``, closed afterwards; ``DIR`` must be a repository."""
+def _records(repo_dir: Path) -> Any:
+    """Django set up for repository ``DIR`` (which must be one), and the ORM records module to use."""
+    from signage.hub import bootstrap
     from signage.publish.repo import OperatorRepository
 
     OperatorRepository(repo_dir)  # refuses a folder that is not a repository, before creating anything
-    store = open_store(load_settings(repo_dir))
-    try:
-        yield store
-    finally:
-        store.close()
+    bootstrap.setup(repo_dir)
+    from signage.hub.screens import records
+
+    return records
+
+
+def _label(text: str, option: str) -> str:
+    """A screen's name or location: one line of at most 200 characters."""
+    value = text.strip()
+    if len(value) > 200 or any(not character.isprintable() for character in value):
+        raise UsageError(
+            f"{option} 必须是一行不超过 200 个字符的文字",
+            f"{option} must be one line of at most 200 characters",
+        )
+    return value
 
 
 class _LineSink:

@@ -17,8 +17,8 @@ That is exact when the document of version v is still on disk; the publisher kee
 so for an older v the nearest newer document gives a *lower bound*, and the status says so
 (:attr:`ScreenStatus.unacknowledged_exact`).
 
-Everything here takes the time as an argument and returns plain data or text; HTML output escapes every
-value a screen sent (a screen holding a token is still not trusted to write markup into the page).
+Everything here takes the time as an argument and returns plain data or text; the ``/fleet`` page is a Django
+template (``screens/fleet.html``) over :func:`cells`, which escapes every value a screen sent.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
-import html
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -151,6 +150,8 @@ class ScreenStatus:
         unacknowledged_exact: Whether :attr:`unacknowledged` is exact.
         fresh_for: ``verified_until - now``: negative once its content has expired; None if unknown.
         skewed: Whether its clock is off by more than :data:`SKEW_TOLERANCE_S`.
+        name: The name the operator gave the screen (empty if none).
+        location: Where it hangs (empty if none).
     """
 
     screen_id: str
@@ -164,6 +165,8 @@ class ScreenStatus:
     unacknowledged_exact: bool
     fresh_for: dt.timedelta | None
     skewed: bool
+    name: str = ""
+    location: str = ""
 
     def attention(self) -> list[str]:
         """What the operator should look at, most urgent first (short English phrases)."""
@@ -248,7 +251,7 @@ def as_json(status: ScreenStatus) -> dict[str, Any]:
 
 # --- rendering ----------------------------------------------------------------------------------------
 
-_HEADERS: Final = (
+HEADERS: Final = (
     "SCREEN",
     "STATE",
     "LAST SEEN",
@@ -259,7 +262,7 @@ _HEADERS: Final = (
     "SKEW",
     "SYNC",
 )
-_HEADERS_ZH: Final = ("屏幕", "状态", "上次心跳", "频道", "名单版本", "撤回", "有效期", "时钟偏差", "同步")
+HEADERS_ZH: Final = ("屏幕", "状态", "上次心跳", "频道", "名单版本", "撤回", "有效期", "时钟偏差", "同步")
 
 
 def render_text(
@@ -274,13 +277,13 @@ def render_text(
         return (
             "尚未登记任何屏幕；用 signage screens add 登记 / no screens registered yet: signage screens add\n"
         )
-    rows = [_HEADERS, *(_cells(status, now) for status in statuses)]
-    widths = [max(len(row[column]) for row in rows) for column in range(len(_HEADERS))]
+    rows = [HEADERS, *(cells(status, now) for status in statuses)]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(HEADERS))]
     lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
     ]
     lines.insert(1, "  ".join("-" * width for width in widths))
-    lines += ["", _summary(statuses)]
+    lines += ["", summary(statuses)]
     for status in statuses:
         if status.unacknowledged:
             bound = "" if status.unacknowledged_exact else " (at least)"
@@ -305,55 +308,6 @@ def render_acknowledgements(answers: Sequence[tuple[ScreenStatus, Acknowledgemen
         f"{len(answers) - missing} of {len(answers)} screens have applied it / 已应用 {len(answers) - missing} 台"
     )
     return "\n".join(lines) + "\n"
-
-
-def render_html(statuses: Sequence[ScreenStatus], *, now: dt.datetime, note: str = "") -> str:
-    """A plain HTML page (no script) that reloads itself every :data:`PAGE_REFRESH_S` seconds."""
-    header = (
-        "".join(
-            f"<th>{html.escape(zh)}<br>{html.escape(en)}</th>"
-            for en, zh in zip(_HEADERS, _HEADERS_ZH, strict=True)
-        )
-        + "<th>需处理<br>ATTENTION</th>"
-    )
-    body = []
-    for status in statuses:
-        cells = "".join(f"<td>{html.escape(cell)}</td>" for cell in _cells(status, now))
-        pending = ""
-        if status.unacknowledged:
-            bound = "" if status.unacknowledged_exact else " (at least / 至少)"
-            pending = f"<br>not applied / 未撤下{bound}: " + html.escape(", ".join(status.unacknowledged))
-        attention = html.escape("; ".join(status.attention())) + pending
-        body.append(f'<tr class="{status.presence.value}">{cells}<td>{attention}</td></tr>')
-    if not body:
-        body.append('<tr><td colspan="10">尚未登记任何屏幕 / no screens registered yet</td></tr>')
-    warning = f'<p class="note">{html.escape(note)}</p>' if note else ""
-    return f"""<!DOCTYPE html>
-<html lang="zh-CN">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="refresh" content="{PAGE_REFRESH_S}">
-<title>屏幕状态 / Fleet status</title>
-<style>
-body {{ font-family: sans-serif; margin: 1em; }}
-table {{ border-collapse: collapse; }}
-th, td {{ border: 1px solid #999; padding: 0.2em 0.5em; text-align: left; vertical-align: top; }}
-tr.stale {{ background: #fff3c4; }}
-tr.offline {{ background: #f6d0d0; }}
-.note {{ color: #a00; }}
-</style>
-</head>
-<body>
-<h1>屏幕状态 / Fleet status</h1>
-<p>{html.escape(_summary(statuses))} — {html.escape(now.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"))}</p>
-{warning}
-<table>
-<tr>{header}</tr>
-{"".join(body)}
-</table>
-</body>
-</html>
-"""
 
 
 # --- internals ----------------------------------------------------------------------------------------
@@ -401,7 +355,9 @@ def _status(
     )
 
 
-def _cells(status: ScreenStatus, now: dt.datetime) -> tuple[str, ...]:
+def cells(status: ScreenStatus, now: dt.datetime) -> tuple[str, ...]:
+    """The table cells of ``status`` for the fleet page: id, presence, last seen, channel, playlist, takedowns,
+    freshness, clock skew and the last sync's state."""
     heartbeat = status.heartbeat
     last_seen = "never" if status.last_seen is None else f"{_duration(now - status.last_seen)} ago"
     channel = heartbeat.channel or "-"
@@ -440,7 +396,8 @@ def _cells(status: ScreenStatus, now: dt.datetime) -> tuple[str, ...]:
     )
 
 
-def _summary(statuses: Sequence[ScreenStatus]) -> str:
+def summary(statuses: Sequence[ScreenStatus]) -> str:
+    """One line: how many screens, how many online, stale and offline, how many with takedowns not applied."""
     counts = {presence: sum(s.presence is presence for s in statuses) for presence in Presence}
     pending = sum(bool(s.unacknowledged) for s in statuses)
     return (

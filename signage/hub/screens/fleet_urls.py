@@ -1,5 +1,9 @@
-"""URLs of the screens app (filled in by the telemetry port)."""
+"""The URL of the ``/fleet`` status page."""
 
 from __future__ import annotations
 
-urlpatterns: list[object] = []
+from django.urls import path
+
+from signage.hub.screens import views
+
+urlpatterns = [path("", views.fleet, name="fleet")]

@@ -1,0 +1,373 @@
+"""The screens' telemetry endpoints and the ``/fleet`` page, as Django views.
+
+- ``POST /telemetry/plays``: a batch of plays under an idempotency key ``batch_id``;
+  200 ``{"accepted": n, "duplicate": bool}``.
+- ``POST /telemetry/heartbeat``: the screen's state once a minute; 200 ``{"hub_time": iso}``.
+- ``GET /fleet``: the status page (template ``screens/fleet.html``), by default to the hub's own machine only.
+
+Screens authenticate with bearer tokens, never with Django's authentication: these views are CSRF-exempt and
+never touch ``request.user``, so django-axes cannot lock a screen out. Every refusal is a short JSON body
+``{"error": "...", "zh": "..."}`` with one log line: 401 (no token, or one the hub does not know), 403 (the
+token of another screen), 400 (not JSON, or a field of the wrong type or out of bounds: the message names the
+field), 413 (too large: judged from ``Content-Length`` before anything is read, and reading is capped as well),
+429 (a flood: a token bucket per token, decided in memory before any database work, and one per client address
+for failed authentications), 405, 404; 503 when the database is busy or the telemetry share of the workers is
+taken (try again later), 500 for a bug. A flood's 429s are logged at WARNING once, then at DEBUG until it
+subsides, so that a flood cannot fill the journal.
+
+Telemetry must never hold back the files screens need: at most ``Limits.concurrent`` telemetry requests touch
+the database at once (the others get 503 at once, they do not wait), and every database call is one short
+transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+
+from signage.hub.context import hub_context
+from signage.hub.fleet import HEADERS, HEADERS_ZH, PAGE_REFRESH_S, ChannelState, cells, summary
+from signage.hub.screens import ingest, queries, records
+from signage.hub.screens.ingest import Limits, RateLimiter, Refused, client_address
+
+logger = logging.getLogger(__name__)
+
+_MAX_NAMES = 100_000
+_JSON = "application/json; charset=utf-8"
+
+Channels = Callable[[], Mapping[str, ChannelState]]
+
+
+class Telemetry:
+    """The ingest's state shared by every request: the rate limiters, the concurrency gate, flood notes.
+
+    Args:
+        limits: Bounds of the ingest.
+        channels: The repository's current versions by channel, for the fleet page.
+        fleet_page_public: Serve ``/fleet`` to every client, not only to loopback addresses.
+        monotonic: The time the rate limits count in.
+    """
+
+    def __init__(
+        self,
+        *,
+        limits: Limits,
+        channels: Channels,
+        fleet_page_public: bool,
+        monotonic: Callable[[], float],
+    ) -> None:
+        self.limits = limits
+        self.channels = channels
+        self.fleet_page_public = fleet_page_public
+        self._tokens = RateLimiter(limits.burst, limits.refill_seconds, monotonic=monotonic)
+        self._failures = RateLimiter(limits.failure_burst, limits.failure_refill_seconds, monotonic=monotonic)
+        self._gate = threading.BoundedSemaphore(limits.concurrent)
+        self._flooding: set[str] = set()
+        #: Token hash -> screen id of recent successful authentications, for naming floods in the log.
+        self._names: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def bearer(self, request: HttpRequest) -> str:
+        """The hash of the request's bearer token; 401 without one, 429 for an address that keeps failing."""
+        address = client_address(request.META)
+        if not self._failures.has_tokens(address):
+            raise self._flood(f"address {address}", "too many failed authentications from this address")
+        self._flood_over(f"address {address}")
+        match = ingest.BEARER.fullmatch(str(request.META.get("HTTP_AUTHORIZATION", "")).strip())
+        if match is None:
+            self._failures.take(address)
+            raise Refused(
+                401,
+                "missing or malformed token: send 'Authorization: Bearer <token>'",
+                "缺少令牌或格式错误：请发送 Authorization: Bearer <令牌>",
+                [("WWW-Authenticate", 'Bearer realm="signage"')],
+            )
+        return ingest.hash_token(match.group(1))
+
+    def authenticate(self, request: HttpRequest, token_hash: str) -> str:
+        """The screen the token belongs to; 401 for an unknown token."""
+        screen_id = records.check_token(token_hash)
+        if screen_id is None:
+            self._failures.take(client_address(request.META))
+            raise Refused(
+                401,
+                "unknown token: register the screen with 'signage screens add' and install its token",
+                "令牌无效：请用 signage screens add 登记屏幕并安装其令牌",
+                [("WWW-Authenticate", 'Bearer realm="signage", error="invalid_token"')],
+            )
+        with self._lock:
+            if len(self._names) >= _MAX_NAMES:
+                self._names.clear()
+            self._names[token_hash] = screen_id
+        return screen_id
+
+    def throttle(self, token_hash: str) -> None:
+        """429 for a token over its rate, decided in memory before any database work."""
+        with self._lock:
+            # Only to name the screen in the log line; authentication is always the database's answer.
+            name = self._names.get(token_hash, f"with token sha256 {token_hash[:12]}…")
+        key = f"screen {name}"
+        if not self._tokens.take(token_hash):
+            raise self._flood(key, "too many requests from this screen")
+        self._flood_over(key)
+
+    @contextmanager
+    def working(self) -> Iterator[None]:
+        """Hold one of the telemetry slots, or answer 503 at once: a waiting request would hold a worker."""
+        if not self._gate.acquire(blocking=False):
+            raise Refused(
+                503,
+                "the hub is busy with other telemetry; try again later",
+                "集线器正忙，请稍后重试",
+                [("Retry-After", "5")],
+            )
+        try:
+            yield
+        finally:
+            self._gate.release()
+
+    def _flood_over(self, key: str) -> None:
+        """``key`` is within its limit again: its next flood is logged at WARNING once more."""
+        with self._lock:
+            self._flooding.discard(key)
+
+    def _flood(self, key: str, en: str) -> Refused:
+        """A 429, logged at WARNING once per flood and at DEBUG while it lasts."""
+        with self._lock:
+            repeated = key in self._flooding
+            self._flooding.add(key)
+        return Refused(
+            429,
+            f"{en}; slow down and retry later",
+            "请求过于频繁，请稍后重试",
+            [("Retry-After", str(max(1, round(self.limits.refill_seconds / self.limits.burst))))],
+            quiet=repeated,
+        )
+
+
+_telemetry: Telemetry | None = None
+_telemetry_lock = threading.Lock()
+
+
+def configure(
+    *,
+    limits: Limits | None = None,
+    channels: Channels | None = None,
+    fleet_page_public: bool = False,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> Telemetry:
+    """Set up the ingest (fresh limiters) for this process; by whoever starts the hub, or a test."""
+    global _telemetry
+    with _telemetry_lock:
+        _telemetry = Telemetry(
+            limits=limits or Limits(),
+            channels=channels or dict,
+            fleet_page_public=fleet_page_public,
+            monotonic=monotonic,
+        )
+        return _telemetry
+
+
+def telemetry() -> Telemetry:
+    """The ingest :func:`configure` set up; by default one for ``hub_context()``'s repository.
+
+    The default reads ``DIR/hub.toml`` for ``fleet_page_public`` and the repository's channels for the page.
+    """
+    global _telemetry
+    with _telemetry_lock:
+        if _telemetry is None:
+            from signage.hub.channels import RepositoryChannels
+            from signage.hub.options import load_options
+
+            repo_dir = hub_context().repo_dir
+            _telemetry = Telemetry(
+                limits=Limits(),
+                channels=RepositoryChannels(repo_dir),
+                fleet_page_public=load_options(repo_dir).fleet_page_public,
+                monotonic=time.monotonic,
+            )
+        return _telemetry
+
+
+# --- the views ----------------------------------------------------------------------------------------
+
+
+def _answering(methods: tuple[str, ...]) -> Callable[[Callable[[HttpRequest], HttpResponse]], Any]:
+    """Wrap a view: 405 for other methods, every :class:`Refused` and failure as a JSON answer; never raises."""
+
+    def wrap(view: Callable[[HttpRequest], HttpResponse]) -> Any:
+        def answer(request: HttpRequest) -> HttpResponse:
+            try:
+                if request.method not in methods:
+                    raise Refused(
+                        405,
+                        f"method {request.method} not allowed here; use {' or '.join(methods)}",
+                        f"此地址不接受 {request.method} 请求；请用 {' 或 '.join(methods)}",
+                        [("Allow", ", ".join(methods))],
+                    )
+                return view(request)
+            except Refused as refusal:
+                _log(logging.DEBUG if refusal.quiet else logging.WARNING, request, refusal.status, refusal.en)
+                return _error(refusal)
+            except records.StoreUnavailable as error:
+                _log(logging.WARNING, request, 503, error.en)
+                busy = Refused(
+                    503,
+                    "the telemetry database is busy; try again later",
+                    "遥测数据库繁忙，请稍后重试",
+                    [("Retry-After", "10")],
+                )
+                return _error(busy)
+            except Exception:
+                # A bug: the traceback is for whoever fixes it; the screen gets a 500 and retries later.
+                logger.exception(
+                    "telemetry request %s %r from %s failed",
+                    request.method,
+                    request.path,
+                    client_address(request.META),
+                )
+                return _error(Refused(500, "internal error", "内部错误"))
+
+        answer.__doc__ = view.__doc__
+        answer.__name__ = view.__name__
+        return csrf_exempt(answer)
+
+    return wrap
+
+
+def _read_body(request: HttpRequest, limit: int) -> bytes:
+    """The body, never reading more than ``limit + 1`` bytes whatever the headers said."""
+    data = request.read(limit + 1)
+    if len(data) > limit:
+        raise ingest.too_large(limit)
+    return bytes(data)
+
+
+@_answering(("POST",))
+def plays(request: HttpRequest) -> HttpResponse:
+    """``POST /telemetry/plays``: record a batch of plays once."""
+    state = telemetry()
+    limits = state.limits
+    ingest.check_length(str(request.META.get("CONTENT_LENGTH") or ""), limits.plays_body_bytes)
+    token_hash = state.bearer(request)
+    state.throttle(token_hash)
+    with state.working():
+        screen_id = state.authenticate(request, token_hash)
+        document = ingest.parse(_read_body(request, limits.plays_body_bytes))
+        now = hub_context().clock()
+        batch_id, batch = ingest.batch(document, screen_id, now=now, limits=limits)
+        result = records.record_batch(screen_id, batch_id, batch, received_at=now)
+    duplicate = " (duplicate)" if result.duplicate else ""
+    _log(logging.DEBUG, request, 200, f"{screen_id} batch {batch_id}: {result.accepted} plays{duplicate}")
+    return _json({"accepted": result.accepted, "duplicate": result.duplicate})
+
+
+@_answering(("POST",))
+def heartbeat(request: HttpRequest) -> HttpResponse:
+    """``POST /telemetry/heartbeat``: keep the screen's state; answer the hub's time."""
+    state = telemetry()
+    limits = state.limits
+    ingest.check_length(str(request.META.get("CONTENT_LENGTH") or ""), limits.heartbeat_body_bytes)
+    token_hash = state.bearer(request)
+    state.throttle(token_hash)
+    with state.working():
+        screen_id = state.authenticate(request, token_hash)
+        document = ingest.parse(_read_body(request, limits.heartbeat_body_bytes))
+        now = hub_context().clock()
+        body = ingest.heartbeat(document, screen_id, now=now, limits=limits)
+        records.record_heartbeat(screen_id, body, now)
+    _log(logging.DEBUG, request, 200, f"{screen_id} heartbeat")
+    hub_time = now.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return _json({"hub_time": hub_time})
+
+
+@_answering(("GET", "HEAD"))
+def fleet(request: HttpRequest) -> HttpResponse:
+    """``GET /fleet``: every screen's status, unhealthy first; to loopback clients unless made public."""
+    state = telemetry()
+    if not state.fleet_page_public and not ingest.LOOPBACK.fullmatch(client_address(request.META)):
+        # The same answer as any unknown path: the page is for the operator's own machine.
+        raise Refused(404, "not found", "没有这个地址")
+    now = hub_context().clock()
+    note = ""
+    try:
+        channels = state.channels()
+    except Exception as error:
+        # The page is most needed when something is wrong: show the screens anyway.
+        logger.warning("fleet page: cannot read the repository's current versions: %s", error)
+        channels, note = {}, f"cannot read the repository's current versions / 无法读取当前版本: {error}"
+    with state.working():
+        statuses = queries.fleet_statuses(now, channels)
+    rows = [
+        {
+            "presence": status.presence.value,
+            "cells": cells(status, now),
+            "attention": "; ".join(status.attention()),
+            "pending": ", ".join(status.unacknowledged),
+            "exact": status.unacknowledged_exact,
+            "name": status.name,
+            "location": status.location,
+        }
+        for status in statuses
+    ]
+    context = {
+        "headers": list(zip(HEADERS_ZH, HEADERS, strict=True)),
+        "rows": rows,
+        "summary": summary(statuses),
+        "now": now.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "note": note,
+        "refresh": PAGE_REFRESH_S,
+    }
+    response = render(request, "screens/fleet.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def not_found(request: HttpRequest) -> HttpResponse:
+    """Any other path under ``/telemetry/``: a JSON 404 like every other refusal there."""
+    _log(logging.WARNING, request, 404, "not found")
+    return _error(Refused(404, "not found", "没有这个地址"))
+
+
+# --- answers ------------------------------------------------------------------------------------------
+
+
+def _json(payload: Mapping[str, Any]) -> HttpResponse:
+    response = JsonResponse(dict(payload), content_type=_JSON, json_dumps_params={"ensure_ascii": False})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _error(refusal: Refused) -> HttpResponse:
+    response = JsonResponse(
+        {"error": refusal.en, "zh": refusal.zh},
+        status=refusal.status,
+        content_type=_JSON,
+        json_dumps_params={"ensure_ascii": False},
+    )
+    response["Cache-Control"] = "no-store"
+    for name, value in refusal.headers:
+        response[name] = value
+    return response
+
+
+def _log(level: int, request: HttpRequest, status: int, note: str) -> None:
+    # %r keeps control characters of a hostile path or message out of the log as raw bytes.
+    logger.log(
+        level,
+        "%s %r %s from %s: %s",
+        request.method,
+        request.path,
+        status,
+        client_address(request.META),
+        note,
+    )

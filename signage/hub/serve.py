@@ -1,0 +1,81 @@
+"""Start the whole hub in this process: Django for ``DIR``, the views' dependencies, and waitress serving
+the static repository beside Django (:func:`signage.hub.wsgi.make_hub_application`).
+
+Used by ``signage hub``, ``signage demo``, the benchmarks and the tests that need a real hub, so that each of
+them wires it the same way. Django is configured once per process (:func:`signage.hub.bootstrap.setup`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from signage.hub.context import Clock, HubContext, configure
+from signage.hub.fleet import ChannelState
+from signage.hub.screens.ingest import MAX_REQUEST_BODY_BYTES, Limits
+from signage.hub.server import Hub
+
+
+def make_hub(
+    repo_dir: Path,
+    *,
+    clock: Clock,
+    refresh: Callable[[], None],
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    keys_dir: Path | None = None,
+    passphrase: bytes | None = None,
+    limits: Limits | None = None,
+    channels: Callable[[], Mapping[str, ChannelState]] | None = None,
+    fleet_page_public: bool | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
+    setup: bool = True,
+) -> Hub:
+    """A :class:`~signage.hub.server.Hub` (not started) serving ``DIR/public`` and the Django hub.
+
+    Args:
+        repo_dir: The repository ``DIR``.
+        clock: The hub's time for every view (received times, ``hub_time``, the fleet page, the console).
+        refresh: Re-signs what expires, at start and every hour.
+        host: Address to listen on.
+        port: TCP port; 0 picks a free one.
+        keys_dir: The online keys (``DIR/keys`` by default).
+        passphrase: Decrypts the keys when they are encrypted at rest.
+        limits: Bounds of the telemetry ingest; :class:`Limits` by default.
+        channels: The channels' current versions for the fleet page; by default read from ``DIR``.
+        fleet_page_public: Serve ``/fleet`` to every client; by default as ``DIR/hub.toml`` says.
+        monotonic: The time the ingest's rate limits count in.
+        setup: Set Django up for ``DIR`` and migrate first (a test whose database pytest-django made says no).
+
+    Raises:
+        ConfigError: ``DIR/hub.toml`` is invalid, or the database cannot be opened or migrated.
+        RepositoryError: ``channels`` is not given and ``DIR`` is not an initialised repository.
+    """
+    from signage.hub import bootstrap
+    from signage.hub.options import load_options
+
+    options = load_options(repo_dir)
+    if setup:
+        bootstrap.setup(repo_dir)
+    from signage.hub.screens import views
+    from signage.hub.wsgi import make_hub_application
+
+    if channels is None:
+        from signage.hub.channels import RepositoryChannels
+
+        channels = RepositoryChannels(repo_dir)
+    configure(HubContext(repo_dir=repo_dir, clock=clock, keys_dir=keys_dir, passphrase=passphrase))
+    views.configure(
+        limits=limits,
+        channels=channels,
+        fleet_page_public=options.fleet_page_public if fleet_page_public is None else fleet_page_public,
+        monotonic=monotonic,
+    )
+    return Hub(
+        make_hub_application(repo_dir / "public"),
+        refresh,
+        host=host,
+        port=port,
+        max_request_body_size=MAX_REQUEST_BODY_BYTES,
+    )
