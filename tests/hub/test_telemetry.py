@@ -1,14 +1,14 @@
 """The telemetry ingest through a real hub on 127.0.0.1: auth, idempotency, limits, floods, the fleet page.
 
-Each hub serves ``compose(files, telemetry)`` from waitress, with a real SQLite store, exactly as
-``signage hub`` does; requests go over real sockets. What must hold whatever screens send: every refusal
+Each hub is the Django hub beside the static files (:func:`signage.hub.serve.make_hub`), served by waitress
+exactly as ``signage hub`` does, over the test database (SQLite, or PostgreSQL when ``DATABASE_URL`` says so);
+requests go over real sockets. What must hold whatever screens send: every refusal
 is a short JSON body and one log line, the files keep being served, and the hub keeps answering.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import io
 import json
 import logging
@@ -17,25 +17,20 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from types import ModuleType
 from typing import Any
 from wsgiref.util import setup_testing_defaults
 
 import pytest
 import requests
+from django.db import connection, connections
 
-from signage.hub.files import make_app
 from signage.hub.fleet import ChannelState
+from signage.hub.screens import records
+from signage.hub.screens.ingest import Limits, RateLimiter, hash_token, new_token
+from signage.hub.serve import make_hub
 from signage.hub.server import Hub
-from signage.hub.store import SqliteStore, hash_token, new_token
-from signage.hub.telemetry import (
-    MAX_REQUEST_BODY_BYTES,
-    Limits,
-    RateLimiter,
-    TelemetryApp,
-    compose,
-    make_telemetry_app,
-)
+from signage.hub.wsgi import make_hub_application
 from tests.helpers import WAIT_SECONDS, wait_until
 
 from .conftest import Repository
@@ -43,9 +38,10 @@ from .conftest import Repository
 NOW = dt.datetime(2026, 11, 26, 8, 0, tzinfo=dt.UTC)
 HASH = "ab" * 32
 SCREENS = ("bus-0412", "bus-0413")
-#: Hub learns waitress's max_request_body_size from the wiring this module asks for (see the report).
-HUB_HAS_BODY_CAP = "max_request_body_size" in inspect.signature(Hub).parameters
-HUB_OPTIONS: dict[str, Any] = {"max_request_body_size": MAX_REQUEST_BODY_BYTES} if HUB_HAS_BODY_CAP else {}
+#: The views log under this name.
+VIEWS_LOGGER = "signage.hub.screens.views"
+# A real server thread writes: every test's rows are committed, and the tables emptied afterwards.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 class Clock:
@@ -61,8 +57,7 @@ class Ingest:
     """A started hub with telemetry, its store and the tokens of :data:`SCREENS`."""
 
     port: int
-    store: SqliteStore
-    app: TelemetryApp
+    store: ModuleType
     clock: Clock
     tokens: dict[str, str] = field(default_factory=dict)
 
@@ -82,29 +77,27 @@ IngestFactory = Callable[..., Ingest]
 
 
 @pytest.fixture
-def start_ingest(repository: Repository, tmp_path: Path) -> Iterator[IngestFactory]:
-    started: list[tuple[Hub, TelemetryApp]] = []
+def start_ingest(repository: Repository) -> Iterator[IngestFactory]:
+    started: list[Hub] = []
 
-    def start(limits: Limits | None = None, *, busy_timeout: float = 2.0, **options: Any) -> Ingest:
-        store = SqliteStore(tmp_path / f"telemetry-{len(started)}.sqlite", busy_timeout=busy_timeout)
+    def start(limits: Limits | None = None, **options: Any) -> Ingest:
         clock = Clock(NOW)
-        app = make_telemetry_app(store, clock=clock, limits=limits, **options)
-        hub = Hub(
-            compose(make_app(repository.public), app), lambda: None, host="127.0.0.1", port=0, **HUB_OPTIONS
+        options.setdefault("channels", dict)
+        hub = make_hub(
+            repository.root, clock=clock, refresh=lambda: None, port=0, limits=limits, setup=False, **options
         )
-        started.append((hub, app))
-        ingest = Ingest(0, store, app, clock)
+        started.append(hub)
+        ingest = Ingest(0, records, clock)
         for screen_id in SCREENS:
             ingest.tokens[screen_id] = new_token()
-            store.add_screen(screen_id, hash_token(ingest.tokens[screen_id]), added_at=NOW)
+            records.add_screen(screen_id, hash_token(ingest.tokens[screen_id]), added_at=NOW, replace=True)
         hub.start()
         ingest.port = hub.port
         return ingest
 
     yield start
-    for hub, app in started:
+    for hub in started:
         hub.stop()
-        app.close()
 
 
 @pytest.fixture
@@ -152,7 +145,7 @@ def heartbeat(screen_id: str = "bus-0412", **overrides: Any) -> dict[str, Any]:
     return body
 
 
-def plays_today(store: SqliteStore) -> int:
+def plays_today(store: ModuleType) -> int:
     day = dt.date(2026, 11, 26)
     return sum(row.plays for row in store.exposure(day, day))
 
@@ -227,7 +220,7 @@ def test_concurrent_duplicate_posts_from_two_threads_are_counted_once(ingest: In
 @pytest.mark.parametrize("path", ["/telemetry/plays", "/telemetry/heartbeat"])
 def test_authentication(ingest: Ingest, path: str, caplog: pytest.LogCaptureFixture):
     body = batch() if path.endswith("plays") else heartbeat()
-    with caplog.at_level(logging.WARNING, logger="signage.hub.telemetry"):
+    with caplog.at_level(logging.WARNING, logger=VIEWS_LOGGER):
         missing = requests.post(ingest.url(path), json=body, timeout=5)
         assert_error(missing, 401, "missing")
         assert missing.headers["WWW-Authenticate"].startswith("Bearer")
@@ -391,9 +384,9 @@ def test_wrong_methods_and_unknown_telemetry_paths(ingest: Ingest):
     assert_error(requests.post(ingest.url("/fleet"), timeout=5), 405)
     assert_error(requests.get(ingest.url("/telemetry/other"), timeout=5), 404)
     assert_error(requests.get(ingest.url("/telemetry"), timeout=5), 404)
-    # Everything else is the files' business, with their own plain 404.
-    files = requests.get(ingest.url("/fleet/"), timeout=5)
-    assert files.status_code == 404 and files.headers["Content-Type"].startswith("text/plain")
+    # Everything else is the files' or the console's business, with their own 404.
+    assert requests.get(ingest.url("/fleet/"), timeout=5).status_code == 404
+    assert requests.get(ingest.url("/metadata/nothing.json"), timeout=5).status_code == 404
     assert requests.get(ingest.url("/metadata/timestamp.json"), timeout=5).status_code == 200
 
 
@@ -404,7 +397,7 @@ def test_a_flooding_screen_gets_429_and_is_logged_once(
     start_ingest: IngestFactory, caplog: pytest.LogCaptureFixture
 ):
     ingest = start_ingest(Limits(burst=3, refill_seconds=3000))
-    with caplog.at_level(logging.WARNING, logger="signage.hub.telemetry"):
+    with caplog.at_level(logging.WARNING, logger=VIEWS_LOGGER):
         answers = [ingest.post("/telemetry/heartbeat", heartbeat()) for _ in range(6)]
     assert [answer.status_code for answer in answers] == [200, 200, 200, 429, 429, 429]
     assert_error(answers[3], 429, "too many requests")
@@ -512,10 +505,24 @@ def test_files_are_served_while_telemetry_floods(start_ingest: IngestFactory, li
         assert plays_today(ingest.store) == 500 * statuses.count(200)
 
 
-def test_a_locked_database_turns_telemetry_away_but_never_the_files(start_ingest: IngestFactory):
+@pytest.fixture
+def long_busy_timeout() -> Iterator[None]:
+    """New SQLite connections (one per request) wait 600 s for a lock: far longer than the test."""
+    if connection.vendor != "sqlite":
+        pytest.skip("the SQLite writer lock; PostgreSQL locks rows, not the database")
+    options = connections.settings["default"].setdefault("OPTIONS", {})
+    before = options.get("timeout")
+    options["timeout"] = 600.0
+    yield
+    options["timeout"] = before
+
+
+def test_a_locked_database_turns_telemetry_away_but_never_the_files(
+    start_ingest: IngestFactory, long_busy_timeout: None
+):
     # The lock is held until ROLLBACK, and the telemetry share would wait for it far longer than the test.
-    ingest = start_ingest(Limits(concurrent=2), busy_timeout=600.0)
-    blocker = sqlite3.connect(ingest.store.path, isolation_level=None)
+    ingest = start_ingest(Limits(concurrent=2))
+    blocker = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")  # a long report or a backup holding the write lock
     statuses: list[int] = []
     try:
@@ -573,7 +580,8 @@ def test_the_fleet_page_shows_screens_escaped_and_reloads_itself(start_ingest: I
     assert head.status_code == 200 and head.content == b""
 
 
-def call(app: TelemetryApp, path: str, remote: str, **headers: str) -> tuple[str, bytes]:
+def call(repository: Repository, path: str, remote: str, **headers: str) -> tuple[str, bytes]:
+    """One request straight into the hub's WSGI application, from the address ``remote``."""
     environ: dict[str, Any] = {
         "PATH_INFO": path,
         "REMOTE_ADDR": remote,
@@ -586,37 +594,33 @@ def call(app: TelemetryApp, path: str, remote: str, **headers: str) -> tuple[str
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
         answer.append(status)
 
-    body = b"".join(app(environ, start_response))
+    body = b"".join(make_hub_application(repository.public)(environ, start_response))
     return answer[0], body
 
 
-def test_the_fleet_page_is_for_the_hubs_own_machine_unless_made_public(tmp_path: Path):
-    store = SqliteStore(tmp_path / "telemetry.sqlite")
-    private = make_telemetry_app(store, clock=Clock(NOW))
-    public = make_telemetry_app(store, clock=Clock(NOW), fleet_page_public=True)
-    try:
-        assert call(private, "/fleet", "127.0.0.1")[0] == "200 OK"
-        assert call(private, "/fleet", "::1")[0] == "200 OK"
-        assert call(private, "/fleet", "203.0.113.5")[0] == "404 Not Found"
-        assert call(public, "/fleet", "203.0.113.5")[0] == "200 OK"
-        # Behind nginx on the same machine: X-Real-IP names the client, but only a loopback peer is believed.
-        assert call(private, "/fleet", "127.0.0.1", HTTP_X_REAL_IP="203.0.113.5")[0] == "404 Not Found"
-        assert call(private, "/fleet", "203.0.113.5", HTTP_X_REAL_IP="127.0.0.1")[0] == "404 Not Found"
-    finally:
-        store.close()
+def test_the_fleet_page_is_for_the_hubs_own_machine_unless_made_public(
+    start_ingest: IngestFactory, repository: Repository
+):
+    start_ingest()
+    assert call(repository, "/fleet", "127.0.0.1")[0] == "200 OK"
+    assert call(repository, "/fleet", "::1")[0] == "200 OK"
+    assert call(repository, "/fleet", "203.0.113.5")[0] == "404 Not Found"
+    # Behind nginx on the same machine: X-Real-IP names the client, but only a loopback peer is believed.
+    assert call(repository, "/fleet", "127.0.0.1", HTTP_X_REAL_IP="203.0.113.5")[0] == "404 Not Found"
+    assert call(repository, "/fleet", "203.0.113.5", HTTP_X_REAL_IP="127.0.0.1")[0] == "404 Not Found"
+    start_ingest(fleet_page_public=True)
+    assert call(repository, "/fleet", "203.0.113.5")[0] == "200 OK"
 
 
-def test_the_fleet_page_survives_an_unreadable_repository(tmp_path: Path, caplog: pytest.LogCaptureFixture):
+def test_the_fleet_page_survives_an_unreadable_repository(
+    start_ingest: IngestFactory, repository: Repository, caplog: pytest.LogCaptureFixture
+):
     def broken() -> dict[str, ChannelState]:
         raise OSError("targets metadata unreadable (test)")
 
-    store = SqliteStore(tmp_path / "telemetry.sqlite")
-    app = make_telemetry_app(store, clock=Clock(NOW), channels=broken)
-    try:
-        with caplog.at_level(logging.WARNING, logger="signage.hub.telemetry"):
-            status, body = call(app, "/fleet", "127.0.0.1")
-    finally:
-        store.close()
+    start_ingest(channels=broken)
+    with caplog.at_level(logging.WARNING, logger=VIEWS_LOGGER):
+        status, body = call(repository, "/fleet", "127.0.0.1")
     assert status == "200 OK"
     assert "targets metadata unreadable (test)" in body.decode()
     assert len(caplog.records) == 1

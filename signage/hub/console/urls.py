@@ -9,6 +9,7 @@ from signage.hub.console.views.fleet import FleetView
 from signage.hub.console.views.home import HomeView
 from signage.hub.console.views.placeholder import PlaceholderView
 from signage.hub.console.views.takedowns import ReinstateView, TakedownsView
+from signage.hub.console.views.versions import RollbackView, VersionsView
 
 app_name = "console"
 
@@ -32,7 +33,8 @@ urlpatterns = [
     # Takedowns (views/takedowns.py), versions and rollback (views/versions.py).
     path("takedowns/", TakedownsView.as_view(), name="takedowns"),
     path("takedowns/reinstate/", ReinstateView.as_view(), name="reinstate"),
-    path("versions/", PlaceholderView.as_view(), name="versions"),
+    path("versions/", VersionsView.as_view(), name="versions"),
+    path("versions/<slug:channel>/<int:version>/rollback/", RollbackView.as_view(), name="rollback"),
     # Fleet and reports (views/fleet.py, views/reports.py).
     path("screens/", FleetView.as_view(), name="fleet"),
     path("reports/exposure/", PlaceholderView.as_view(), name="exposure"),

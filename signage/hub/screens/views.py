@@ -42,6 +42,7 @@ from signage.hub.screens.ingest import Limits, RateLimiter, Refused, client_addr
 logger = logging.getLogger(__name__)
 
 _MAX_NAMES = 100_000
+_JSON = "application/json; charset=utf-8"
 
 Channels = Callable[[], Mapping[str, ChannelState]]
 
@@ -341,7 +342,7 @@ def not_found(request: HttpRequest) -> HttpResponse:
 
 
 def _json(payload: Mapping[str, Any]) -> HttpResponse:
-    response = JsonResponse(dict(payload), json_dumps_params={"ensure_ascii": False})
+    response = JsonResponse(dict(payload), content_type=_JSON, json_dumps_params={"ensure_ascii": False})
     response["Cache-Control"] = "no-store"
     return response
 
@@ -350,6 +351,7 @@ def _error(refusal: Refused) -> HttpResponse:
     response = JsonResponse(
         {"error": refusal.en, "zh": refusal.zh},
         status=refusal.status,
+        content_type=_JSON,
         json_dumps_params={"ensure_ascii": False},
     )
     response["Cache-Control"] = "no-store"
