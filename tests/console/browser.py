@@ -353,12 +353,12 @@ class Debtor:
 
 #: The rows the import accepts. 韩苓's case number has half-width brackets and a space, as typed by hand.
 ACCEPTED = (
-    Debtor(1, "林雨桐（示例）", "（2025）鲁0102执2234号"),
-    Debtor(2, "韩苓（示例）", "(2025) 鲁0102执2288号"),
+    Debtor(1, "林雨桐", "（2025）鲁0102执2234号"),
+    Debtor(2, "韩苓", "(2025) 鲁0102执2288号"),
     Debtor(3, "青川市星河示例贸易有限公司", "（2025）鲁0102执2302号"),
 )
 #: The row refused: its ID number's check digit is wrong (one digit mistyped).
-REFUSED = Debtor(4, "欧阳紫芃（示例）", "（2025）鲁0102执2341号")
+REFUSED = Debtor(4, "欧阳紫芃", "（2025）鲁0102执2341号")
 
 
 def court_export(path: Path, today: dt.date) -> Path:

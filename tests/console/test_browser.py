@@ -52,11 +52,19 @@ class Pages:
     """The browser, with the waits and checks every step needs."""
 
     def __init__(self, driver: Any, console: Console) -> None:
+        from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
         from selenium.webdriver.support.ui import WebDriverWait
 
         self.driver = driver
         self.console = console
-        self.wait = WebDriverWait(driver, PAGE_SECONDS, poll_frequency=0.05)
+        # A page being replaced (after a click, or by its own polling) has no element, or a stale one, for a
+        # moment: the wait goes on.
+        self.wait = WebDriverWait(
+            driver,
+            PAGE_SECONDS,
+            poll_frequency=0.05,
+            ignored_exceptions=(NoSuchElementException, StaleElementReferenceException),
+        )
         self.shots = screenshot_dir()
 
     def open(self, path: str) -> None:
@@ -67,8 +75,8 @@ class Pages:
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support import expected_conditions as ec
 
-        return self.wait.until(
-            ec.presence_of_element_located((By.CSS_SELECTOR, css)), f"no {css} on {self.driver.current_url}"
+        return self.until(
+            lambda: ec.presence_of_element_located((By.CSS_SELECTOR, css))(self.driver), f"{css}"
         )
 
     def all(self, css: str) -> list[Any]:
@@ -78,7 +86,14 @@ class Pages:
         return found
 
     def until(self, condition: Any, what: str) -> Any:
-        return self.wait.until(lambda _driver: condition(), what)
+        """Wait for ``condition()`` to be true; if it never is, fail with the page's text to show why."""
+        from selenium.common.exceptions import TimeoutException
+
+        try:
+            return self.wait.until(lambda _driver: condition(), what)
+        except TimeoutException:
+            body = self.driver.find_element("tag name", "body").text
+            pytest.fail(f"not within {PAGE_SECONDS} s: {what}\non {self.driver.current_url}:\n{body[:3000]}")
 
     def log_in(self, account: Account) -> None:
         """Log out whoever was logged in (a fresh session), then log ``account`` in on /login/."""
@@ -99,7 +114,7 @@ class Pages:
         rules = self.driver.execute_script(
             "return Array.from(document.styleSheets).reduce((n, s) => n + s.cssRules.length, 0)"
         )
-        assert rules > 0, f"{self.driver.current_url} is unstyled"
+        assert rules > 0, f"{self.driver.current_url} is unstyled:\n{self.driver.page_source[:3000]}"
         errors = [
             entry["message"]
             for entry in self.driver.get_log("browser")
@@ -120,14 +135,15 @@ class Pages:
             self.driver.set_window_size(*WINDOW)
 
     def status(self) -> str:
-        return str(self.find("#status").text.strip())
+        """The submission's status badge, as it is now (raises while the page is being replaced)."""
+        return str(self.driver.find_element("css selector", "#status").text.strip())
 
-    def table_rows(self, css: str) -> list[list[str]]:
-        """The text of each body row's cells of the table ``css``."""
-        self.find(css)
+    def table_rows(self, table: str, rows: str = "tr") -> list[list[str]]:
+        """The text of the cells of each row ``rows`` (with cells, not headers) of the table ``table``."""
+        self.find(table)
         return [
             [cell.text.strip() for cell in row.find_elements("css selector", "td")]
-            for row in self.all(f"{css} tbody tr")
+            for row in self.all(f"{table} {rows}")
             if row.find_elements("css selector", "td")
         ]
 
@@ -166,7 +182,8 @@ def _approve_form(pages: Pages) -> dict[str, Any]:
     if button.get_attribute("name"):
         fields[button.get_attribute("name")] = button.get_attribute("value") or ""
     fields["comment"] = "四眼原则测试（示例）"
-    return {"action": form.get_attribute("action"), "fields": fields}
+    # The DOM's formAction: the button's own absolute URL (approve and reject share a form), else the form's.
+    return {"action": button.get_property("formAction"), "fields": fields}
 
 
 def test_a_list_goes_from_upload_through_review_to_a_screen_and_is_taken_down(
@@ -192,7 +209,7 @@ def test_a_list_goes_from_upload_through_review_to_a_screen_and_is_taken_down(
     pages.find("section#report")
     pages.until(lambda: not pages.all("div#import-progress"), "the import finishes")
     refused = pages.until(
-        lambda: pages.table_rows("table#report-problems tr.sev-refused") or None, "a refused row"
+        lambda: pages.table_rows("table#report-problems", "tr.sev-refused") or None, "a refused row"
     )
     # Row 8 of the sheet (title, export time, blank line and header above), 序号 4.
     assert [(cells[0], cells[1]) for cells in refused] == [("8", "4")], refused
