@@ -4,6 +4,7 @@ configured on it with a fixed clock, operators in their roles, and the command l
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import inspect
 import io
 import sys
@@ -118,3 +119,34 @@ def login(make_user: Callable[..., Any]) -> Callable[[str, str], Any]:
         return browser
 
     return sign_in
+
+
+def add_screen(screen_id: str, name: str, location: str) -> None:
+    """Register a screen as ``signage screens add`` does (a token hash only)."""
+    from signage.hub.screens import records
+
+    records.add_screen(
+        screen_id,
+        hashlib.sha256(screen_id.encode()).hexdigest(),
+        added_at=PUBLISHED,
+        name=name,
+        location=location,
+    )
+
+
+def heartbeat(screen_id: str, at: dt.datetime, **fields: Any) -> None:
+    """Store a heartbeat as the ingest does once it has checked one."""
+    from signage.hub.screens import records
+
+    body: dict[str, Any] = {
+        "screen_id": screen_id,
+        "channel": CHANNEL,
+        "playlist_version": 1,
+        "revocations_version": 1,
+        "verified_until": (at + dt.timedelta(days=1)).isoformat(),
+        "last_sync": {"state": "unchanged", "message": "没有新内容"},
+        "clock_offset_s": 0.2,
+        "sent_at": at.isoformat(),
+        **fields,
+    }
+    records.record_heartbeat(screen_id, body, at)

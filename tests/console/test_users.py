@@ -9,7 +9,7 @@ from signage.hub.audit.models import Action, AuditEvent
 from tests.console import ops
 from tests.console.ops import PASSWORD, run_cli
 
-clock, hub = ops.clock, ops.hub
+clock, hub, make_user, login = ops.clock, ops.hub, ops.make_user, ops.login
 
 pytestmark = pytest.mark.django_db
 
@@ -152,3 +152,46 @@ def test_logins_and_failures_are_audited_without_the_password(hub, client):
     assert [(e.action, e.actor) for e in events] == [(Action.LOGIN_FAILED, "lin"), (Action.LOGIN, "lin")]
     for event in events:
         assert "wrong-password" not in str(event.chain_fields()) and PASSWORD not in str(event.chain_fields())
+
+
+def test_the_admin_is_for_admins_only_and_records_are_read_only(hub, login):
+    from signage.hub.audit.models import record
+
+    record(str(Action.LOGIN), actor="someone", at=ops.NOW)
+    clerk = login("lin", "clerk")
+    assert clerk.get("/admin/").status_code == 302  # to the admin's login: a clerk is not staff
+    reviewer = login("zhao", "reviewer")
+    assert reviewer.get("/admin/auth/user/").status_code == 302
+
+    admin = login("root1", "admin")
+    index = admin.get("/admin/")
+    assert index.status_code == 200
+    html = index.content.decode()
+    for section in (
+        "/admin/auth/user/",
+        "/admin/screens/screen/",
+        "/admin/console/submission/",
+        "/admin/audit/auditevent/",
+    ):
+        assert section in html
+    assert admin.get("/admin/auth/user/add/").status_code == 200
+    event = AuditEvent.objects.get(actor="someone")
+    assert admin.get("/admin/audit/auditevent/").status_code == 200
+    assert admin.get("/admin/audit/auditevent/add/").status_code == 403
+    assert admin.get(f"/admin/audit/auditevent/{event.pk}/delete/").status_code == 403
+    # The change page only shows the event; a POST changes nothing.
+    admin.post(f"/admin/audit/auditevent/{event.pk}/change/", {"actor": "forged"})
+    assert AuditEvent.objects.get(pk=event.pk).actor == "someone"
+    assert admin.get("/admin/console/publishedversion/add/").status_code == 403
+
+
+def test_a_screens_token_hash_is_shown_never_editable(hub, login):
+    from tests.console.ops import add_screen
+
+    add_screen("bus-0412", "示例 K12 路公交", "示例东湖站")
+    admin = login("root1", "admin")
+    page = admin.get("/admin/screens/screen/bus-0412/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'name="token_hash"' not in html and 'name="location"' in html
+    assert admin.get("/admin/screens/screen/add/").status_code == 403

@@ -97,7 +97,7 @@ class UploadForm(forms.Form):
             )
         upload.seek(0)
         try:
-            check_photos_zip(upload)  # type: ignore[arg-type]
+            check_photos_zip(upload)
         except UploadRefused as error:
             raise forms.ValidationError(f"{error.zh} / {error.en}") from None
         finally:

@@ -309,7 +309,7 @@ def approve(submission: Submission, *, reviewer: Any, comment: str) -> Outcome:
         submission.error = ""
         submission.save(update_fields=["status", "published_version", "error"])
         record(
-            Action.APPROVE,
+            str(Action.APPROVE),
             actor=actor,
             at=now,
             channel=submission.channel,
@@ -333,7 +333,7 @@ def _publish_failed(submission: Submission, actor: str, now: dt.datetime, reason
             status=Submission.Status.PUBLISH_FAILED, error=reason
         )
         record(
-            Action.PUBLISH_FAILED,
+            str(Action.PUBLISH_FAILED),
             actor=actor,
             at=now,
             channel=submission.channel,

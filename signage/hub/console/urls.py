@@ -8,6 +8,7 @@ from signage.hub.console.views import publish
 from signage.hub.console.views.fleet import FleetView
 from signage.hub.console.views.home import HomeView
 from signage.hub.console.views.placeholder import PlaceholderView
+from signage.hub.console.views.reports import ExposureDownload, ExposureView
 from signage.hub.console.views.takedowns import ReinstateView, TakedownsView
 from signage.hub.console.views.versions import RollbackView, VersionsView
 
@@ -37,5 +38,7 @@ urlpatterns = [
     path("versions/<slug:channel>/<int:version>/rollback/", RollbackView.as_view(), name="rollback"),
     # Fleet and reports (views/fleet.py, views/reports.py).
     path("screens/", FleetView.as_view(), name="fleet"),
-    path("reports/exposure/", PlaceholderView.as_view(), name="exposure"),
+    path("reports/exposure/", ExposureView.as_view(), name="exposure"),
+    path("reports/exposure.csv", ExposureDownload.as_view(fmt="csv"), name="exposure_csv"),
+    path("reports/exposure.xlsx", ExposureDownload.as_view(fmt="xlsx"), name="exposure_xlsx"),
 ]

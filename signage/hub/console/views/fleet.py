@@ -1,8 +1,8 @@
 """The fleet page (``console:fleet``): every screen with its name and place, when it was last heard from,
 the version it applied and the takedowns it has not applied yet; screens that need attention first.
 
-The statuses come from :func:`fleet_snapshot`, the one place that reads the screens' stored heartbeats
-(through the screens app's queries) and the repository's current versions; the decisions are
+The statuses come from :func:`fleet_snapshot`, which reads the screens' stored heartbeats through the
+screens app (:mod:`signage.hub.screens.queries`) and the repository's current versions; the decisions are
 :mod:`signage.hub.fleet`'s pure functions. The takedowns page asks the same snapshot which screens applied
 each takedown.
 """
@@ -10,59 +10,55 @@ each takedown.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from django.views.generic import TemplateView
 
+from signage.hub.channels import RepositoryChannels
 from signage.hub.console.views.common import PermittedMixin
 from signage.hub.context import hub_context
-from signage.hub.fleet import ChannelState, Presence, ScreenStatus
+from signage.hub.fleet import Acknowledgement, ChannelState, Presence, ScreenStatus, acknowledgements
+from signage.hub.screens import queries, records
 from signage.publish.ledger import Ledger, Takedown
 
 
 @dataclass(frozen=True)
-class Screen:
-    """One screen as the console lists it: its status and what the operator called it."""
-
-    status: ScreenStatus
-    name: str
-    location: str
-
-
-@dataclass(frozen=True)
 class FleetSnapshot:
-    """The fleet at one moment: the screens (sorted: attention first) and what each channel publishes."""
+    """The fleet at one moment.
 
-    screens: tuple[Screen, ...]
+    Attributes:
+        screens: Every registered screen's status (with name and location), those needing attention first.
+        channels: What each channel publishes now.
+        applied_since: Screen id -> when the hub first heard it report its current revocations version.
+    """
+
+    screens: tuple[ScreenStatus, ...]
     channels: Mapping[str, ChannelState]
+    applied_since: Mapping[str, dt.datetime | None]
+
+    def takedown(self, entry_id: str) -> list[tuple[ScreenStatus, Acknowledgement, dt.datetime | None]]:
+        """Which screens have applied the takedown of ``entry_id``, and since when (applied ones only)."""
+        return [
+            (
+                status,
+                answer,
+                self.applied_since.get(status.screen_id) if answer is Acknowledgement.APPLIED else None,
+            )
+            for status, answer in acknowledgements(self.screens, self.channels, entry_id)
+        ]
 
 
 def fleet_snapshot(now: dt.datetime) -> FleetSnapshot:
-    """The screens' statuses from their stored heartbeats, and the channels' current versions."""
-    from signage.hub.commands import RepositoryChannels
+    """The screens' statuses from their stored heartbeats, and the channels' current versions.
 
-    channels = RepositoryChannels(hub_context().repo_dir)()
-    screens = _stored_screens(now, channels)
-    ordered = sorted(screens, key=lambda s: (not s.status.attention(), s.name or s.status.screen_id))
-    return FleetSnapshot(tuple(ordered), channels)
-
-
-def _stored_screens(now: dt.datetime, channels: Mapping[str, ChannelState]) -> list[Screen]:
-    """The registered screens from the screens app (``signage.hub.screens.queries``).
-
-    Until the telemetry port stores screens in Django, there are none to show.
+    One read of the heartbeats serves every takedown on the page (``queries.acknowledgements_for`` reads
+    them once per entry).
     """
-    try:
-        queries: Any = importlib.import_module("signage.hub.screens.queries")
-    except ImportError:
-        return []
-    return [
-        Screen(status, str(name or ""), str(location or ""))
-        for status, name, location in queries.fleet_statuses(now=now, channels=channels)
-    ]
+    channels = RepositoryChannels(hub_context().repo_dir)()
+    since = {stored.screen_id: stored.revocations_since for stored in records.latest_heartbeats()}
+    return FleetSnapshot(tuple(queries.fleet_statuses(now, channels)), channels, since)
 
 
 def takedowns_by_channel() -> dict[str, dict[str, Takedown]]:
@@ -81,14 +77,12 @@ class FleetView(PermittedMixin, TemplateView):
         snapshot = fleet_snapshot(now)
         takedowns = takedowns_by_channel()
         rows = []
-        for screen in snapshot.screens:
-            status = screen.status
+        for status in snapshot.screens:
             channel = status.heartbeat.channel or ""
             known = takedowns.get(channel, {})
             state = snapshot.channels.get(channel)
             rows.append(
                 {
-                    "screen": screen,
                     "status": status,
                     "channel": channel,
                     "current": state.playlist_version if state else None,
@@ -102,7 +96,7 @@ class FleetView(PermittedMixin, TemplateView):
         context.update(
             rows=rows,
             now=now,
-            online=sum(1 for s in snapshot.screens if s.status.presence is Presence.ONLINE),
+            online=sum(1 for s in snapshot.screens if s.presence is Presence.ONLINE),
             attention=sum(1 for row in rows if not row["healthy"]),
         )
         return context

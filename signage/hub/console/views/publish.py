@@ -47,14 +47,14 @@ class AnyPermissionMixin(PermissionRequiredMixin):
     raise_exception = True
 
     def has_permission(self) -> bool:
-        user = self.request.user  # type: ignore[attr-defined]
+        user = self.request.user
         return any(user.has_perm(name) for name in self.get_permission_required())
 
     def handle_no_permission(self) -> HttpResponse:
         # Signed out: to the login page, not a 403.
-        if not self.request.user.is_authenticated:  # type: ignore[attr-defined]
-            return redirect_to_login(self.request.get_full_path())  # type: ignore[attr-defined]
-        return super().handle_no_permission()  # type: ignore[no-any-return]
+        if not self.request.user.is_authenticated:
+            return redirect_to_login(self.request.get_full_path())
+        return super().handle_no_permission()
 
 
 class UploadView(LoginRequiredMixin, AnyPermissionMixin, FormView):
@@ -95,7 +95,7 @@ class UploadView(LoginRequiredMixin, AnyPermissionMixin, FormView):
             photos_folder = Path(tempfile.mkdtemp(prefix=f"{submission.pk}-photos-", dir=folder.parent))
             photos_path = _save(photos, photos_folder / "photos.zip")
         record(
-            Action.UPLOAD,
+            str(Action.UPLOAD),
             actor=self.request.user.get_username(),
             at=now,
             channel=submission.channel,
@@ -262,7 +262,7 @@ class SubmitView(_ActView):
         ):
             return _refuse(request, submission, _("该名单当前状态不能提交。"))
         record(
-            Action.SUBMIT,
+            str(Action.SUBMIT),
             actor=request.user.get_username(),
             at=now,
             channel=submission.channel,
@@ -284,7 +284,7 @@ class WithdrawView(_ActView):
         ):
             return _refuse(request, submission, _("该名单当前状态不能撤销。"))
         record(
-            Action.WITHDRAW,
+            str(Action.WITHDRAW),
             actor=request.user.get_username(),
             at=now,
             channel=submission.channel,
@@ -353,7 +353,7 @@ class RejectView(_ReviewView):
         ):
             return _refuse(request, submission, _("该名单当前状态不能驳回。"))
         record(
-            Action.REJECT,
+            str(Action.REJECT),
             actor=request.user.get_username(),
             at=now,
             channel=submission.channel,

@@ -25,7 +25,7 @@ from signage.hub.audit.models import Action, record
 from signage.hub.console.views.common import PermittedMixin, entry_of, message_of, refused
 from signage.hub.console.views.fleet import fleet_snapshot, takedowns_by_channel
 from signage.hub.context import hub_context
-from signage.hub.fleet import Acknowledgement, acknowledgements
+from signage.hub.fleet import Acknowledgement
 from signage.publish.channel import (
     EntryMatch,
     find_entries,
@@ -127,22 +127,17 @@ class TakedownsView(PermittedMixin, View):
     ) -> HttpResponse:
         now = hub_context().clock()
         snapshot = fleet_snapshot(now)
-        statuses = [screen.status for screen in snapshot.screens]
-        names = {
-            screen.status.screen_id: screen.name or screen.status.screen_id for screen in snapshot.screens
-        }
         rows = []
         for channel, takedowns in sorted(takedowns_by_channel().items()):
             for taken in sorted(takedowns.values(), key=lambda t: t.at, reverse=True):
                 screens = [
                     {
-                        "name": names.get(status.screen_id, status.screen_id),
-                        "state": answer.value.replace(" ", "-"),
+                        "name": status.name or status.screen_id,
                         "applied": answer is Acknowledgement.APPLIED,
                         "unknown": answer is Acknowledgement.UNKNOWN,
-                        "last_seen": status.last_seen,
+                        "since": since,
                     }
-                    for status, answer in acknowledgements(statuses, snapshot.channels, taken.entry_id)
+                    for status, answer, since in snapshot.takedown(taken.entry_id)
                 ]
                 rows.append(
                     {
