@@ -10,27 +10,18 @@ browser, console``); pytest knows them by their short names.
 - :func:`browser`: Debian's chromium driven through Debian's chromium-driver. Selenium is given both
   paths, so Selenium Manager never runs and nothing is downloaded; chromium sends nothing anywhere but
   127.0.0.1 (a dead proxy catches anything else).
-
-Until ``signage hub`` serves Django and ``signage users add`` exists (branches hub-telemetry and
-console-ops), this module stands in for them: ``python -m tests.console.browser serve|add-user`` compose
-the same parts (:func:`signage.hub.bootstrap.setup`, :func:`signage.hub.wsgi.make_hub_application`,
-:class:`signage.hub.server.Hub`, the role groups). :func:`_hub_argv` and :func:`_add_user_argv` pick the
-real command as soon as it is there.
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import functools
-import importlib.util
-import io
 import json
 import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,46 +69,6 @@ def signage(
         cwd=ROOT,
         check=False,
     )
-
-
-def _has_command(name: str) -> bool:
-    return signage(name, "--help").returncode == 0
-
-
-def _hub_argv(repo: Path, port: int) -> list[str]:
-    if importlib.util.find_spec("signage.hub.store") is None:
-        # The telemetry port has landed: `signage hub` is the Django hub.
-        return [
-            sys.executable,
-            "-m",
-            "signage",
-            "hub",
-            "--repo",
-            str(repo),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ]
-    return [sys.executable, "-m", "tests.console.browser", "serve", str(repo), str(port)]
-
-
-def _add_user_argv(repo: Path, name: str, role: str) -> list[str]:
-    if _has_command("users"):
-        return [
-            sys.executable,
-            "-m",
-            "signage",
-            "users",
-            "add",
-            name,
-            "--role",
-            role,
-            "--repo",
-            str(repo),
-            "--password-stdin",
-        ]
-    return [sys.executable, "-m", "tests.console.browser", "add-user", str(repo), name, role]
 
 
 def _free_port() -> int:
@@ -183,15 +134,16 @@ class Console:
 
     def add_account(self, name: str, role: str) -> Account:
         password = f"{name}-Pa55-{os.urandom(6).hex()}"
-        result = subprocess.run(
-            _add_user_argv(self.repo, name, role),
-            input=password + "\n",
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=_environment(),
-            cwd=ROOT,
-            check=False,
+        result = signage(
+            "users",
+            "add",
+            name,
+            "--role",
+            role,
+            "--repo",
+            self.repo,
+            "--password-stdin",
+            stdin=password + "\n",
         )
         assert result.returncode == 0, result.stdout + result.stderr
         account = Account(name, password, role)
@@ -221,7 +173,22 @@ def _start_hub(repo: Path) -> tuple[subprocess.Popen[bytes], str]:
         log_path = repo.parent / f"hub-{port}.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                _hub_argv(repo, port), stdout=log, stderr=subprocess.STDOUT, env=_environment(), cwd=ROOT
+                [
+                    sys.executable,
+                    "-m",
+                    "signage",
+                    "hub",
+                    "--repo",
+                    str(repo),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=_environment(),
+                cwd=ROOT,
             )
         url = f"http://127.0.0.1:{port}"
         wait_until(
@@ -291,6 +258,7 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         "--lang=zh-CN",
         "--disable-dev-shm-usage",
         "--disable-gpu",
+        "--hide-scrollbars",
         "--no-first-run",
         "--no-default-browser-check",
         "--disable-background-networking",
@@ -398,63 +366,3 @@ def court_export(path: Path, today: dt.date) -> Path:
     sheet.append(["制表人：（示例）", "", "审核人：（示例）"])
     book.save(path)
     return path
-
-
-# --- the stand-ins, run as ``python -m tests.console.browser`` ----------------------------------------------
-
-
-def _serve(repo: Path, port: int) -> int:
-    """What ``signage hub`` will do: Django set up for ``repo``, served with the static files by waitress."""
-    from signage.hub.bootstrap import setup
-    from signage.hub.context import HubContext, configure
-    from signage.hub.server import Hub
-    from signage.hub.wsgi import make_hub_application
-    from signage.publish.repo import OperatorRepository
-
-    setup(repo)
-
-    def now() -> dt.datetime:
-        return dt.datetime.now(dt.UTC)
-
-    configure(HubContext(repo_dir=repo, clock=now))
-    repository = OperatorRepository(repo)
-
-    def refresh() -> None:
-        with repository.locked():
-            repository.refresh(now=now().replace(microsecond=0))
-
-    Hub(make_hub_application(repo / "public"), refresh, host="127.0.0.1", port=port).serve_forever()
-    return 0
-
-
-def _add_user(repo: Path, name: str, role: str, password: str) -> int:
-    """What ``signage users add NAME --role ROLE --password-stdin`` will do."""
-    from signage.hub.bootstrap import setup
-
-    setup(repo)
-    from django.contrib.auth.models import Group, User
-
-    user = User.objects.create_user(name, password=password)
-    user.groups.add(Group.objects.get(name=role))
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.console.browser")
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve")
-    serve.add_argument("repo", type=Path)
-    serve.add_argument("port", type=int)
-    add = commands.add_parser("add-user")
-    add.add_argument("repo", type=Path)
-    add.add_argument("name")
-    add.add_argument("role")
-    arguments = parser.parse_args(argv)
-    if arguments.command == "serve":
-        return _serve(arguments.repo, arguments.port)
-    password = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8").readline().rstrip("\n")
-    return _add_user(arguments.repo, arguments.name, arguments.role, password)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -18,12 +18,14 @@ chromium's console (a CSP violation, a missing file) either way.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from PIL import Image
 
 from tests.console.browser import (
     ACCEPTED,
@@ -123,16 +125,21 @@ class Pages:
         assert not errors, errors
 
     def shot(self, name: str) -> None:
-        """Save the whole page as NN-name.png when screenshots are asked for."""
+        """Save the whole page as NN-name.png when screenshots are asked for (256 colours: small in git)."""
         self.check_page()
         if self.shots is None:
             return
-        height = self.driver.execute_script("return document.documentElement.scrollHeight")
-        self.driver.set_window_size(WINDOW[0], max(WINDOW[1], min(int(height), 4000)))
+        height, chrome = self.driver.execute_script(
+            "return [document.documentElement.scrollHeight, window.outerHeight - window.innerHeight]"
+        )
+        self.driver.set_window_size(WINDOW[0], max(WINDOW[1], min(int(height) + int(chrome), 4000)))
         try:
-            assert self.driver.save_screenshot(str(self.shots / f"{name}.png"))
+            page = Image.open(io.BytesIO(self.driver.get_screenshot_as_png())).convert("RGB")
         finally:
             self.driver.set_window_size(*WINDOW)
+        page.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
+            self.shots / f"{name}.png", optimize=True
+        )
 
     def status(self) -> str:
         """The submission's status badge, as it is now (raises while the page is being replaced)."""
