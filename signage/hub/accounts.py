@@ -71,29 +71,37 @@ def users_add(arguments: argparse.Namespace, out: TextIO, err: TextIO, *, clock:
     from signage.hub.bootstrap import setup
 
     setup(arguments.repo)
+    name = str(arguments.name).strip()
+    role = str(arguments.role)
+    create_account(name, role, _read_password(sys.stdin), at=clock(), actor="signage users")
+    print(f"已创建用户 {name}（{role}）/ created user {name} ({role})", file=out)
+    return ExitStatus.OK
+
+
+def create_account(name: str, role: str, password: str, *, at: Any, actor: str) -> None:
+    """Create the account ``name`` with ``role``'s group, audited as USER_ADDED by ``actor`` (Django set up).
+
+    ``signage users add`` and ``signage demo`` (its two demo accounts) both come here.
+
+    Raises:
+        UsageError: the name is taken or invalid, or Django's validators refuse the password.
+    """
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
     from django.db import transaction
 
     from signage.hub.audit.models import Action, record
 
-    name = str(arguments.name).strip()
     model = get_user_model()
     _check_name(name, model)
-    password = _read_password(sys.stdin)
     user = model(username=name)
     _validate_password(password, user)
-    role = str(arguments.role)
     with transaction.atomic():
         user.set_password(password)
         user.is_staff = user.is_superuser = role == "admin"
         user.save()
         user.groups.add(Group.objects.get(name=role))
-        record(
-            str(Action.USER_ADDED), actor="signage users", at=clock(), details={"user": name, "role": role}
-        )
-    print(f"已创建用户 {name}（{role}）/ created user {name} ({role})", file=out)
-    return ExitStatus.OK
+        record(str(Action.USER_ADDED), actor=actor, at=at, details={"user": name, "role": role})
 
 
 def users_list(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
