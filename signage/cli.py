@@ -116,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the hub: in a window on a desktop, or fullscreen under Xvfb with screenshots in demo-out/ when there is "
         "no display. The hub serves the operator console too: its address and two demo accounts (demo-clerk, "
         "demo-reviewer, fresh passwords) are printed, and what they publish to the sample channel reaches the "
-        "player within a minute. Ctrl-C stops it cleanly.",
+        "player within about a minute. Ctrl-C stops it cleanly.",
     )
     demo.add_argument("--keep", type=Path, metavar="DIR", help="leave the repository and cache in DIR")
     demo.add_argument(

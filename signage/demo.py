@@ -6,7 +6,7 @@ hub also serves the operator console; the demo creates a clerk (``demo-clerk``) 
 (``demo-reviewer``) with fresh passwords and prints them with the console's address. Then it starts the
 player against that hub: in a window on a desktop, or, with no display, fullscreen under Xvfb with a
 screenshot every few slides in ``demo-out/``. What the two accounts publish to the sample channel reaches
-the player within a minute; the hub stays up until the player stops. Ctrl-C stops everything cleanly.
+the player within about a minute; the hub stays up until the player stops. Ctrl-C stops everything cleanly.
 """
 
 from __future__ import annotations
@@ -201,9 +201,9 @@ def _console_accounts(url: str, clock: Callable[[], dt.datetime], out: TextIO) -
         + "".join(
             f"     {Role(role).label:<17} {name:<13}  {password}\n" for name, role, password in accounts
         )
-        + f"   书记员上传名单到频道“{CHANNEL}”并提交，审核员批准后，播放器一分钟内显示新名单。\n"
+        + f"   书记员上传名单到频道“{CHANNEL}”并提交，审核员批准后，播放器约一分钟内显示新名单。\n"
         f"   Log in as {accounts[0][0]}, upload a list to the channel '{CHANNEL}' and submit it; log in as "
-        f"{accounts[1][0]} and approve it: the player shows it within a minute.",
+        f"{accounts[1][0]} and approve it: the player shows it within about a minute.",
         file=out,
         flush=True,
     )
