@@ -7,7 +7,6 @@ from django.urls import path
 from signage.hub.console.views import publish
 from signage.hub.console.views.fleet import FleetView
 from signage.hub.console.views.home import HomeView
-from signage.hub.console.views.placeholder import PlaceholderView
 from signage.hub.console.views.reports import ExposureDownload, ExposureView
 from signage.hub.console.views.takedowns import ReinstateView, TakedownsView
 from signage.hub.console.views.versions import RollbackView, VersionsView
