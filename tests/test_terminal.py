@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from signage.cli import main
-from signage.hub.store import SqliteStore
 from signage.terminal import for_terminal
 from tests.helpers import HEADERS, person_row, write_csv
 
@@ -76,17 +75,16 @@ def test_check_error_naming_a_hostile_file_name_is_escaped(tmp_path: Path, capsy
     assert "\\u001b[2J" in err
 
 
+@pytest.mark.django_db
 def test_fleet_prints_no_escape_sequence_from_a_screens_report(tmp_path: Path, capsys) -> None:
+    from signage.hub.screens import records
+
     repo = tmp_path / "DIR"
     assert main(["repo", "init", str(repo)]) == 0
     assert main(["screens", "add", "--repo", str(repo), "bus-0412"]) == 0
-    store = SqliteStore(repo / "telemetry.sqlite")
-    try:
-        # A screen's heartbeat is text from outside; suppose one carried sequences past the hub.
-        beat = {"channel": f"jinan{CLEAR}{TITLE}", "playlist_version": 1, "last_sync_state": f"ok{RLO}{BELL}"}
-        store.record_heartbeat("bus-0412", beat, dt.datetime.now(dt.UTC))
-    finally:
-        store.close()
+    # A screen's heartbeat is text from outside; suppose one carried sequences past the hub.
+    beat = {"channel": f"jinan{CLEAR}{TITLE}", "playlist_version": 1, "last_sync_state": f"ok{RLO}{BELL}"}
+    records.record_heartbeat("bus-0412", beat, dt.datetime.now(dt.UTC))
     capsys.readouterr()
     for argv in (["fleet", "--repo", str(repo)], ["fleet", "--repo", str(repo), "--json"]):
         assert main(argv) == 0

@@ -2,8 +2,8 @@
 
 The pure part passes fixed times and plain heartbeats. The command part publishes and revokes on a real
 repository (so the current versions and the revocations documents on disk are the publisher's own), keeps
-heartbeats in a real SQLite store, and runs ``screens``, ``fleet`` and the hub's telemetry app through
-the parsers :func:`signage.hub.commands.add_fleet_commands` builds.
+heartbeats in the hub's test database through the ORM, and runs ``screens``, ``fleet`` and the Django hub
+through the parsers :func:`signage.hub.commands.add_fleet_commands` builds.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from typing import Any
 from wsgiref.util import setup_testing_defaults
 
 import pytest
+from django.template.loader import render_to_string
 
 from signage.errors import ConfigError, RepositoryError, UsageError
-from signage.hub.commands import RepositoryChannels, add_fleet_commands, telemetry_app_for
+from signage.hub.channels import RepositoryChannels
+from signage.hub.commands import add_fleet_commands
 from signage.hub.fleet import (
     Acknowledgement,
     ChannelState,
@@ -30,10 +32,14 @@ from signage.hub.fleet import (
     as_json,
     fleet_status,
     render_acknowledgements,
-    render_html,
     render_text,
 )
-from signage.hub.store import Play, SqliteStore, hash_token
+from signage.hub.screens import records
+from signage.hub.screens.ingest import Play, hash_token
+from signage.hub.screens.models import Screen
+from signage.hub.screens.views import fleet_page_context
+from signage.hub.serve import make_hub
+from signage.hub.wsgi import make_hub_application
 from signage.publish.channel import ChannelSettings, publish_channel, revoke_entries
 from signage.publish.repo import OperatorRepository
 from tests.helpers import case_number_for, entry_id_of, person_row, write_csv
@@ -237,9 +243,8 @@ def test_the_text_table():
 
 def test_the_html_page_escapes_what_screens_send_and_reloads_itself():
     hostile = seen(1, last_sync_state='"><script>alert(1)</script>', channel="<i>x</i>")
-    page = render_html(
-        fleet_status({"s1": hostile}, screens=["s1"], now=NOW, channels=CHANNELS), now=NOW, note="<b>"
-    )
+    statuses = fleet_status({"s1": hostile}, screens=["s1"], now=NOW, channels=CHANNELS)
+    page = render_to_string("screens/fleet.html", fleet_page_context(statuses, now=NOW, note="<b>"))
     assert "<script>" not in page and "<i>" not in page and "<b>" not in page
     assert "&lt;script&gt;" in page and "&lt;i&gt;x&lt;/i&gt;" in page and "&lt;b&gt;" in page
     assert '<meta http-equiv="refresh" content="30">' in page
@@ -299,35 +304,29 @@ def test_repository_channels_reads_the_current_versions_and_the_revocations_on_d
     assert RepositoryChannels(repo_dir)() == channels
 
 
+@pytest.mark.django_db
 def test_screens_add_prints_the_token_once_on_stdout_and_keeps_only_its_hash(repo_dir: Path):
     status, out, err = run("screens", "add", "--repo", repo_dir, "bus-0412")
     assert status == 0
     token = out.strip()
     assert out == token + "\n" and len(token) == 43
     assert "shown this once" in err and "0640" in err  # the mode make install gives it, as the docs say
-    store = SqliteStore(repo_dir / "telemetry.sqlite")
-    try:
-        assert store.check_token(hash_token(token)) == "bus-0412"
-    finally:
-        store.close()
-    assert token not in (repo_dir / "telemetry.sqlite").read_bytes().decode("latin-1")
+    assert records.check_token(hash_token(token)) == "bus-0412"
+    assert not [row for row in Screen.objects.values_list() if token in "".join(map(str, row))]
     with pytest.raises(UsageError, match="--replace"):
         run("screens", "add", "--repo", repo_dir, "bus-0412")
     status, replaced, _ = run("screens", "add", "--repo", repo_dir, "bus-0412", "--replace")
     assert status == 0 and replaced.strip() != token
 
 
+@pytest.mark.django_db
 def test_report_names_entries_and_takes_a_case_number_in_any_spelling(repo_dir: Path):
-    store = SqliteStore(repo_dir / "telemetry.sqlite")
-    try:
-        store.add_screen("bus-0412", hash_token("t" * 43), added_at=NOW)
-        plays = [
-            Play("bus-0412", E[serial], "0" * 64, 1, dt.datetime(2026, 11, 26, 1, 0, tzinfo=dt.UTC), 10_000)
-            for serial in ("A1", "A5", "A5")
-        ]
-        store.record_batch("bus-0412", "1" * 32, plays, received_at=NOW)
-    finally:
-        store.close()
+    records.add_screen("bus-0412", hash_token("t" * 43), added_at=NOW)
+    plays = [
+        Play("bus-0412", E[serial], "0" * 64, 1, dt.datetime(2026, 11, 26, 1, 0, tzinfo=dt.UTC), 10_000)
+        for serial in ("A1", "A5", "A5")
+    ]
+    records.record_batch("bus-0412", "1" * 32, plays, received_at=NOW)
     case = case_number_for("A5")
     status, out, _ = run("report", "--repo", repo_dir, "--from", "2026-11-26", "--to", "2026-11-26")
     rows = [line.split()[2:] for line in out.splitlines() if line.startswith("2026-11-26")]
@@ -342,19 +341,46 @@ def test_report_names_entries_and_takes_a_case_number_in_any_spelling(repo_dir: 
     assert out.splitlines()[1:] == [f"2026-11-26,bus-0412,{E['A5']},林小雨,{case},2,20.000"]
 
 
+@pytest.mark.django_db
 def test_screens_list_and_remove(repo_dir: Path):
     assert "no screens registered" in run("screens", "list", "--repo", repo_dir)[1]
     run("screens", "add", "--repo", repo_dir, "bus-0412")
     run("screens", "add", "--repo", repo_dir, "bus-0413", now=NOW + dt.timedelta(hours=1))
     lines = run("screens", "list", "--repo", repo_dir)[1].splitlines()
-    assert lines[2].split() == ["bus-0412", "2026-11-26", "08:00:00", "never"]
-    assert lines[3].split() == ["bus-0413", "2026-11-26", "09:00:00", "never"]
+    assert lines[2].split() == ["bus-0412", "-", "-", "2026-11-26", "08:00:00", "never"]
+    assert lines[3].split() == ["bus-0413", "-", "-", "2026-11-26", "09:00:00", "never"]
     status, out, _ = run("screens", "remove", "--repo", repo_dir, "bus-0412")
     assert status == 0 and "removed bus-0412" in out
     with pytest.raises(UsageError, match="no screen bus-0412"):
         run("screens", "remove", "--repo", repo_dir, "bus-0412")
 
 
+@pytest.mark.django_db
+def test_screens_have_a_name_and_a_location(repo_dir: Path):
+    run(
+        "screens",
+        "add",
+        "--repo",
+        repo_dir,
+        "bus-0412",
+        "--name",
+        "济南站 1 号屏",
+        "--location",
+        "候车大厅东侧",
+    )
+    assert run("screens", "list", "--repo", repo_dir)[1].splitlines()[2].split()[:4] == [
+        "bus-0412",
+        "济南站",
+        "1",
+        "号屏",
+    ]
+    (screen,) = records.screens()
+    assert (screen.name, screen.location) == ("济南站 1 号屏", "候车大厅东侧")
+    with pytest.raises(UsageError, match="--name"):
+        run("screens", "add", "--repo", repo_dir, "bus-0413", "--name", "two\nlines")
+
+
+@pytest.mark.django_db
 def test_screens_need_a_valid_id_and_a_repository(repo_dir: Path, tmp_path: Path):
     with pytest.raises(UsageError, match="not valid"):
         run("screens", "add", "--repo", repo_dir, "Bus 0412")
@@ -363,21 +389,18 @@ def test_screens_need_a_valid_id_and_a_repository(repo_dir: Path, tmp_path: Path
     assert not (tmp_path / "nowhere").exists()
 
 
+@pytest.mark.django_db
 def test_signage_fleet_shows_each_screen_against_the_repository(repo_dir: Path):
     for screen_id in ("bus-0412", "bus-0413", "bus-0414"):
         run("screens", "add", "--repo", repo_dir, screen_id)
-    store = SqliteStore(repo_dir / "telemetry.sqlite")
-    try:
-        beat = {
-            "channel": CHANNEL,
-            "playlist_version": 1,
-            "verified_until": "2026-11-27T08:00:00Z",
-            "clock_offset_s": 0.2,
-        }
-        store.record_heartbeat("bus-0412", {**beat, "revocations_version": 5}, NOW - dt.timedelta(seconds=40))
-        store.record_heartbeat("bus-0413", {**beat, "revocations_version": 4}, NOW - dt.timedelta(minutes=10))
-    finally:
-        store.close()
+    beat = {
+        "channel": CHANNEL,
+        "playlist_version": 1,
+        "verified_until": "2026-11-27T08:00:00Z",
+        "clock_offset_s": 0.2,
+    }
+    records.record_heartbeat("bus-0412", {**beat, "revocations_version": 5}, NOW - dt.timedelta(seconds=40))
+    records.record_heartbeat("bus-0413", {**beat, "revocations_version": 4}, NOW - dt.timedelta(minutes=10))
 
     status, out, _ = run("fleet", "--repo", repo_dir)
     assert status == 0
@@ -396,30 +419,30 @@ def test_signage_fleet_shows_each_screen_against_the_repository(repo_dir: Path):
     assert "bus-0412  applied" in out and "bus-0413  not applied" in out and "1 of 2 screens" in out
 
 
-def test_the_hubs_telemetry_app_reads_the_repository_and_hub_toml(repo_dir: Path):
+# Requests in-process open and close their own connections, as under waitress: the rows must be committed.
+@pytest.mark.django_db(transaction=True)
+def test_the_hub_reads_the_repository_and_hub_toml(repo_dir: Path):
     token = run("screens", "add", "--repo", repo_dir, "bus-0412")[1].strip()
-    app = telemetry_app_for(repo_dir, lambda: NOW)
-    try:
-        body = json.dumps(
-            {
-                "screen_id": "bus-0412",
-                "channel": CHANNEL,
-                "playlist_version": 1,
-                "revocations_version": 3,
-                "sent_at": "2026-11-26T08:00:00Z",
-            }
-        ).encode()
-        status, answer = call(app, "POST", "/telemetry/heartbeat", body, HTTP_AUTHORIZATION=f"Bearer {token}")
-        assert status == "200 OK" and json.loads(answer) == {"hub_time": "2026-11-26T08:00:00.000Z"}
-        status, page = call(app, "GET", "/fleet")
-        assert status == "200 OK"
-        # v3's document is no longer on disk: v4's gives a lower bound.
-        assert "v3: &gt;=1 pending" in page.decode() and E["A4"] in page.decode()
-    finally:
-        app.close()
+    make_hub(repo_dir, clock=lambda: NOW, refresh=lambda: None, port=0)
+    app = make_hub_application(repo_dir / "public")
+    body = json.dumps(
+        {
+            "screen_id": "bus-0412",
+            "channel": CHANNEL,
+            "playlist_version": 1,
+            "revocations_version": 3,
+            "sent_at": "2026-11-26T08:00:00Z",
+        }
+    ).encode()
+    status, answer = call(app, "POST", "/telemetry/heartbeat", body, HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert status == "200 OK" and json.loads(answer) == {"hub_time": "2026-11-26T08:00:00.000Z"}
+    status, page = call(app, "GET", "/fleet")
+    assert status == "200 OK"
+    # v3's document is no longer on disk: v4's gives a lower bound.
+    assert "v3: &gt;=1 pending" in page.decode() and E["A4"] in page.decode()
     (repo_dir / "hub.toml").write_text("telemetry_store = 'sqlite'\n")
-    with pytest.raises(ConfigError, match="postgresql://"):
-        telemetry_app_for(repo_dir, lambda: NOW)
+    with pytest.raises(ConfigError, match="DATABASE_URL"):
+        make_hub(repo_dir, clock=lambda: NOW, refresh=lambda: None, port=0)
 
 
 def call(app: Any, method: str, path: str, body: bytes = b"", **environ: str) -> tuple[str, bytes]:

@@ -1,8 +1,6 @@
-"""The telemetry store's contract, run against SQLite and a real PostgreSQL server; settings; the report.
-
-Every contract test takes the parametrized ``store`` fixture, so both implementations answer the same
-questions the same way. The PostgreSQL server is started once for this module (tests/hub/postgres.py)
-and each test gets a database of its own.
+"""The telemetry records' contract through the Django ORM, on the test database: SQLite by default, the
+throwaway PostgreSQL cluster when ``DATABASE_URL`` names it (``make test`` runs these tests on both); the
+hub's settings file; the report.
 """
 
 from __future__ import annotations
@@ -11,33 +9,22 @@ import argparse
 import datetime as dt
 import io
 import sqlite3
-import stat
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
+from django.core.management import call_command
+from django.db import connection, connections
 
 from signage.errors import ConfigError, UsageError
 from signage.hub.commands import add_fleet_commands, render_report_csv
-from signage.hub.store import (
-    BatchResult,
-    ExposureRow,
-    Play,
-    PostgresStore,
-    SqliteStore,
-    StoreUnavailable,
-    TelemetrySettings,
-    TelemetryStore,
-    china_day,
-    hash_token,
-    load_settings,
-    new_token,
-    open_store,
-)
+from signage.hub.options import HubOptions, load_options
+from signage.hub.screens import records
+from signage.hub.screens.ingest import Play, china_day, hash_token, new_token
+from signage.hub.screens.records import BatchResult, ExposureRow, StoreUnavailable
 from signage.publish.repo import OperatorRepository
-
-from .postgres import PostgresServer, running_postgres
 
 NOW = dt.datetime(2026, 11, 26, 8, 0, tzinfo=dt.UTC)
 HASH = "ab" * 32
@@ -56,24 +43,13 @@ def play(
     )
 
 
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgresServer]:
-    with running_postgres() as server:
-        yield server
+@pytest.fixture
+def store(transactional_db: None) -> ModuleType:
+    """The records module over the test database (committed for real: threads of their own see the rows)."""
+    return records
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TelemetryStore]:
-    if request.param == "sqlite":
-        opened: TelemetryStore = SqliteStore(tmp_path / "telemetry.sqlite")
-    else:
-        server: PostgresServer = request.getfixturevalue("postgres")
-        opened = PostgresStore(server.create_database())
-    yield opened
-    opened.close()
-
-
-def registered(store: TelemetryStore, *screen_ids: str) -> dict[str, str]:
+def registered(store: ModuleType, *screen_ids: str) -> dict[str, str]:
     tokens = {}
     for screen_id in screen_ids:
         tokens[screen_id] = new_token()
@@ -93,7 +69,7 @@ def test_tokens_are_random_url_safe_and_stored_only_as_their_sha256():
     assert len(hash_token(token)) == 64 and hash_token(token) != token
 
 
-def test_screens_are_added_listed_checked_and_removed(store: TelemetryStore):
+def test_screens_are_added_listed_checked_and_removed(store: ModuleType):
     tokens = registered(store, "bus-0412", "station-east.2")
     assert [(s.screen_id, s.added_at) for s in store.screens()] == [
         ("bus-0412", NOW),
@@ -108,7 +84,7 @@ def test_screens_are_added_listed_checked_and_removed(store: TelemetryStore):
     assert [s.screen_id for s in store.screens()] == ["station-east.2"]
 
 
-def test_adding_a_screen_twice_needs_replace_and_replacing_retires_the_old_token(store: TelemetryStore):
+def test_adding_a_screen_twice_needs_replace_and_replacing_retires_the_old_token(store: ModuleType):
     old = registered(store, "bus-0412")["bus-0412"]
     with pytest.raises(UsageError, match="--replace"):
         store.add_screen("bus-0412", hash_token(new_token()), added_at=NOW)
@@ -123,7 +99,7 @@ def test_adding_a_screen_twice_needs_replace_and_replacing_retires_the_old_token
 # --- batches and exposure -------------------------------------------------------------------------------
 
 
-def test_a_batch_is_counted_once_however_often_it_arrives(store: TelemetryStore):
+def test_a_batch_is_counted_once_however_often_it_arrives(store: ModuleType):
     registered(store, "bus-0412")
     plays = [play("A1"), play("A1", "2026-11-26T08:00:10Z"), play("A2", "2026-11-26T08:00:20Z", 8_000)]
     assert store.record_batch("bus-0412", "0" * 32, plays, received_at=NOW) == BatchResult(3, False)
@@ -136,14 +112,14 @@ def test_a_batch_is_counted_once_however_often_it_arrives(store: TelemetryStore)
     ]
 
 
-def test_batch_ids_are_per_screen(store: TelemetryStore):
+def test_batch_ids_are_per_screen(store: ModuleType):
     registered(store, "bus-0412", "bus-0413")
     assert store.record_batch("bus-0412", "1" * 32, [play()], received_at=NOW) == BatchResult(1, False)
     other = play(screen_id="bus-0413")
     assert store.record_batch("bus-0413", "1" * 32, [other], received_at=NOW) == BatchResult(1, False)
 
 
-def test_concurrent_duplicates_are_counted_once(store: TelemetryStore):
+def test_concurrent_duplicates_are_counted_once(store: ModuleType):
     registered(store, "bus-0412")
     plays = [play("A1", f"2026-11-26T08:{minute:02d}:00Z") for minute in range(50)]
     barrier = threading.Barrier(6)
@@ -156,6 +132,8 @@ def test_concurrent_duplicates_are_counted_once(store: TelemetryStore):
             results.append(store.record_batch("bus-0412", "f" * 32, plays, received_at=NOW))
         except BaseException as error:
             errors.append(error)
+        finally:
+            connections.close_all()  # this thread's own connection
 
     threads = [threading.Thread(target=send) for _ in range(6)]
     for thread in threads:
@@ -168,7 +146,7 @@ def test_concurrent_duplicates_are_counted_once(store: TelemetryStore):
     assert [row.plays for row in store.exposure(day, day)] == [50]
 
 
-def test_exposure_days_are_china_standard_time_and_inclusive(store: TelemetryStore):
+def test_exposure_days_are_china_standard_time_and_inclusive(store: ModuleType):
     registered(store, "bus-0412", "bus-0413")
     plays = [
         play("A1", "2026-11-25T15:59:59Z"),  # 23:59:59 on the 25th in Beijing
@@ -192,7 +170,7 @@ def test_exposure_days_are_china_standard_time_and_inclusive(store: TelemetrySto
     assert store.exposure(dt.date(2026, 11, 28), dt.date(2026, 12, 31)) == []
 
 
-def test_a_removed_screens_plays_stay_in_reports(store: TelemetryStore):
+def test_a_removed_screens_plays_stay_in_reports(store: ModuleType):
     registered(store, "bus-0412")
     store.record_batch("bus-0412", "b" * 32, [play()], received_at=NOW)
     store.remove_screen("bus-0412")
@@ -200,7 +178,7 @@ def test_a_removed_screens_plays_stay_in_reports(store: TelemetryStore):
     assert [row.screen_id for row in store.exposure(day, day)] == ["bus-0412"]
 
 
-def test_an_empty_batch_is_recorded_as_seen(store: TelemetryStore):
+def test_an_empty_batch_is_recorded_as_seen(store: ModuleType):
     registered(store, "bus-0412")
     assert store.record_batch("bus-0412", "c" * 32, [], received_at=NOW) == BatchResult(0, False)
     assert store.record_batch("bus-0412", "c" * 32, [], received_at=NOW) == BatchResult(0, True)
@@ -209,7 +187,7 @@ def test_an_empty_batch_is_recorded_as_seen(store: TelemetryStore):
 # --- heartbeats -----------------------------------------------------------------------------------------
 
 
-def test_the_latest_heartbeat_replaces_the_previous_one(store: TelemetryStore):
+def test_the_latest_heartbeat_replaces_the_previous_one(store: ModuleType):
     registered(store, "bus-0412", "bus-0413")
     store.record_heartbeat("bus-0412", {"channel": "jinan-station", "playlist_version": 1}, NOW)
     later = NOW + dt.timedelta(minutes=1)
@@ -221,7 +199,28 @@ def test_the_latest_heartbeat_replaces_the_previous_one(store: TelemetryStore):
     assert latest[0].heartbeat == {"channel": "jinan-station", "playlist_version": 2, "on_screen": "林"}
 
 
-def test_heartbeats_of_removed_screens_are_gone(store: TelemetryStore):
+def test_the_time_a_revocations_version_was_first_reported_is_kept(store: ModuleType):
+    registered(store, "bus-0412")
+    minute = dt.timedelta(minutes=1)
+    store.record_heartbeat("bus-0412", {"revocations_version": 2}, NOW)
+    store.record_heartbeat("bus-0412", {"revocations_version": 2}, NOW + minute)
+    assert store.latest_heartbeats()[0].revocations_since == NOW
+    store.record_heartbeat("bus-0412", {"revocations_version": 3}, NOW + 2 * minute)
+    store.record_heartbeat("bus-0412", {"revocations_version": 3}, NOW + 3 * minute)
+    (latest,) = store.latest_heartbeats()
+    assert latest.revocations_since == NOW + 2 * minute and latest.received_at == NOW + 3 * minute
+
+
+def test_screens_keep_a_name_and_a_location(store: ModuleType):
+    store.add_screen(
+        "bus-0412", hash_token(new_token()), added_at=NOW, name="济南站 1 号屏", location="候车大厅"
+    )
+    store.add_screen("bus-0412", hash_token(new_token()), added_at=NOW, replace=True)
+    (screen,) = store.screens()
+    assert (screen.name, screen.location) == ("济南站 1 号屏", "候车大厅")
+
+
+def test_heartbeats_of_removed_screens_are_gone(store: ModuleType):
     registered(store, "bus-0412")
     store.record_heartbeat("bus-0412", {"channel": "jinan-station"}, NOW)
     store.remove_screen("bus-0412")
@@ -231,41 +230,39 @@ def test_heartbeats_of_removed_screens_are_gone(store: TelemetryStore):
     assert store.latest_heartbeats() == []
 
 
-# --- implementation details ---------------------------------------------------------------------------
+# --- the database ------------------------------------------------------------------------------------
 
 
-def test_sqlite_is_wal_private_and_reopens_with_its_data(tmp_path: Path):
-    path = tmp_path / "telemetry.sqlite"
-    store = SqliteStore(path)
-    tokens = registered(store, "bus-0412")
-    store.close()
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    reopened = SqliteStore(path)
-    try:
-        assert reopened.check_token(hash_token(tokens["bus-0412"])) == "bus-0412"
-    finally:
-        reopened.close()
-    with sqlite3.connect(path) as connection:
-        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        assert connection.execute("PRAGMA user_version").fetchone() == (1,)
+@pytest.mark.django_db
+def test_the_migrations_match_the_models():
+    # A model changed without its migration would be a schema the hub never creates.
+    call_command("makemigrations", "screens", "--check", "--dry-run", verbosity=0)
+
+
+@pytest.fixture
+def short_busy_timeout() -> Iterator[None]:
+    """New SQLite connections wait only 0.2 s for a lock."""
+    if connection.vendor != "sqlite":
+        pytest.skip("the SQLite writer lock; PostgreSQL locks rows, not the database")
+    options = connections.settings["default"].setdefault("OPTIONS", {})
+    before = options.get("timeout")
+    options["timeout"] = 0.2
+    connection.close()
+    yield
+    options["timeout"] = before
     connection.close()
 
 
-def test_sqlite_from_a_newer_signage_is_refused(tmp_path: Path):
-    path = tmp_path / "telemetry.sqlite"
-    SqliteStore(path).close()
-    connection = sqlite3.connect(path)
-    connection.execute("PRAGMA user_version = 99")
-    connection.close()
-    with pytest.raises(ConfigError, match="schema version 99"):
-        SqliteStore(path)
-
-
-def test_a_locked_sqlite_database_is_unavailable_not_a_hang(tmp_path: Path):
-    path = tmp_path / "telemetry.sqlite"
-    store = SqliteStore(path, busy_timeout=0.2)
+def test_sqlite_is_wal(store: ModuleType, short_busy_timeout: None):
     registered(store, "bus-0412")
-    blocker = sqlite3.connect(path, isolation_level=None)
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode")
+        assert cursor.fetchone() == ("wal",)
+
+
+def test_a_locked_sqlite_database_is_unavailable_not_a_hang(store: ModuleType, short_busy_timeout: None):
+    registered(store, "bus-0412")
+    blocker = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
     try:
         blocker.execute("BEGIN IMMEDIATE")
         with pytest.raises(StoreUnavailable, match="not available"):
@@ -276,29 +273,6 @@ def test_a_locked_sqlite_database_is_unavailable_not_a_hang(tmp_path: Path):
         store.record_heartbeat("bus-0412", {}, NOW)
     finally:
         blocker.close()
-        store.close()
-
-
-def test_postgres_migrates_once_and_refuses_a_newer_schema(postgres: PostgresServer):
-    import psycopg
-
-    dsn = postgres.create_database()
-    first = PostgresStore(dsn)
-    tokens = registered(first, "bus-0412")
-    first.close()
-    second = PostgresStore(dsn)
-    assert second.check_token(hash_token(tokens["bus-0412"])) == "bus-0412"
-    second.close()
-    with psycopg.connect(dsn, autocommit=True) as connection:
-        connection.execute("UPDATE signage_schema SET version = 99")
-    with pytest.raises(ConfigError, match="schema version 99"):
-        PostgresStore(dsn)
-
-
-def test_an_unreachable_postgres_is_unavailable(tmp_path: Path):
-    pytest.importorskip("psycopg")
-    with pytest.raises(StoreUnavailable, match="PostgreSQL"):
-        PostgresStore(f"postgresql://postgres@/nothing?host={tmp_path}")
 
 
 def test_china_day():
@@ -310,45 +284,31 @@ def test_china_day():
 # --- the switch: DIR/hub.toml ---------------------------------------------------------------------------
 
 
-def test_without_hub_toml_the_store_is_sqlite_next_to_public(tmp_path: Path):
-    settings = load_settings(tmp_path)
-    assert settings == TelemetrySettings(sqlite_path=tmp_path / "telemetry.sqlite")
-    store = open_store(settings)
-    try:
-        assert isinstance(store, SqliteStore)
-    finally:
-        store.close()
+def test_without_hub_toml_the_defaults_hold(tmp_path: Path):
+    assert load_options(tmp_path) == HubOptions(fleet_page_public=False)
+    (tmp_path / "hub.toml").write_text("fleet_page_public = true\n")
+    assert load_options(tmp_path) == HubOptions(fleet_page_public=True)
 
 
-def test_hub_toml_switches_to_postgresql(tmp_path: Path, postgres: PostgresServer):
-    dsn = postgres.create_database()
-    (tmp_path / "hub.toml").write_text(f'telemetry_store = "{dsn}"\nfleet_page_public = true\n')
-    settings = load_settings(tmp_path)
-    assert settings.postgres_dsn == dsn and settings.fleet_page_public
-    store = open_store(settings)
-    try:
-        assert isinstance(store, PostgresStore)
-        registered(store, "bus-0412")
-        assert [s.screen_id for s in store.screens()] == ["bus-0412"]
-    finally:
-        store.close()
-    assert not (tmp_path / "telemetry.sqlite").exists()
+def test_a_hub_toml_naming_a_telemetry_store_says_to_use_database_url(tmp_path: Path):
+    (tmp_path / "hub.toml").write_text('telemetry_store = "postgresql://signage@/signage"\n')
+    with pytest.raises(ConfigError, match="DATABASE_URL") as raised:
+        load_options(tmp_path)
+    assert "hub.sqlite3" in raised.value.en and "DATABASE_URL" in raised.value.zh
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
         ('telemetry_stor = "postgresql://x/y"\n', "unknown key 'telemetry_stor'"),
-        ('telemetry_store = "mysql://x/y"\n', "must be a postgresql:// URI"),
-        ("telemetry_store = 5\n", "'telemetry_store' must be a str"),
         ('fleet_page_public = "yes"\n', "'fleet_page_public' must be a bool"),
-        ("telemetry_store = \n", "not valid TOML"),
+        ("fleet_page_public = \n", "not valid TOML"),
     ],
 )
 def test_bad_hub_toml_is_a_config_error_naming_the_problem(tmp_path: Path, text: str, message: str):
     (tmp_path / "hub.toml").write_text(text)
     with pytest.raises(ConfigError, match=message):
-        load_settings(tmp_path)
+        load_options(tmp_path)
 
 
 # --- signage report -------------------------------------------------------------------------------------
@@ -369,19 +329,15 @@ def repo_dir(tmp_path: Path) -> Path:
     return tmp_path / "DIR"
 
 
-def test_report_counts_per_entry_screen_and_day_as_a_table_and_as_csv(repo_dir: Path):
-    store = SqliteStore(repo_dir / "telemetry.sqlite")
-    try:
-        registered(store, "bus-0412", "bus-0413")
-        store.record_batch(
-            "bus-0412",
-            "1" * 32,
-            [play("A1"), play("A1", "2026-11-26T08:00:10Z", 12_500), play("A2", "2026-11-20T08:00:00Z")],
-            received_at=NOW,
-        )
-        store.record_batch("bus-0413", "1" * 32, [play("A1", screen_id="bus-0413")], received_at=NOW)
-    finally:
-        store.close()
+def test_report_counts_per_entry_screen_and_day_as_a_table_and_as_csv(repo_dir: Path, store: ModuleType):
+    registered(store, "bus-0412", "bus-0413")
+    store.record_batch(
+        "bus-0412",
+        "1" * 32,
+        [play("A1"), play("A1", "2026-11-26T08:00:10Z", 12_500), play("A2", "2026-11-20T08:00:00Z")],
+        received_at=NOW,
+    )
+    store.record_batch("bus-0413", "1" * 32, [play("A1", screen_id="bus-0413")], received_at=NOW)
 
     status, out, _ = run_command("report", "--repo", str(repo_dir))
     assert status == 0
@@ -404,7 +360,7 @@ def test_report_counts_per_entry_screen_and_day_as_a_table_and_as_csv(repo_dir: 
     )
 
 
-def test_report_of_days_without_plays_and_of_a_reversed_range(repo_dir: Path):
+def test_report_of_days_without_plays_and_of_a_reversed_range(repo_dir: Path, store: ModuleType):
     status, out, _ = run_command(
         "report", "--repo", str(repo_dir), "--from", "2026-01-01", "--to", "2026-01-02"
     )

@@ -66,6 +66,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -73,11 +74,8 @@ import requests
 from signage.config import PlayerConfig, load_player_config
 from signage.demo import xvfb
 from signage.errors import UsageError
-from signage.hub.commands import telemetry_app_for
-from signage.hub.files import make_app
-from signage.hub.server import Hub
-from signage.hub.store import hash_token, load_settings, new_token, open_store
-from signage.hub.telemetry import compose
+from signage.hub.screens.ingest import hash_token, new_token
+from signage.hub.serve import make_hub
 from signage.playlist import decode_playlist
 from signage.publish.channel import ChannelSettings, publish_channel, revoke_entries
 from signage.publish.repo import OperatorRepository, playlist_path
@@ -110,9 +108,12 @@ from tests.kiosk.torture_support import (
     write_config,
 )
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("Xvfb") is None, reason="Xvfb is not installed (apt-get install xvfb)"
-)
+pytestmark = [
+    pytest.mark.skipif(shutil.which("Xvfb") is None, reason="Xvfb is not installed (apt-get install xvfb)"),
+    # The hub writes from its own threads: committed for real; and pytest-django creates the test database
+    # only for a session that has tests marked so.
+    pytest.mark.django_db(transaction=True),
+]
 
 SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "sample"
 CHANNEL = "sample"
@@ -143,7 +144,6 @@ class World:
 
     repository: OperatorRepository
     hub_url: str
-    store: Path
     token: str
     token_file: Path
     root: Path
@@ -202,13 +202,26 @@ def _subset(source: Path, target: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(
+    tmp_path_factory: pytest.TempPathFactory, django_db_setup: None, django_db_blocker: Any
+) -> Iterator[World]:
+    # The hub's test database, used for real by the hub's threads for the whole module; emptied afterwards.
+    with django_db_blocker.unblock():
+        try:
+            yield from _world(tmp_path_factory)
+        finally:
+            from signage.hub.screens import models
+
+            for model in (models.Play, models.Batch, models.Heartbeat, models.Screen):
+                model.objects.all().delete()
+
+
+def _world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    from signage.hub.screens import records
+
     work = tmp_path_factory.mktemp("torture")
     repository = OperatorRepository.init(work / "repo", now=now())
-    store = open_store(load_settings(repository.directory))
     token = new_token()
-    store.add_screen(SCREEN_ID, hash_token(token), added_at=now())
-    store.close()
     token_file = work / "screen.token"
     token_file.write_text(token + "\n", encoding="utf-8")
     token_file.chmod(0o600)
@@ -218,15 +231,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         with repository.locked():
             repository.refresh(now=now())
 
-    telemetry = telemetry_app_for(repository.directory, now)
-    hub = Hub(compose(make_app(repository.public), telemetry), refresh, host="127.0.0.1", port=0)
+    # pytest-django made the database: the hub is wired for this repository without setting Django up again.
+    hub = make_hub(repository.directory, clock=now, refresh=refresh, port=0, setup=False)
+    records.add_screen(SCREEN_ID, hash_token(token), added_at=now())
     hub.start()
     try:
         with xvfb(SCREEN) as display:
             world = World(
                 repository=repository,
                 hub_url=f"http://127.0.0.1:{hub.port}/",
-                store=load_settings(repository.directory).sqlite_path,
                 token=token,
                 token_file=token_file,
                 root=root,
@@ -246,7 +259,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             yield world
     finally:
         hub.stop()
-        telemetry.close()
 
 
 # --- the kill cycles ----------------------------------------------------------------------------------------
@@ -415,7 +427,7 @@ def tortured(world: World) -> Torture:
         cache = verify_cache(config)
         run.phase = _phase(run, lines, published, cache)
         log = check_play_log(cache_dir)
-        hub = hub_plays(world.store, SCREEN_ID)
+        hub = hub_plays(SCREEN_ID)
         runs = [cycle.run for cycle in result.cycles] + [run]
         accounting = account(runs, hub, log.plays, write_window=WRITE_WINDOW)
         own = account([run], hub, log.plays, write_window=WRITE_WINDOW)
@@ -481,11 +493,9 @@ def _clean_cycle(world: World, config_path: Path, result: Torture) -> None:
     )
     if painted is None:
         result.problems.append(f"clean cycle: no first slide:\n{child.lines.tail()}")
-    store = open_store(load_settings(world.repository.directory))
-    try:
-        beats = [beat for beat in store.latest_heartbeats() if beat.screen_id == SCREEN_ID]
-    finally:
-        store.close()
+    from signage.hub.screens import records
+
+    beats = [beat for beat in records.latest_heartbeats() if beat.screen_id == SCREEN_ID]
     result.heartbeat_at = beats[0].received_at if beats else None
     result.clean_log = check_play_log(Path(load_player_config(config_path).cache_dir))
 
@@ -503,15 +513,13 @@ def _drain_and_count(world: World, config: PlayerConfig, result: Torture) -> Non
     log = check_play_log(config.cache_dir)
     if log.plays:
         result.problems.append(f"{len(log.plays)} plays still in the local log after the final upload")
-    hub = hub_plays(world.store, SCREEN_ID)
+    hub = hub_plays(SCREEN_ID)
     result.final = account(result.runs, hub, log.plays, write_window=WRITE_WINDOW)
     result.hub_plays = len(hub.plays)
     result.hub_batch_plays = sum(hub.batches.values())
-    store = open_store(load_settings(world.repository.directory))
-    try:
-        rows = store.exposure(dt.date(2000, 1, 1), dt.date(2100, 1, 1))
-    finally:
-        store.close()
+    from signage.hub.screens import records
+
+    rows = records.exposure(dt.date(2000, 1, 1), dt.date(2100, 1, 1))
     result.exposure_plays = sum(row.plays for row in rows if row.screen_id == SCREEN_ID)
 
 

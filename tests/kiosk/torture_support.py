@@ -428,21 +428,18 @@ class HubPlays:
     batches: dict[str, int]
 
 
-def hub_plays(database: Path, screen_id: str) -> HubPlays:
-    """The hub's plays and batches for ``screen_id``, read from its SQLite store."""
-    with contextlib.closing(sqlite3.connect(database)) as connection:
-        rows = connection.execute(
-            "SELECT entry_id, started, duration_ms, batch_id FROM plays WHERE screen_id = ? ORDER BY started",
-            (screen_id,),
-        ).fetchall()
-        batches = dict(
-            connection.execute(
-                "SELECT batch_id, plays FROM batches WHERE screen_id = ?", (screen_id,)
-            ).fetchall()
-        )
+def hub_plays(screen_id: str) -> HubPlays:
+    """The hub's plays and batches for ``screen_id``, read from its database through the ORM."""
+    from signage.hub.screens.models import Batch, Play
+
+    rows = (
+        Play.objects.filter(screen_id=screen_id)
+        .order_by("started")
+        .values_list("entry_id", "started", "duration_ms", "batch__batch_id")
+    )
+    batches = dict(Batch.objects.filter(screen_id=screen_id).values_list("batch_id", "plays"))
     plays = tuple(
-        HubPlay(entry, int(dt.datetime.fromisoformat(started).timestamp()), duration, batch)
-        for entry, started, duration, batch in rows
+        HubPlay(entry, int(started.timestamp()), duration, batch) for entry, started, duration, batch in rows
     )
     return HubPlays(plays, batches)
 

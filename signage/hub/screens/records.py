@@ -206,6 +206,10 @@ def record_heartbeat(screen_id: str, heartbeat: Mapping[str, Any], received_at: 
     """Keep ``heartbeat`` as the screen's latest; note when its revocations version changed."""
     version = heartbeat.get("revocations_version")
     with _database(), transaction.atomic():
+        # The screen's row is locked so that a removal cannot slip in between; a heartbeat that raced with
+        # the removal of its screen is dropped.
+        if not models.Screen.objects.select_for_update().filter(screen_id=screen_id).exists():
+            return
         stored = models.Heartbeat.objects.select_for_update().filter(screen_id=screen_id).first()
         if stored is None:
             stored = models.Heartbeat(screen_id=screen_id)

@@ -35,7 +35,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 
 from signage.hub.context import hub_context
-from signage.hub.fleet import HEADERS, HEADERS_ZH, PAGE_REFRESH_S, ChannelState, cells, summary
+from signage.hub.fleet import HEADERS, HEADERS_ZH, PAGE_REFRESH_S, ChannelState, ScreenStatus, cells, summary
 from signage.hub.screens import ingest, queries, records
 from signage.hub.screens.ingest import Limits, RateLimiter, Refused, client_address
 
@@ -307,6 +307,14 @@ def fleet(request: HttpRequest) -> HttpResponse:
         channels, note = {}, f"cannot read the repository's current versions / 无法读取当前版本: {error}"
     with state.working():
         statuses = queries.fleet_statuses(now, channels)
+    context = fleet_page_context(statuses, now=now, note=note)
+    response = render(request, "screens/fleet.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def fleet_page_context(statuses: list[ScreenStatus], *, now: dt.datetime, note: str = "") -> dict[str, Any]:
+    """What ``screens/fleet.html`` shows: one row of plain text cells per screen (the template escapes them)."""
     rows = [
         {
             "presence": status.presence.value,
@@ -319,7 +327,7 @@ def fleet(request: HttpRequest) -> HttpResponse:
         }
         for status in statuses
     ]
-    context = {
+    return {
         "headers": list(zip(HEADERS_ZH, HEADERS, strict=True)),
         "rows": rows,
         "summary": summary(statuses),
@@ -327,9 +335,6 @@ def fleet(request: HttpRequest) -> HttpResponse:
         "note": note,
         "refresh": PAGE_REFRESH_S,
     }
-    response = render(request, "screens/fleet.html", context)
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 def not_found(request: HttpRequest) -> HttpResponse:
