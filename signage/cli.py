@@ -158,6 +158,22 @@ def _operator(arguments: argparse.Namespace) -> str:
     return clean_text(name, field_zh="操作员", field_en="the operator", length=(1, 60))
 
 
+def _add_passphrase_file(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--passphrase-file",
+        type=Path,
+        metavar="FILE",
+        help="the passphrase of encrypted keys, read from FILE (else the systemd credential signage-keys, "
+        "else $SIGNAGE_KEYS_PASSPHRASE); plain keys need none",
+    )
+
+
+def _passphrase(arguments: argparse.Namespace) -> bytes | None:
+    from signage.publish.keys import read_passphrase
+
+    return read_passphrase(arguments.passphrase_file)
+
+
 def _date_argument(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
@@ -178,6 +194,15 @@ def _add_distribution_commands(commands: Any) -> None:
     init.add_argument("directory", type=Path, metavar="DIR")
     init.add_argument("--keys", type=Path, metavar="KEYS", help="where to write the keys (default: DIR/keys)")
     init.add_argument(
+        "--encrypt",
+        action="store_true",
+        help="store every key encrypted with a passphrase (from --passphrase-file, the systemd credential "
+        "signage-keys or $SIGNAGE_KEYS_PASSPHRASE)",
+    )
+    init.add_argument(
+        "--passphrase-file", type=Path, metavar="FILE", help="with --encrypt: read the passphrase from FILE"
+    )
+    init.add_argument(
         "--freshness-hours",
         type=float,
         default=24,
@@ -193,6 +218,7 @@ def _add_distribution_commands(commands: Any) -> None:
     )
     refresh.add_argument("directory", type=Path, metavar="DIR")
     refresh.add_argument("--keys", type=Path, metavar="KEYS")
+    _add_passphrase_file(refresh)
     refresh.set_defaults(handler=_repo_refresh)
     rotate = repo_commands.add_parser(
         "rotate",
@@ -203,7 +229,27 @@ def _add_distribution_commands(commands: Any) -> None:
     rotate.add_argument("directory", type=Path, metavar="DIR")
     rotate.add_argument("role", choices=["root", "targets", "snapshot", "timestamp"])
     rotate.add_argument("--keys", type=Path, metavar="KEYS")
+    _add_passphrase_file(rotate)
     rotate.set_defaults(handler=_repo_rotate)
+    encrypt = repo_commands.add_parser(
+        "encrypt-keys",
+        help="encrypt the repository's plain private keys in place with a passphrase",
+        description="Encrypt every plain private key (*.pem) in KEYS (default DIR/keys) with a passphrase, "
+        "each file replaced atomically. Keys already encrypted with the same passphrase are left as they are; "
+        "a wrong passphrase changes nothing. Afterwards publish, revoke, repo refresh and repo rotate need "
+        "the passphrase: --passphrase-file FILE, the systemd credential signage-keys (LoadCredential=), or "
+        "$SIGNAGE_KEYS_PASSPHRASE.",
+    )
+    encrypt.add_argument("directory", type=Path, metavar="DIR")
+    encrypt.add_argument("--keys", type=Path, metavar="KEYS")
+    encrypt.add_argument(
+        "--passphrase-file",
+        type=Path,
+        metavar="FILE",
+        help="read the passphrase from FILE (else the systemd credential signage-keys, else "
+        "$SIGNAGE_KEYS_PASSPHRASE)",
+    )
+    encrypt.set_defaults(handler=_repo_encrypt_keys)
 
     publish = commands.add_parser(
         "publish",
@@ -217,6 +263,7 @@ def _add_distribution_commands(commands: Any) -> None:
     publish.add_argument("source", type=Path, metavar="SOURCE")
     publish.add_argument("--repo", type=Path, required=True, metavar="DIR")
     publish.add_argument("--keys", type=Path, metavar="KEYS")
+    _add_passphrase_file(publish)
     publish.add_argument("--channel", required=True, metavar="ID")
     publish.add_argument("--photos", type=Path, metavar="DIR")
     publish.add_argument(
@@ -251,6 +298,7 @@ def _add_distribution_commands(commands: Any) -> None:
     revoke.add_argument("queries", nargs="+", metavar="QUERY")
     revoke.add_argument("--repo", type=Path, required=True, metavar="DIR")
     revoke.add_argument("--keys", type=Path, metavar="KEYS")
+    _add_passphrase_file(revoke)
     revoke.add_argument("--channel", required=True, metavar="ID")
     revoke.add_argument("--reason", metavar="TEXT", required=True, help="why (paid, corrected, expired…)")
     _add_operator(revoke)
@@ -582,14 +630,23 @@ def _repo_init(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitS
     from signage.publish.repo import OperatorRepository
 
     freshness = dt.timedelta(hours=arguments.freshness_hours)
+    passphrase = None
+    if arguments.encrypt or arguments.passphrase_file is not None:
+        passphrase = _passphrase(arguments)
+        if passphrase is None:
+            raise UsageError(
+                "--encrypt 需要口令：用 --passphrase-file 指定口令文件，或通过 systemd 凭据 signage-keys 或环境变量 SIGNAGE_KEYS_PASSPHRASE 提供",
+                "--encrypt needs a passphrase: give --passphrase-file FILE, the systemd credential signage-keys or SIGNAGE_KEYS_PASSPHRASE",
+            )
     repository = OperatorRepository.init(
-        arguments.directory, now=_now(), freshness=freshness, keys=arguments.keys
+        arguments.directory, now=_now(), freshness=freshness, keys=arguments.keys, passphrase=passphrase
     )
     print(
         f"已创建发布目录 {arguments.directory}\n"
         f"created the repository {arguments.directory}\n"
         f"  served / 对外提供:      {repository.public}\n"
-        f"  private keys / 私钥:    {repository.keys}  (never serve or copy to screens / 切勿公开)\n"
+        f"  private keys / 私钥:    {repository.keys}  (never serve or copy to screens / 切勿公开)"
+        f"{'  encrypted / 已加密' if passphrase else ''}\n"
         f"  trusted root for screens / 交给屏幕的信任根: {repository.metadata_dir / '1.root.json'}\n"
         "  move keys/root.pem offline after this / 之后请将 keys/root.pem 离线保存",
         file=out,
@@ -600,7 +657,7 @@ def _repo_init(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitS
 def _repo_refresh(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
     from signage.publish.repo import TARGETS_WARNING, OperatorRepository
 
-    repository = OperatorRepository(arguments.directory, arguments.keys)
+    repository = OperatorRepository(arguments.directory, arguments.keys, _passphrase(arguments))
     now = _now()
     with repository.locked():
         result = repository.refresh(now=now)
@@ -628,10 +685,33 @@ def _repo_refresh(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> Ex
 def _repo_rotate(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
     from signage.publish.repo import OperatorRepository
 
-    repository = OperatorRepository(arguments.directory, arguments.keys)
+    repository = OperatorRepository(arguments.directory, arguments.keys, _passphrase(arguments))
     with repository.locked():
         keyid = repository.rotate(arguments.role, now=_now())
     print(f"new {arguments.role} key {keyid[:16]}…, root v{repository.root().signed.version}", file=out)
+    return ExitStatus.OK
+
+
+def _repo_encrypt_keys(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
+    from signage.publish.keys import encrypt_keys
+    from signage.publish.repo import OperatorRepository
+
+    repository = OperatorRepository(arguments.directory, arguments.keys)
+    passphrase = _passphrase(arguments)
+    if passphrase is None:
+        raise UsageError(
+            "需要口令：用 --passphrase-file 指定口令文件，或通过 systemd 凭据 signage-keys 或环境变量 SIGNAGE_KEYS_PASSPHRASE 提供",
+            "a passphrase is needed: give --passphrase-file FILE, the systemd credential signage-keys or SIGNAGE_KEYS_PASSPHRASE",
+        )
+    with repository.locked():
+        done = encrypt_keys(repository.keys, passphrase)
+    print(
+        f"已加密 {len(done)} 个密钥（{repository.keys}）；此后签名需要该口令\n"
+        f"encrypted {len(done)} keys in {repository.keys}; signing needs the passphrase from now on",
+        file=out,
+    )
+    for path in done:
+        print(f"  {path.name}", file=out)
     return ExitStatus.OK
 
 
@@ -640,7 +720,7 @@ def _publish(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitSta
     from signage.publish.repo import OperatorRepository
 
     channel = check_channel_id(arguments.channel)
-    repository = OperatorRepository(arguments.repo, arguments.keys)
+    repository = OperatorRepository(arguments.repo, arguments.keys, _passphrase(arguments))
     settings_file = arguments.settings or arguments.repo / "channels" / f"{channel}.toml"
     source, photos = _locate(arguments.source, arguments.photos)
     result = publish_channel(
@@ -681,7 +761,7 @@ def _revoke(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStat
     from signage.publish.repo import OperatorRepository
 
     channel = check_channel_id(arguments.channel)
-    repository = OperatorRepository(arguments.repo, arguments.keys)
+    repository = OperatorRepository(arguments.repo, arguments.keys, _passphrase(arguments))
     revocations, records = revoke_entries(
         repository, channel, arguments.queries, reason=arguments.reason, now=_now(), by=_operator(arguments)
     )

@@ -4,7 +4,8 @@ Layout of a repository directory ``DIR``::
 
     DIR/repo.json          settings (freshness bound), never served
     DIR/revoked.json       the operator's ledger of revoked entries, never served
-    DIR/keys/              private keys, mode 0700, files 0600, never served
+    DIR/keys/              private keys, mode 0700, files 0600, never served; plain or encrypted
+                           with a passphrase (``signage.publish.keys``)
     DIR/public/            everything the hub serves
         metadata/          N.root.json, N.targets.json, N.snapshot.json, timestamp.json
         targets/           channels/<ID>/<sha256>.playlist.json, …/<sha256>.revocations.json
@@ -30,7 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from securesystemslib.signer import CryptoSigner
 from tuf.api.metadata import (
     Metadata,
@@ -45,6 +46,7 @@ from tuf.api.serialization.json import JSONSerializer
 
 from signage.errors import ConfigError, RepositoryError
 from signage.fsutil import atomic_write, fsync_directory
+from signage.publish.keys import check_passphrase, load_private_key, private_pem
 
 ROLES = ("root", "targets", "snapshot", "timestamp")
 ONLINE_ROLES = ("snapshot", "timestamp")
@@ -98,11 +100,13 @@ class OperatorRepository:
     Args:
         directory: The repository directory ``DIR``.
         keys: The keys directory; ``DIR/keys`` by default.
+        passphrase: Opens the keys stored encrypted; plain keys need none.
     """
 
-    def __init__(self, directory: Path, keys: Path | None = None) -> None:
+    def __init__(self, directory: Path, keys: Path | None = None, passphrase: bytes | None = None) -> None:
         self.directory = directory
         self.keys = keys or directory / "keys"
+        self.passphrase = passphrase
         self.public = directory / "public"
         self.metadata_dir = self.public / "metadata"
         self.targets_dir = self.public / "targets"
@@ -126,14 +130,19 @@ class OperatorRepository:
         now: dt.datetime,
         freshness: dt.timedelta = DEFAULT_FRESHNESS,
         keys: Path | None = None,
+        passphrase: bytes | None = None,
     ) -> OperatorRepository:
         """Create keys and version 1 of every role in an empty (or new) ``directory``.
 
+        With a ``passphrase`` every key (root too) is written encrypted with it.
+
         Raises:
             RepositoryError: the directory already holds a repository.
-            ConfigError: the freshness bound is outside 2 to 72 hours.
+            ConfigError: the freshness bound is outside 2 to 72 hours, or the passphrase is empty.
         """
         check_freshness(freshness)
+        if passphrase is not None:
+            check_passphrase(passphrase)
         keys = keys or directory / "keys"
         if (directory / "repo.json").exists() or (directory / "public").exists():
             raise RepositoryError(
@@ -154,9 +163,10 @@ class OperatorRepository:
             (directory / folder).mkdir(parents=True, exist_ok=True)
         keys.mkdir(mode=0o700, parents=True, exist_ok=True)
         keys.chmod(0o700)
-        signers = {role: CryptoSigner.generate_ed25519() for role in ROLES}
-        for role, signer in signers.items():
-            atomic_write(keys / f"{role}.pem", signer.private_bytes, mode=0o600)
+        private_keys = {role: Ed25519PrivateKey.generate() for role in ROLES}
+        signers = {role: CryptoSigner(key) for role, key in private_keys.items()}
+        for role, key in private_keys.items():
+            atomic_write(keys / f"{role}.pem", private_pem(key, passphrase), mode=0o600)
 
         root = Root(expires=now + ROOT_LIFETIME, consistent_snapshot=True)
         for role, signer in signers.items():
@@ -168,7 +178,7 @@ class OperatorRepository:
             directory / "repo.json",
             json.dumps({"freshness_seconds": int(freshness.total_seconds())}).encode(),
         )
-        repository = cls(directory, keys)
+        repository = cls(directory, keys, passphrase)
         targets = Metadata(Targets(expires=now + TARGETS_LIFETIME))
         repository._commit(targets, now=now)
         return repository
@@ -272,7 +282,8 @@ class OperatorRepository:
         root = self.root()
         old_root_signer = self._signer("root")
         old_key_path = self.keys / f"{role}.pem"
-        new_signer = CryptoSigner.generate_ed25519()
+        new_key = Ed25519PrivateKey.generate()
+        new_signer = CryptoSigner(new_key)
         for keyid in list(root.signed.roles[role].keyids):
             root.signed.revoke_key(keyid, role)
         root.signed.add_key(new_signer.public_key, role)
@@ -285,7 +296,8 @@ class OperatorRepository:
         # Keep the retired key beside the new one until the operator has destroyed it knowingly.
         retired = self.keys / f"{role}.retired-{now.strftime('%Y%m%dT%H%M%S')}.pem"
         atomic_write(retired, old_key_path.read_bytes(), mode=0o600)
-        atomic_write(old_key_path, new_signer.private_bytes, mode=0o600)
+        # The new key is stored as the repository's keys are: encrypted when it was opened with a passphrase.
+        atomic_write(old_key_path, private_pem(new_key, self.passphrase), mode=0o600)
         self._write_versioned(root)
         # Re-sign everything below root with the keys now trusted, so screens verify with the new key.
         targets = self.targets()
@@ -333,16 +345,20 @@ class OperatorRepository:
         serializer = JSONSerializer() if metadata.signed.type == Root.type else _SERIALIZER
         atomic_write(self.metadata_dir / name, metadata.to_bytes(serializer))
 
+    def check_keys(self, roles: tuple[str, ...] = ("targets", *ONLINE_ROLES)) -> None:
+        """Open the keys of ``roles`` now (the hub does at start), so a missing key or passphrase is told
+        at once rather than at the first publish or hourly refresh.
+
+        Raises:
+            RepositoryError: a key is missing, is not the one the root trusts, or is encrypted and the
+                passphrase is missing or wrong.
+        """
+        for role in roles:
+            self._signer(role)
+
     def _signer(self, role: str) -> CryptoSigner:
         path = self.keys / f"{role}.pem"
-        try:
-            private = load_pem_private_key(path.read_bytes(), None)
-        except FileNotFoundError:
-            raise RepositoryError(
-                f"找不到 {role} 密钥 {path}；请用 --keys 指定密钥目录",
-                f"the {role} key {path} is missing; point --keys at the keys directory",
-            ) from None
-        signer = CryptoSigner(private)
+        signer = CryptoSigner(load_private_key(path, self.passphrase, role))
         trusted = self.root().signed.roles[role]
         if signer.public_key.keyid not in trusted.keyids:
             raise RepositoryError(
