@@ -49,7 +49,7 @@ def test_a_rollback_is_a_new_version_and_leaves_the_revoked_entry_out(hub, histo
     reviewer = login("qian", "reviewer")
     page = reviewer.get("/versions/").content.decode()
     assert 'id="versions"' in page
-    assert page.count('class="button rollback"') == 1  # only v1: v2 is the current one
+    assert page.count('class="rollback"') == 1  # only v1: v2 is the current one
     assert f"/versions/{CHANNEL}/1/rollback/" in page
 
     confirm = reviewer.get(f"/versions/{CHANNEL}/1/rollback/")
@@ -83,7 +83,7 @@ def test_a_rollback_is_a_new_version_and_leaves_the_revoked_entry_out(hub, histo
 
 def test_a_clerk_cannot_roll_back(hub, history):
     page = history.get("/versions/")
-    assert page.status_code == 200 and "button rollback" not in page.content.decode()
+    assert page.status_code == 200 and 'class="rollback"' not in page.content.decode()
     assert history.get(f"/versions/{CHANNEL}/1/rollback/").status_code == 403
     assert history.post(f"/versions/{CHANNEL}/1/rollback/", {"reason": "示例原因"}).status_code == 403
     assert current_playlist(hub, CHANNEL).version == 2
@@ -106,7 +106,7 @@ def test_only_an_earlier_stored_version_can_be_restored(hub, history, login):
 
 def test_a_version_published_outside_the_console_is_listed(hub, login):
     page = login("qian", "reviewer").get("/versions/").content.decode()
-    assert "在操作台之外发布" in page and "button rollback" not in page
+    assert "在操作台之外发布" in page and 'class="rollback"' not in page
 
 
 def test_a_rollback_serves_the_old_versions_photos_again_from_the_consoles_copies(hub, tmp_path, login):
