@@ -18,7 +18,7 @@ DEB_PACKAGES := fonts-noto-cjk xvfb xauth libxcb-icccm4 libxcb-image0 libxcb-key
 	libegl1 libgl1 libfontconfig1 libdbus-1-3 python3-venv postgresql systemd \
 	chromium chromium-driver nginx gettext
 
-.PHONY: test lint typecheck pytest test-stress demo deps venv bench sample clean install boot-test
+.PHONY: test lint typecheck pytest pytest-postgres test-stress demo deps venv bench sample clean install boot-test
 
 test: venv lint typecheck pytest
 
@@ -50,8 +50,15 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
+# The whole suite (the hub's database on SQLite), then the hub's database tests again on a real, throwaway
+# PostgreSQL cluster (tests/hub/postgres.py: started here, stopped afterwards, also on failure; run as the
+# postgres user when root).
 pytest: venv
 	$(BIN)/pytest -q
+	$(MAKE) --no-print-directory pytest-postgres
+
+pytest-postgres: venv
+	$(BIN)/python -m tests.hub.postgres -q -p no:cacheprovider -m django_db tests/hub $(wildcard tests/console)
 
 # Shake out timing flakes: pytest pinned to one CPU beside a busy loop pinned to the same CPU, so every test
 # gets half a core and is preempted at any instant, as on a loaded machine. Not part of `make test`.

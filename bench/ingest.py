@@ -1,7 +1,7 @@
 """Hub ingest throughput on this machine: heartbeats/s and plays/s, over real HTTP on 127.0.0.1.
 
-Starts a real hub (waitress, ``compose(files, telemetry)``, the default SQLite store with WAL and
-``synchronous=FULL``) in this process, registers ``--screens`` screens, then runs ``--clients`` client
+Starts a real hub (waitress, the Django hub beside the files as ``signage hub`` wires it, the default
+SQLite database with WAL and ``synchronous=FULL``, or ``DATABASE_URL``'s) in this process, registers ``--screens`` screens, then runs ``--clients`` client
 *processes* (so the clients do not share the hub's interpreter lock), each posting with keep-alive for
 ``--seconds``:
 
@@ -33,10 +33,8 @@ from typing import Any
 
 import requests
 
-from signage.hub.files import make_app
-from signage.hub.server import Hub
-from signage.hub.store import SqliteStore, hash_token, new_token
-from signage.hub.telemetry import Limits, compose, make_telemetry_app
+from signage.hub.screens.ingest import Limits, hash_token, new_token
+from signage.hub.serve import make_hub
 
 HASH = "ab" * 32
 
@@ -156,27 +154,31 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(folder)
         (root / "public" / "metadata").mkdir(parents=True)
         (root / "public" / "metadata" / "timestamp.json").write_bytes(b'{"signed": {"_type": "timestamp"}}\n')
-        store = SqliteStore(root / "telemetry.sqlite")
         now = dt.datetime.now(dt.UTC)
+        # No scheduled refresh and no channels: there is no repository to sign here, only its public/.
+        hub = make_hub(
+            root,
+            clock=lambda: dt.datetime.now(dt.UTC),
+            refresh=lambda: None,
+            port=0,
+            limits=Limits(burst=10**9, refill_seconds=1.0),
+            channels=dict,
+        )
+        from signage.hub.screens import records
+
         screens = [(f"bench-{number:04d}", new_token()) for number in range(arguments.screens)]
         for screen_id, token in screens:
-            store.add_screen(screen_id, hash_token(token), added_at=now)
-        app = make_telemetry_app(
-            store, clock=lambda: dt.datetime.now(dt.UTC), limits=Limits(burst=10**9, refill_seconds=1.0)
-        )
-        # No scheduled refresh: there is no repository to sign here.
-        hub = Hub(compose(make_app(root / "public"), app), lambda: None, host="127.0.0.1", port=0)
+            records.add_screen(screen_id, hash_token(token), added_at=now)
         hub.start()
         base = f"http://127.0.0.1:{hub.port}"
         try:
             beats, beat_seconds, beat_latencies = _phase(base, "heartbeat", screens, arguments)
             plays, play_seconds, play_latencies = _phase(base, "plays", screens, arguments)
             today = now.date()
-            rows = store.exposure(today - dt.timedelta(days=1), today + dt.timedelta(days=1))
+            rows = records.exposure(today - dt.timedelta(days=1), today + dt.timedelta(days=1))
             stored = sum(row.plays for row in rows)
         finally:
             hub.stop()
-            app.close()
 
     heartbeats_per_s = beats[200] / beat_seconds
     plays_per_s = plays[200] * arguments.batch / play_seconds

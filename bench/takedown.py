@@ -166,10 +166,7 @@ def _publish(work: Path) -> tuple[Path, int]:
 @contextmanager
 def running_hub(repo: Path) -> Iterator[Hub]:
     """``signage hub`` in this process: the files and the telemetry ingest on 127.0.0.1, a free port."""
-    from signage.hub.commands import telemetry_app_for
-    from signage.hub.files import make_app
-    from signage.hub.server import Hub
-    from signage.hub.telemetry import compose
+    from signage.hub.serve import make_hub
     from signage.publish.repo import OperatorRepository
 
     repository = OperatorRepository(repo)
@@ -178,28 +175,23 @@ def running_hub(repo: Path) -> Iterator[Hub]:
         with repository.locked():
             repository.refresh(now=_now())
 
-    telemetry = telemetry_app_for(repo, _now)
-    hub = Hub(compose(make_app(repository.public), telemetry), refresh, host="127.0.0.1", port=0)
+    hub = make_hub(repo, clock=_now, refresh=refresh, port=0)
     hub.start()
     try:
         yield hub
     finally:
         hub.stop()
-        telemetry.close()
 
 
 def prepare(work: Path, hub_url: str, repo: Path, records: int, *, poll: float, dwell: float) -> Setup:
     """The screen: a hub token, its config file, and a cache filled by one sync from the live hub."""
 
     from signage.demo import CHANNEL
-    from signage.hub.store import hash_token, load_settings, new_token, open_store
+    from signage.hub.screens import records as hub_records
+    from signage.hub.screens.ingest import hash_token, new_token
 
-    store = open_store(load_settings(repo))
     token = new_token()
-    try:
-        store.add_screen(SCREEN_ID, hash_token(token), added_at=_now())
-    finally:
-        store.close()
+    hub_records.add_screen(SCREEN_ID, hash_token(token), added_at=_now())
     token_file = work / "screen.token"
     token_file.write_text(token + "\n", encoding="utf-8")
     token_file.chmod(0o600)
@@ -509,23 +501,11 @@ class Proof:
 
 
 def hub_play_rows(repo: Path) -> list[PlayRow]:
-    """Every play of the screen the hub holds, read from its SQLite store (read-only)."""
-    from signage.hub.store import load_settings
+    """Every play of the screen the hub holds, read through the ORM (the hub runs in this process)."""
+    from signage.hub.screens.models import Play
 
-    settings = load_settings(repo)
-    if settings.postgres_dsn is not None or not settings.sqlite_path.exists():
-        return []
-    connection = sqlite3.connect(f"file:{settings.sqlite_path}?mode=ro", uri=True)
-    try:
-        rows = connection.execute(
-            "SELECT entry_id, started, duration_ms FROM plays WHERE screen_id = ?", (SCREEN_ID,)
-        ).fetchall()
-    finally:
-        connection.close()
-    return [
-        PlayRow(entry, dt.datetime.fromisoformat(started).astimezone(dt.UTC), int(ms), "hub")
-        for entry, started, ms in rows
-    ]
+    rows = Play.objects.filter(screen_id=SCREEN_ID).values_list("entry_id", "started", "duration_ms")
+    return [PlayRow(entry, started.astimezone(dt.UTC), int(ms), "hub") for entry, started, ms in rows]
 
 
 def screen_play_rows(cache: Path) -> list[PlayRow]:
@@ -558,7 +538,7 @@ def wait_for_hub(repo: Path, child: ChildLog, trials: Sequence[Trial], limit: fl
 def check_after(setup: Setup, lines: Sequence[Line], trials: Sequence[Trial], proof: Proof) -> None:
     """Fill ``proof`` from the slide log, the plays (hub and screen), the last heartbeat, the verified set."""
     from signage.demo import CHANNEL
-    from signage.hub.store import load_settings, open_store
+    from signage.hub.screens import records
     from signage.sync.cache import ContentCache
 
     for trial in trials:
@@ -573,11 +553,7 @@ def check_after(setup: Setup, lines: Sequence[Line], trials: Sequence[Trial], pr
     last = trials[-1].shown.index if trials else 0
     proof.slides_after = sum(1 for line in lines[last + 1 :] if SHOWN in line.text)
     proof.plays = hub_play_rows(setup.repo) + screen_play_rows(setup.cache)
-    store = open_store(load_settings(setup.repo))
-    try:
-        beats = [beat for beat in store.latest_heartbeats() if beat.screen_id == SCREEN_ID]
-    finally:
-        store.close()
+    beats = [beat for beat in records.latest_heartbeats() if beat.screen_id == SCREEN_ID]
     proof.acknowledged = beats[0].heartbeat.get("revocations_version") if beats else None
     state = ContentCache(setup.cache).load_state(CHANNEL)
     proof.verified_revoked = state.revoked

@@ -404,6 +404,16 @@ def _add_player_commands(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     doctor.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, metavar="FILE")
+    doctor.add_argument(
+        "--hub",
+        type=Path,
+        metavar="DIR",
+        help="check the hub of repository DIR instead of a screen: key file modes, keys encrypted at rest, no "
+        "root key on the hub, the secret key, DEBUG off",
+    )
+    doctor.add_argument(
+        "--keys", type=Path, metavar="KEYS", help="with --hub: the online keys (default DIR/keys)"
+    )
     doctor.set_defaults(handler=_doctor)
 
     play = commands.add_parser(
@@ -447,7 +457,14 @@ def _add_player_commands(commands: Any) -> None:
 
 
 def _doctor(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
-    from signage.doctor import doctor_command
+    from signage.doctor import doctor_command, exit_status, render_report
+
+    if arguments.hub is not None:
+        from signage.hub.doctor import hub_checks
+
+        checks = hub_checks(arguments.hub, arguments.keys)
+        out.write(render_report(checks))
+        return ExitStatus(exit_status(checks))
     from signage.kiosk.health import check_fonts
 
     return ExitStatus(doctor_command(arguments.config, out, clock=_now, fonts_check=check_fonts))

@@ -64,6 +64,7 @@ class Check:
         zh: What was found (and what to do), in Chinese.
         en: The same in English.
         fix: A command that fixes the problem, when there is one (empty otherwise).
+        warning: A problem worth fixing that does not make the machine unhealthy (exit status stays 0).
     """
 
     name: str
@@ -71,6 +72,7 @@ class Check:
     zh: str
     en: str
     fix: str = ""
+    warning: bool = False
 
 
 @dataclass(frozen=True)
@@ -820,6 +822,11 @@ _TITLES = {
     "disk": "磁盘空间 / free disk",
     "write": "写入权限 / write access",
     "token": "令牌 / token",
+    "hub-keys": "集线器密钥文件 / hub key files",
+    "hub-keys-encrypted": "密钥加密存放 / keys encrypted at rest",
+    "hub-root-key": "根密钥不在集线器上 / no root key on the hub",
+    "hub-secret-key": "会话密钥 / secret key",
+    "hub-debug": "调试模式关闭 / DEBUG off",
 }
 
 
@@ -827,26 +834,31 @@ def render_report(checks: Sequence[Check]) -> str:
     """The plain-text report: one block per check, Chinese then English, then a summary line."""
     lines = ["signage doctor", ""]
     for check in checks:
-        mark = "[ OK ]" if check.ok else "[FAIL]"
+        mark = "[ OK ]" if check.ok else "[WARN]" if check.warning else "[FAIL]"
         lines.append(f"{mark} {_TITLES.get(check.name, check.name)}")
         lines.append(f"       {check.zh}")
         lines.append(f"       {check.en}")
         if check.fix and not check.ok:
             lines.append(f"       修复 / fix: {check.fix}")
-    failed = [check.name for check in checks if not check.ok]
+    failed = [check.name for check in checks if not check.ok and not check.warning]
+    warned = [check.name for check in checks if not check.ok and check.warning]
     lines.append("")
+    if warned:
+        lines.append(f"{len(warned)} 项提醒 / {len(warned)} warning(s): {', '.join(warned)}")
     if failed:
         lines.append(
             f"{len(failed)} 项有问题 / {len(failed)} of {len(checks)} checks failed: {', '.join(failed)}"
         )
+    elif warned:
+        lines.append(f"没有失败项 / none of {len(checks)} checks failed")
     else:
         lines.append(f"全部 {len(checks)} 项正常 / all {len(checks)} checks passed")
     return "\n".join(lines) + "\n"
 
 
 def exit_status(checks: Sequence[Check]) -> int:
-    """0 when every check passed, else :data:`UNHEALTHY`."""
-    return 0 if all(check.ok for check in checks) else UNHEALTHY
+    """0 when every check passed (warnings aside), else :data:`UNHEALTHY`."""
+    return 0 if all(check.ok or check.warning for check in checks) else UNHEALTHY
 
 
 class BytesFetcher(Protocol):

@@ -8,3 +8,6 @@ from hypothesis import HealthCheck, settings
 # bounds on speed, which a loaded machine breaks. Speed is measured in bench/, never in a test.
 settings.register_profile("signage", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("signage")
+
+# The hub's test database settings (a module under tests/hub, where Django may be imported).
+pytest_plugins = ["tests.hub.database"]

@@ -8,9 +8,12 @@ private folder (0700); and migrations run on every start, so an upgraded hub bri
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import io
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 from signage.errors import ConfigError
@@ -48,15 +51,32 @@ def setup(repo_dir: Path | None, *, migrate: bool = True) -> None:
 
 def run_migrations() -> None:
     """Apply every migration not yet applied (quietly; an error names the database)."""
+    from django.conf import settings
     from django.core.management import call_command
     from django.db import DatabaseError
 
     try:
-        call_command("migrate", interactive=False, verbosity=0, stdout=io.StringIO())
+        with _migration_lock(getattr(settings, "SIGNAGE_REPO", None)):
+            call_command("migrate", interactive=False, verbosity=0, stdout=io.StringIO())
     except DatabaseError as error:
         raise ConfigError(
             f"无法打开或升级集线器数据库：{error}", f"cannot open or migrate the hub's database: {error}"
         ) from error
+
+
+@contextlib.contextmanager
+def _migration_lock(repo_dir: Path | None) -> Iterator[None]:
+    """One migration at a time per repository: ``signage hub`` and ``signage screens add`` starting together on
+    a fresh database would otherwise both create the same tables."""
+    if repo_dir is None:
+        yield
+        return
+    descriptor = os.open(Path(repo_dir) / ".migrate.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def _ensure_private_files(repo_dir: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import inspect
 import io
 import sys
 from collections.abc import Callable, Iterator
@@ -77,18 +76,8 @@ def hub(tmp_path: Path, clock: Clock, db: Any) -> Iterator[OperatorRepository]:
     """An initialised repository with the three rows published as version 1, and the hub configured on it."""
     repo = OperatorRepository.init(tmp_path / "DIR", now=PUBLISHED)
     publish_rows(repo, tmp_path, ROWS, PUBLISHED)
-    configure(_Context(repo_dir=repo.directory, clock=clock))
+    configure(HubContext(repo_dir=repo.directory, clock=clock))
     yield repo
-
-
-class _Context(HubContext):
-    """The hub's context; opens the repository without a passphrase while the branch that adds encrypted keys
-    (console-publish) is not merged yet."""
-
-    def repository(self) -> OperatorRepository:
-        if "passphrase" in inspect.signature(OperatorRepository).parameters:
-            return super().repository()
-        return OperatorRepository(self.repo_dir, self.keys_dir)
 
 
 @pytest.fixture

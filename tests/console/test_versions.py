@@ -49,7 +49,7 @@ def test_a_rollback_is_a_new_version_and_leaves_the_revoked_entry_out(hub, histo
     reviewer = login("qian", "reviewer")
     page = reviewer.get("/versions/").content.decode()
     assert 'id="versions"' in page
-    assert page.count('class="button rollback"') == 1  # only v1: v2 is the current one
+    assert page.count('class="rollback"') == 1  # only v1: v2 is the current one
     assert f"/versions/{CHANNEL}/1/rollback/" in page
 
     confirm = reviewer.get(f"/versions/{CHANNEL}/1/rollback/")
@@ -83,7 +83,7 @@ def test_a_rollback_is_a_new_version_and_leaves_the_revoked_entry_out(hub, histo
 
 def test_a_clerk_cannot_roll_back(hub, history):
     page = history.get("/versions/")
-    assert page.status_code == 200 and "button rollback" not in page.content.decode()
+    assert page.status_code == 200 and 'class="rollback"' not in page.content.decode()
     assert history.get(f"/versions/{CHANNEL}/1/rollback/").status_code == 403
     assert history.post(f"/versions/{CHANNEL}/1/rollback/", {"reason": "示例原因"}).status_code == 403
     assert current_playlist(hub, CHANNEL).version == 2
@@ -106,4 +106,48 @@ def test_only_an_earlier_stored_version_can_be_restored(hub, history, login):
 
 def test_a_version_published_outside_the_console_is_listed(hub, login):
     page = login("qian", "reviewer").get("/versions/").content.decode()
-    assert "在操作台之外发布" in page and "button rollback" not in page
+    assert "在操作台之外发布" in page and 'class="rollback"' not in page
+
+
+def test_a_rollback_serves_the_old_versions_photos_again_from_the_consoles_copies(hub, tmp_path, login):
+    from PIL import Image
+
+    from tests.helpers import HEADERS, write_csv
+
+    photos = tmp_path / "src" / "photos"
+    photos.mkdir(parents=True)
+    Image.new("RGB", (60, 80), (200, 30, 30)).save(photos / "lin.jpg", format="JPEG")
+    with_photo = [{**ROWS[0], "照片": "lin.jpg"}, {**ROWS[1], "照片": ""}]
+    source = write_csv(tmp_path / "src" / "list.csv", with_photo, headers=(*HEADERS, "照片"))
+    from signage.publish.channel import ChannelSettings, publish_channel
+
+    publish_channel(
+        hub,
+        CHANNEL,
+        source,
+        photos=photos,
+        now=PUBLISHED + dt.timedelta(minutes=5),
+        settings=ChannelSettings(sample=True),
+    )
+    version = keep_version(hub, "zhao")
+    digest = current_playlist(hub, CHANNEL).records[0].photo.sha256
+    # What the console keeps for every approved list: its photos, by hash, beside the repository.
+    kept = hub.directory / "console" / "photos"
+    kept.mkdir(parents=True, exist_ok=True)
+    (kept / digest).write_bytes((hub.photos_dir / digest).read_bytes())
+
+    # Two versions later the photo has left the served folder (the last versions' photos stay served).
+    for hours in (1, 2):
+        publish_rows(hub, tmp_path, [ROWS[1]], PUBLISHED + dt.timedelta(hours=hours))
+        keep_version(hub, "zhao")
+    assert not (hub.photos_dir / digest).exists()
+
+    reviewer = login("qian", "reviewer")
+    assert (
+        reviewer.post(
+            f"/versions/{CHANNEL}/{version}/rollback/", {"reason": "恢复第 2 版（示例）"}
+        ).status_code
+        == 302
+    )
+    assert (hub.photos_dir / digest).exists()
+    assert current_playlist(hub, CHANNEL).records[0].photo.sha256 == digest

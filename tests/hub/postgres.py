@@ -1,4 +1,8 @@
-"""A real, throwaway PostgreSQL server for the store tests: initdb into a temporary folder, a Unix socket only.
+"""A real, throwaway PostgreSQL server for the hub's database tests: initdb into a temporary folder, a Unix
+socket only.
+
+``python -m tests.hub.postgres PYTEST_ARGS...`` (``make test``'s PostgreSQL run) starts one, runs pytest with
+``DATABASE_URL`` naming it, and stops it afterwards, also when pytest fails or is interrupted.
 
 The server listens on no TCP port at all (``listen_addresses=''``), only on a socket in its own folder,
 with ``trust`` authentication: nothing outside this machine's file permissions can reach it. Durability
@@ -19,7 +23,9 @@ import os
 import pwd
 import shutil
 import subprocess
+import sys
 import tempfile
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,3 +152,27 @@ def running_postgres() -> Iterator[PostgresServer]:
             )
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def database_url(server: PostgresServer, name: str = "signage") -> str:
+    """A ``DATABASE_URL`` for Django naming database ``name`` over the server's socket (pytest-django makes and
+    drops ``test_<name>`` beside it)."""
+    return f"postgres://postgres@{urllib.parse.quote(str(server.socket_dir), safe='')}/{name}"
+
+
+def main(argv: list[str]) -> int:
+    """Run ``pytest argv`` against a throwaway server; its exit status (0 with a notice if none can run)."""
+    try:
+        with running_postgres() as server:
+            environment = {**os.environ, "DATABASE_URL": database_url(server)}
+            print(f"PostgreSQL run: DATABASE_URL={environment['DATABASE_URL']}", file=sys.stderr, flush=True)
+            return subprocess.run(
+                [sys.executable, "-m", "pytest", *argv], env=environment, check=False
+            ).returncode
+    except pytest.skip.Exception as reason:
+        print(f"PostgreSQL run skipped: {reason}", file=sys.stderr)
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -43,9 +43,13 @@ def play(
     )
 
 
+# Committed for real: threads of their own see the rows.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
 @pytest.fixture
-def store(transactional_db: None) -> ModuleType:
-    """The records module over the test database (committed for real: threads of their own see the rows)."""
+def store() -> ModuleType:
+    """The records module over the test database."""
     return records
 
 
@@ -233,7 +237,6 @@ def test_heartbeats_of_removed_screens_are_gone(store: ModuleType):
 # --- the database ------------------------------------------------------------------------------------
 
 
-@pytest.mark.django_db
 def test_the_migrations_match_the_models():
     # A model changed without its migration would be a schema the hub never creates.
     call_command("makemigrations", "screens", "--check", "--dry-run", verbosity=0)

@@ -108,9 +108,12 @@ from tests.kiosk.torture_support import (
     write_config,
 )
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("Xvfb") is None, reason="Xvfb is not installed (apt-get install xvfb)"
-)
+pytestmark = [
+    pytest.mark.skipif(shutil.which("Xvfb") is None, reason="Xvfb is not installed (apt-get install xvfb)"),
+    # The hub writes from its own threads: committed for real; and pytest-django creates the test database
+    # only for a session that has tests marked so.
+    pytest.mark.django_db(transaction=True),
+]
 
 SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "sample"
 CHANNEL = "sample"

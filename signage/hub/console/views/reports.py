@@ -80,6 +80,8 @@ def report_range(request: HttpRequest, today: dt.date) -> tuple[RangeForm, dt.da
     data = form.cleaned_data if form.is_bound and form.is_valid() else {}
     end = data.get("date_to") or today
     start = data.get("date_from") or end - dt.timedelta(days=DEFAULT_DAYS - 1)
+    if not form.is_bound:
+        form = RangeForm(initial={"date_from": start, "date_to": end})  # the fields show the days counted
     return form, start, end
 
 

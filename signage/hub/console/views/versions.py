@@ -9,12 +9,6 @@ operator confirms on a page that says so, with a reason; the act is audited as R
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-from pathlib import Path
-from typing import Any
-
 from django import forms
 from django.contrib import messages
 from django.db import transaction
@@ -40,7 +34,6 @@ from signage.publish.channel import (
     records_to_json,
 )
 from signage.publish.ledger import Ledger
-from signage.records import DebtorRecord
 
 
 class RollbackForm(forms.Form):
@@ -93,20 +86,17 @@ class RollbackView(PermittedMixin, View):
         repository = context.repository()
         try:
             records = records_from_json(row.records)
-            folder = _gather_photos(records, context.private_dir / f".rollback-{os.getpid()}", context)
-            try:
-                result = publish_records(
-                    repository,
-                    channel,
-                    records,
-                    photos_from=folder,
-                    now=now,
-                    settings=_settings_of(playlist),
-                    by=user,
-                    source_name=f"rollback to version {version}",
-                )
-            finally:
-                shutil.rmtree(folder, ignore_errors=True)
+            # The console keeps every approved list's photos there, content-addressed (console.publishing).
+            result = publish_records(
+                repository,
+                channel,
+                records,
+                photos_from=context.private_dir / "photos",
+                now=now,
+                settings=_settings_of(playlist),
+                by=user,
+                source_name=f"rollback to version {version}",
+            )
         except SignageError as error:
             form.add_error(None, message_of(error))
             return self._confirm(request, row, playlist, form, status=400)
@@ -193,25 +183,3 @@ def _settings_of(playlist: Playlist) -> ChannelSettings:
         dayparts=playlist.dayparts,
         notices=playlist.notices,
     )
-
-
-def _gather_photos(records: tuple[DebtorRecord, ...], folder: Path, context: Any) -> Path:
-    """A folder holding the photos ``records`` name, by SHA-256, from the console's kept copies or the
-    served folder (hard links where possible). A photo found nowhere is left missing: the publish then
-    refuses with a message naming it, and nothing is signed."""
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(mode=0o700, parents=True)
-    sources = [context.private_dir / "photos", context.repository().photos_dir]
-    for item in records:
-        if item.photo is None or (folder / item.photo.sha256).exists():
-            continue
-        for source in sources:
-            candidate = source / item.photo.sha256
-            if candidate.is_file():
-                try:
-                    (folder / candidate.name).hardlink_to(candidate)
-                except OSError:
-                    with contextlib.suppress(OSError):
-                        shutil.copyfile(candidate, folder / candidate.name)
-                break
-    return folder

@@ -1,0 +1,24 @@
+"""The console's language: Chinese unless the operator chose English with the switch in the top bar.
+
+Django's :class:`~django.middleware.locale.LocaleMiddleware` would follow the browser's Accept-Language, so a
+clerk on a PC set up in English would get an English console without asking for it. The console is Chinese
+first: only the language cookie that the switch (``/i18n/setlang/``) sets changes it.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.middleware.locale import LocaleMiddleware
+from django.utils import translation
+
+
+class ChosenLanguageMiddleware(LocaleMiddleware):
+    """:class:`LocaleMiddleware` that ignores Accept-Language and reads only the language cookie."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        supported = {code for code, _name in settings.LANGUAGES}
+        language = chosen if chosen in supported else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
