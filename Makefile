@@ -11,8 +11,8 @@ STAMP := $(VENV)/.installed
 # window, python3-venv for the venv itself, PostgreSQL for the hub's tests, systemd for
 # `systemd-analyze verify` of the kiosk units, chromium and chromium-driver for the console's browser test
 # (Selenium is given /usr/bin/chromedriver, so it never downloads a driver or a browser; the benchmarks
-# compare against the same chromium), nginx for the deployment's config check and gettext (msgfmt) for
-# the console's translations.
+# compare against the same chromium), nginx (the hub's front in docs/deploy.md, to check its config) and
+# gettext (msgfmt compiles the console's translations).
 DEB_PACKAGES := fonts-noto-cjk xvfb xauth libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0 \
 	libxkbcommon-x11-0 libxcb-cursor0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-xkb1 \
 	libegl1 libgl1 libfontconfig1 libdbus-1-3 python3-venv postgresql systemd \
