@@ -8,11 +8,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 # Debian packages: CJK fonts for slides, Xvfb and the xcb libraries PyQt6's xcb plugin needs for a real
-# window, python3-venv for the venv itself, PostgreSQL for the telemetry store's tests, systemd for
-# `systemd-analyze verify` of the kiosk units.
+# window, python3-venv for the venv itself, PostgreSQL for the hub's tests, systemd for
+# `systemd-analyze verify` of the kiosk units, chromium and chromium-driver for the console's browser test
+# (Selenium is given /usr/bin/chromedriver, so it never downloads a driver or a browser; the benchmarks
+# compare against the same chromium), nginx (the hub's front in docs/deploy.md, to check its config) and
+# gettext (msgfmt compiles the console's translations).
 DEB_PACKAGES := fonts-noto-cjk xvfb xauth libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0 \
 	libxkbcommon-x11-0 libxcb-cursor0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-xkb1 \
-	libegl1 libgl1 libfontconfig1 libdbus-1-3 python3-venv postgresql systemd
+	libegl1 libgl1 libfontconfig1 libdbus-1-3 python3-venv postgresql systemd \
+	chromium chromium-driver nginx gettext
 
 .PHONY: test lint typecheck pytest pytest-postgres test-stress demo deps venv bench sample clean install boot-test
 
@@ -77,18 +81,11 @@ test-stress: venv
 	[ "$$failed" = 0 ]
 
 # Every benchmark, then docs/benchmarks.md rewritten (about 45 minutes on two cores; see bench/__main__.py).
-# The Chromium kiosk it compares against is Debian's chromium, installed here when root; py-spy profiles.
+# The Chromium kiosk it compares against is Debian's chromium (in DEB_PACKAGES); py-spy profiles.
 bench: venv $(VENV)/.bench-installed
 	$(BIN)/python -m bench
 
 $(VENV)/.bench-installed: pyproject.toml | venv
-	@if ! command -v chromium >/dev/null; then \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "make bench: installing chromium"; \
-			export DEBIAN_FRONTEND=noninteractive; \
-			apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
-		else echo "make bench: chromium is missing (apt-get install chromium); its comparison will fail" >&2; fi; \
-	fi
 	$(BIN)/python -m pip install -q -e '.[test,bench]'
 	touch $@
 

@@ -102,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     from signage.hub.commands import add_fleet_commands
 
     add_fleet_commands(commands, clock=_now)
+    from signage.hub.accounts import add_user_commands
+    from signage.hub.audit.commands import add_audit_commands
+
+    add_user_commands(commands, clock=_now)
+    add_audit_commands(commands)
 
     demo = commands.add_parser(
         "demo",
@@ -109,7 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Creates a repository in a temporary folder, publishes the fictional sample channel, serves "
         "it on 127.0.0.1, syncs a screen's cache, revokes one entry and syncs again, then runs the player against "
         "the hub: in a window on a desktop, or fullscreen under Xvfb with screenshots in demo-out/ when there is "
-        "no display. Ctrl-C stops it cleanly.",
+        "no display. The hub serves the operator console too: its address and two demo accounts (demo-clerk, "
+        "demo-reviewer, fresh passwords) are printed, and what they publish to the sample channel reaches the "
+        "player within about a minute. Ctrl-C stops it cleanly.",
     )
     demo.add_argument("--keep", type=Path, metavar="DIR", help="leave the repository and cache in DIR")
     demo.add_argument(

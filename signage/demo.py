@@ -1,9 +1,12 @@
 """``signage demo``: the whole distribution on one machine, with the fictional sample channel.
 
 It creates a fresh repository in a temporary folder, publishes the sample, serves it with the hub on
-127.0.0.1, syncs a screen's cache from it, takes one entry down and syncs again, printing each step. Then
-it starts the player against that hub: in a window on a desktop, or, with no display, fullscreen under Xvfb
-with a screenshot every few slides in ``demo-out/``. Ctrl-C stops everything cleanly.
+127.0.0.1, syncs a screen's cache from it, takes one entry down and syncs again, printing each step. The
+hub also serves the operator console; the demo creates a clerk (``demo-clerk``) and a reviewer
+(``demo-reviewer``) with fresh passwords and prints them with the console's address. Then it starts the
+player against that hub: in a window on a desktop, or, with no display, fullscreen under Xvfb with a
+screenshot every few slides in ``demo-out/``. What the two accounts publish to the sample channel reaches
+the player within about a minute; the hub stays up until the player stops. Ctrl-C stops everything cleanly.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import secrets
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
@@ -29,6 +33,8 @@ from signage.sync.fetcher import HttpFetcher
 
 CHANNEL = "sample"
 SCREEN_ID = "demo-screen"
+#: The console's demo accounts: a clerk uploads and submits, the reviewer approves (four eyes).
+DEMO_ACCOUNTS = (("demo-clerk", "clerk"), ("demo-reviewer", "reviewer"))
 
 
 def _fleet_summary(repo: Path, out: TextIO) -> None:
@@ -118,6 +124,7 @@ def _run(
     hub.start()
     try:
         step("3. 集线器已启动", f"3. the hub serves it on http://127.0.0.1:{hub.port}/")
+        console = _console_accounts(f"http://127.0.0.1:{hub.port}/", clock, out)
         config = PlayerConfig(
             screen_id=SCREEN_ID,
             hub_url=f"http://127.0.0.1:{hub.port}/",
@@ -166,6 +173,7 @@ def _run(
             )
         if play is not None:
             step("6. 启动播放器", "6. the player shows the channel (Ctrl-C stops the demo)")
+            print(f"   {console}", file=out, flush=True)
             played = _play(config, play, out)
         else:
             played = True
@@ -175,6 +183,31 @@ def _run(
         hub.stop()
     step("完成", "done")
     return first.ok and second.ok and gone and played
+
+
+def _console_accounts(url: str, clock: Callable[[], dt.datetime], out: TextIO) -> str:
+    """Create the demo's clerk and reviewer with fresh passwords, print them and the console's address.
+
+    Returns a one-line reminder of the address and the accounts, printed again when the player starts.
+    """
+    from signage.hub.accounts import create_account
+    from signage.hub.console.roles import Role
+
+    accounts = [(name, role, secrets.token_urlsafe(12)) for name, role in DEMO_ACCOUNTS]
+    for name, role, password in accounts:
+        create_account(name, role, password, at=clock(), actor="signage demo")
+    print(
+        f"   操作台 / operator console: {url}\n"
+        + "".join(
+            f"     {Role(role).label:<17} {name:<13}  {password}\n" for name, role, password in accounts
+        )
+        + f"   书记员上传名单到频道“{CHANNEL}”并提交，审核员批准后，播放器约一分钟内显示新名单。\n"
+        f"   Log in as {accounts[0][0]}, upload a list to the channel '{CHANNEL}' and submit it; log in as "
+        f"{accounts[1][0]} and approve it: the player shows it within about a minute.",
+        file=out,
+        flush=True,
+    )
+    return "; ".join([f"console {url}", *(f"{name} / {password}" for name, _role, password in accounts)])
 
 
 def _play(config: PlayerConfig, play: PlayOptions, out: TextIO) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -83,6 +84,11 @@ def test_demo_runs_the_whole_system_and_the_player(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "64 accepted, 9 refused on purpose" in result.stdout
     assert "no longer shown; 63 entries displayable" in result.stdout
+    # The console's address and the two demo accounts with their generated passwords are printed.
+    assert re.search(r"operator console: http://127\.0\.0\.1:\d+/", result.stdout)
+    assert re.search(r"demo-clerk +\S{16}\n", result.stdout) and re.search(
+        r"demo-reviewer +\S{16}\n", result.stdout
+    )
     assert "virtual screen (Xvfb" in result.stdout
     assert (tmp_path / "repo" / "public" / "metadata" / "1.root.json").is_file()
     assert sorted(path.name for path in shots.iterdir())[:1] == ["slide-001.png"]

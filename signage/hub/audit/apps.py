@@ -1,4 +1,4 @@
-"""The audit app's configuration."""
+"""The audit app's configuration: logins and failed logins are recorded from Django's signals."""
 
 from __future__ import annotations
 
@@ -9,3 +9,8 @@ class AuditConfig(AppConfig):
     name = "signage.hub.audit"
     label = "audit"
     verbose_name = "审计日志 / Audit log"
+
+    def ready(self) -> None:
+        from signage.hub.audit.signals import connect
+
+        connect()

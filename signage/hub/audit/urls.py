@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.urls import path
 
-from signage.hub.console.views.placeholder import PlaceholderView
+from signage.hub.audit.views import AuditEventsView
 
 app_name = "audit"
 
 urlpatterns = [
-    path("", PlaceholderView.as_view(), name="events"),
+    path("", AuditEventsView.as_view(), name="events"),
 ]

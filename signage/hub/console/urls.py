@@ -5,8 +5,11 @@ from __future__ import annotations
 from django.urls import path
 
 from signage.hub.console.views import publish
+from signage.hub.console.views.fleet import FleetView
 from signage.hub.console.views.home import HomeView
-from signage.hub.console.views.placeholder import PlaceholderView
+from signage.hub.console.views.reports import ExposureDownload, ExposureView
+from signage.hub.console.views.takedowns import ReinstateView, TakedownsView
+from signage.hub.console.views.versions import RollbackView, VersionsView
 
 app_name = "console"
 
@@ -28,9 +31,13 @@ urlpatterns = [
     path("submissions/<int:pk>/approve", publish.ApproveView.as_view(), name="submission-approve"),
     path("submissions/<int:pk>/reject", publish.RejectView.as_view(), name="submission-reject"),
     # Takedowns (views/takedowns.py), versions and rollback (views/versions.py).
-    path("takedowns/", PlaceholderView.as_view(), name="takedowns"),
-    path("versions/", PlaceholderView.as_view(), name="versions"),
+    path("takedowns/", TakedownsView.as_view(), name="takedowns"),
+    path("takedowns/reinstate/", ReinstateView.as_view(), name="reinstate"),
+    path("versions/", VersionsView.as_view(), name="versions"),
+    path("versions/<slug:channel>/<int:version>/rollback/", RollbackView.as_view(), name="rollback"),
     # Fleet and reports (views/fleet.py, views/reports.py).
-    path("screens/", PlaceholderView.as_view(), name="fleet"),
-    path("reports/exposure/", PlaceholderView.as_view(), name="exposure"),
+    path("screens/", FleetView.as_view(), name="fleet"),
+    path("reports/exposure/", ExposureView.as_view(), name="exposure"),
+    path("reports/exposure.csv", ExposureDownload.as_view(fmt="csv"), name="exposure_csv"),
+    path("reports/exposure.xlsx", ExposureDownload.as_view(fmt="xlsx"), name="exposure_xlsx"),
 ]
