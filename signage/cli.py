@@ -20,7 +20,7 @@ from typing import Any, TextIO, cast
 
 from signage import __version__
 from signage.config import DEFAULT_CONFIG_PATH
-from signage.errors import ConfigError, ExitStatus, InputFileError, SignageError, UsageError, exit_status_for
+from signage.errors import ExitStatus, InputFileError, SignageError, UsageError, exit_status_for
 from signage.importer import ImportOptions, import_file
 from signage.playlist import local_time_text
 from signage.report import render_json, render_text
@@ -346,13 +346,7 @@ def _add_distribution_commands(commands: Any) -> None:
     hub.add_argument("--keys", type=Path, metavar="KEYS")
     hub.add_argument("--host", default="127.0.0.1")
     hub.add_argument("--port", type=int, default=8080)
-    hub.add_argument(
-        "--passphrase-file",
-        type=Path,
-        metavar="FILE",
-        help="the passphrase of the keys encrypted at rest, on the first line of FILE (e.g. a systemd "
-        "credential: $CREDENTIALS_DIRECTORY/signage-keys)",
-    )
+    _add_passphrase_file(hub)
     hub.set_defaults(handler=_hub)
 
     sync = commands.add_parser(
@@ -837,10 +831,11 @@ def _hub(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
     from signage.hub.serve import make_hub
     from signage.publish.repo import OperatorRepository
 
-    repository = OperatorRepository(arguments.repo, arguments.keys)
-    # TODO(console-publish): pass the passphrase to OperatorRepository (its passphrase= and read_passphrase()
-    # are on branch console-publish); until then it is read here and handed to the views' HubContext only.
-    passphrase = _read_passphrase_file(arguments.passphrase_file)
+    passphrase = _passphrase(arguments)
+    repository = OperatorRepository(arguments.repo, arguments.keys, passphrase=passphrase)
+    # The console signs with the targets key and the refresh with the online keys: a missing key or a
+    # wrong passphrase stops the hub now, not at the first approval or the next hour.
+    repository.check_keys()
 
     def refresh() -> None:
         with repository.locked():
@@ -870,21 +865,6 @@ def _hub(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
     )
     hub.serve_forever()
     return ExitStatus.OK
-
-
-def _read_passphrase_file(path: Path | None) -> bytes | None:
-    """The key passphrase from ``--passphrase-file`` (its first line), or None without one."""
-    if path is None:
-        return None
-    try:
-        lines = path.read_bytes().splitlines()
-    except OSError as error:
-        raise ConfigError(
-            f"无法读取密钥口令文件 {path}：{error}", f"cannot read the key passphrase file {path}: {error}"
-        ) from error
-    if not lines or not lines[0]:
-        raise ConfigError(f"密钥口令文件 {path} 是空的", f"the key passphrase file {path} is empty")
-    return lines[0]
 
 
 def _screen(config_path: Path) -> Any:

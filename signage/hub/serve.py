@@ -58,6 +58,7 @@ def make_hub(
     options = load_options(repo_dir)
     if setup:
         bootstrap.setup(repo_dir)
+    from signage.hub.console.uploads import MAX_UPLOAD_BYTES
     from signage.hub.screens import views
     from signage.hub.wsgi import make_hub_application
 
@@ -77,5 +78,7 @@ def make_hub(
         refresh,
         host=host,
         port=port,
-        max_request_body_size=MAX_REQUEST_BODY_BYTES,
+        # waitress spools bodies over 512 KB to a temporary file, so this bounds disk, not memory. The
+        # console's upload is the largest body; the telemetry views cap theirs by Content-Length themselves.
+        max_request_body_size=max(MAX_REQUEST_BODY_BYTES, MAX_UPLOAD_BYTES),
     )

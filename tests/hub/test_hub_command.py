@@ -30,9 +30,13 @@ def environment() -> dict[str, str]:
     }
 
 
+PASSPHRASE = "示例 sample passphrase"
+
+
 @pytest.fixture
 def repo_dir(tmp_path: Path) -> Path:
-    OperatorRepository.init(tmp_path / "DIR", now=dt.datetime.now(dt.UTC))
+    """A repository whose keys are encrypted at rest, as docs/deploy.md sets the hub up."""
+    OperatorRepository.init(tmp_path / "DIR", now=dt.datetime.now(dt.UTC), passphrase=PASSPHRASE.encode())
     return tmp_path / "DIR"
 
 
@@ -43,7 +47,7 @@ def hub_process(repo_dir: Path, tmp_path: Path) -> Iterator[Callable[[], subproc
 
     def start() -> subprocess.Popen[str]:
         passphrase = tmp_path / "passphrase"
-        passphrase.write_text("示例 sample passphrase\n")
+        passphrase.write_text(PASSPHRASE + "\n")
         command = [
             *SIGNAGE,
             "hub",
@@ -119,7 +123,8 @@ def test_a_hub_toml_with_telemetry_store_stops_the_hub_with_what_to_do(repo_dir:
     (repo_dir / "hub.toml").write_text('telemetry_store = "postgresql://signage@/signage"\n')
     result = subprocess.run(
         [*SIGNAGE, "hub", "--repo", str(repo_dir), "--port", "0"],
-        env=environment(),
+        # The passphrase from the environment, the third of the ways the hub takes it.
+        env={**environment(), "SIGNAGE_KEYS_PASSPHRASE": PASSPHRASE},
         capture_output=True,
         text=True,
         timeout=WAIT_SECONDS,
@@ -127,3 +132,33 @@ def test_a_hub_toml_with_telemetry_store_stops_the_hub_with_what_to_do(repo_dir:
     )
     assert result.returncode == 3, result.stderr
     assert "DATABASE_URL" in result.stderr
+
+
+def test_a_wrong_key_passphrase_stops_the_hub_at_start_with_what_to_do(repo_dir: Path, tmp_path: Path):
+    wrong = tmp_path / "wrong"
+    wrong.write_text("not the passphrase\n")
+    result = subprocess.run(
+        [*SIGNAGE, "hub", "--repo", str(repo_dir), "--port", "0", "--passphrase-file", str(wrong)],
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=WAIT_SECONDS,
+    )
+    assert result.returncode != 0
+    assert "passphrase" in result.stderr
+    assert "Traceback" not in result.stderr
+    # Without any passphrase the encrypted keys cannot be opened either, and the hub says so.
+    bare = {
+        k: v
+        for k, v in environment().items()
+        if k not in ("SIGNAGE_KEYS_PASSPHRASE", "CREDENTIALS_DIRECTORY")
+    }
+    result = subprocess.run(
+        [*SIGNAGE, "hub", "--repo", str(repo_dir), "--port", "0"],
+        env=bare,
+        capture_output=True,
+        text=True,
+        timeout=WAIT_SECONDS,
+    )
+    assert result.returncode != 0
+    assert "--passphrase-file" in result.stderr

@@ -23,6 +23,8 @@ from signage.photos import MAX_PHOTO_FILE_BYTES
 MAX_SOURCE_BYTES = MAX_FILE_BYTES
 #: The photos ZIP as uploaded.
 MAX_PHOTOS_ZIP_BYTES = 256 * 1024 * 1024
+#: A whole upload request: the export, the photos ZIP and room for the form's other fields.
+MAX_UPLOAD_BYTES = MAX_SOURCE_BYTES + MAX_PHOTOS_ZIP_BYTES + 1024 * 1024
 #: Files in the photos ZIP (a list holds at most 100,000 rows; photos are far fewer in practice).
 MAX_PHOTO_MEMBERS = 20_000
 #: All photos together, uncompressed.
