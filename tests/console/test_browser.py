@@ -289,6 +289,18 @@ def test_a_list_goes_from_upload_through_review_to_a_screen_and_is_taken_down(
     result = signage("audit", "verify", "--repo", console.repo)
     assert result.returncode == 0, result.stdout + result.stderr
 
+    # 7. The pages the operator guide shows besides these steps: versions (as the reviewer, who may roll
+    # back), the fleet and the exposure report with its downloads.
+    pages.log_in(reviewer)
+    pages.open("/versions/")
+    assert pages.table_rows("table#versions")[0][:2] == ["1", str(len(ACCEPTED))]
+    pages.shot("09-versions")
+    pages.open("/screens/")
+    pages.shot("10-fleet")
+    pages.open("/reports/exposure/")
+    pages.find("a#download-xlsx")
+    pages.shot("11-exposure")
+
 
 def test_chromium_is_debian_s_and_selenium_is_given_its_driver(browser: Any) -> None:
     capabilities = browser.capabilities
