@@ -330,9 +330,10 @@ def test_a_revoked_entry_stays_hidden_while_the_new_playlist_cannot_be_fetched(r
 def test_every_command_in_the_operator_guide_parses():
     text = OPERATOR_GUIDE.read_text(encoding="utf-8")
     blocks = re.findall(r"```(?:sh|cron)\n(.*?)```", text, re.DOTALL)
-    # "signage ACTION …" at the start of a line, or after a path ending in /signage (the cron line).
+    # "signage ACTION …" at the start of a line, after a path ending in /signage (the cron line), or after a
+    # pipe (a password piped into `signage users add`).
     command = re.compile(
-        r"(?:^|/)signage ((?:repo|publish|revoke|reinstate|find|hub|sync|status|check|render|play|screens|fleet|report|doctor)\b.*)$"
+        r"(?:^|/|\| )signage ((?:repo|publish|revoke|reinstate|find|hub|sync|status|check|render|play|screens|fleet|report|doctor|users|audit)\b.*)$"
     )
     commands = [
         match.group(1)
@@ -341,6 +342,9 @@ def test_every_command_in_the_operator_guide_parses():
         if (match := command.search(line.strip()))
     ]
     assert len(commands) >= 10
+    # The console's accounts and audit commands are there too.
+    assert any(line.startswith("users add ") for line in commands)
+    assert any(line.startswith("audit verify ") for line in commands)
     parser = build_parser()
     for line in commands:
         try:
