@@ -335,12 +335,17 @@ def _add_distribution_commands(commands: Any) -> None:
 
     hub = commands.add_parser(
         "hub",
-        help="serve the repository, the screens' telemetry and the fleet page over HTTP; re-sign hourly",
-        description="Serve DIR/public over HTTP for screens (metadata with validators and short caching, "
-        "content-addressed files as immutable), the screens' telemetry (/telemetry/plays, "
-        "/telemetry/heartbeat) and the fleet page (/fleet, this machine only unless DIR/hub.toml says "
-        "fleet_page_public = true), and run `repo refresh` every hour. The hub's database is DATABASE_URL "
-        "(postgres://...) or DIR/hub.sqlite3 when unset; it is created or migrated at start.",
+        help="serve the operators' console, the repository and the screens' telemetry over HTTP; re-sign hourly",
+        description="Serve the operators' console at / (log in, upload and check a list, review and approve it "
+        "with a second person, take entries down, roll back, the fleet, exposure reports and the audit log; "
+        "accounts come from `signage users add`; /admin/ for admins), DIR/public for screens (metadata with "
+        "validators and short caching, content-addressed files as immutable), the screens' telemetry "
+        "(/telemetry/plays, /telemetry/heartbeat) and the plain fleet page (/fleet, this machine only unless "
+        "DIR/hub.toml says fleet_page_public = true), and run `repo refresh` every hour. The keys are checked at "
+        "start; encrypted keys need their passphrase (--passphrase-file, the systemd credential signage-keys, or "
+        "SIGNAGE_KEYS_PASSPHRASE). The hub's database is DATABASE_URL (postgres://...) or DIR/hub.sqlite3 when "
+        "unset; it is created or migrated at start. Behind nginx with TLS, set SIGNAGE_HUB_TLS=1 and "
+        "SIGNAGE_ALLOWED_HOSTS (docs/deploy.md).",
     )
     hub.add_argument("--repo", type=Path, required=True, metavar="DIR")
     hub.add_argument("--keys", type=Path, metavar="KEYS")
@@ -760,6 +765,19 @@ def _publish(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitSta
             file=out,
         )
         return ExitStatus.ROWS_REFUSED
+    from signage.hub.command_acts import record_publish
+    from signage.publish.channel import current_playlist
+
+    playlist = current_playlist(repository, channel)
+    if playlist is not None and playlist.version == result.version:
+        record_publish(
+            arguments.repo,
+            playlist,
+            actor=_operator(arguments),
+            at=playlist.issued,
+            source_name=source.name,
+            photos_dir=repository.photos_dir,
+        )
     print(
         f"\n已发布频道 {channel} 第 {result.version} 版：{result.published} 条，照片 {result.photos} 张\n"
         f"published channel {channel} version {result.version}: {result.published} entries, "
@@ -775,8 +793,21 @@ def _revoke(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStat
 
     channel = check_channel_id(arguments.channel)
     repository = OperatorRepository(arguments.repo, arguments.keys, _passphrase(arguments))
+    now = _now()
     revocations, records = revoke_entries(
-        repository, channel, arguments.queries, reason=arguments.reason, now=_now(), by=_operator(arguments)
+        repository, channel, arguments.queries, reason=arguments.reason, now=now, by=_operator(arguments)
+    )
+    from signage.hub.command_acts import record_act
+
+    record_act(
+        arguments.repo,
+        "takedown",
+        actor=_operator(arguments),
+        at=now,
+        channel=channel,
+        version=revocations.version,
+        entries=[{"id": r.entry_id, "name": r.debtor.name, "case_number": r.case_number} for r in records],
+        reason=arguments.reason,
     )
     print(
         f"已撤回 {len(records)} 条（撤回清单第 {revocations.version} 版）；屏幕将在下次检查时下线：\n"
@@ -795,8 +826,21 @@ def _reinstate(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitS
 
     channel = check_channel_id(arguments.channel)
     repository = OperatorRepository(arguments.repo)
+    now = _now()
     removed = reinstate_entries(
-        repository, channel, arguments.queries, reason=arguments.reason, now=_now(), by=_operator(arguments)
+        repository, channel, arguments.queries, reason=arguments.reason, now=now, by=_operator(arguments)
+    )
+    from signage.hub.command_acts import record_act
+
+    record_act(
+        arguments.repo,
+        "reinstate",
+        actor=_operator(arguments),
+        at=now,
+        channel=channel,
+        entries=[{"id": t.entry_id, "name": t.name, "case_number": t.case_number} for t in removed],
+        reason=arguments.reason,
+        details={"taken_down_by": sorted({t.by for t in removed if t.by})},
     )
     print(
         f"已恢复 {len(removed)} 条；下次发布的名单中若有这些条目，将重新公布：\n"
