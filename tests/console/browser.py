@@ -118,6 +118,60 @@ class Screen:
 
         return wait_until(synced, timeout=PAGE_SECONDS, interval=0.2, what=what)
 
+    def report(self, hub_url: str, token: str, *, plays_each: int = 3) -> None:
+        """Send what the player would: proof of play of every displayable entry, then a heartbeat.
+
+        The screen's own code builds and sends both (its cache, ``debtor_play``, the ``Heartbeat`` and the
+        ``Uploader`` with this screen's token), so the hub sees exactly what a playing screen posts.
+        """
+        from signage.config import load_player_config
+        from signage.sync.client import ScreenSync
+        from signage.sync.fetcher import HttpFetcher
+        from signage.telemetry.heartbeat import Heartbeat
+        from signage.telemetry.plays import PlayLog, debtor_play
+        from signage.telemetry.uploader import Uploader
+
+        config = load_player_config(self.config)
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        display = ScreenSync(config, fetcher=HttpFetcher(), clock=lambda: now).current(now)
+        assert display.playlist_version is not None
+        log = PlayLog(self.cache_dir.parent / "plays.sqlite", clock=lambda: now)
+        try:
+            for index in range(plays_each):
+                for record in display.records:
+                    started = now - dt.timedelta(minutes=10 * (index + 1))
+                    log.record(
+                        debtor_play(
+                            config.screen_id,
+                            record,
+                            playlist_version=display.playlist_version,
+                            started=started,
+                            duration_ms=10_000,
+                        )
+                    )
+            with requests.Session() as session:
+                uploader = Uploader(hub_url, token, session=session, clock=lambda: now)
+                assert uploader.upload(log).ok
+                heartbeat = Heartbeat(
+                    screen_id=config.screen_id,
+                    channel=display.channel,
+                    playlist_version=display.playlist_version,
+                    revocations_version=display.revocations_version,
+                    verified_until=display.verified_until,
+                    last_sync_state="updated",
+                    last_sync_message="示例 / sample",
+                    uptime_s=600.0,
+                    rss_bytes=None,
+                    free_disk_bytes=None,
+                    disk_read_only=False,
+                    clock_offset_s=0.0,
+                    on_screen=display.records[0].entry_id if display.records else "standby",
+                    sent_at=now,
+                )
+                assert uploader.send_heartbeat(heartbeat) is not None
+        finally:
+            log.close()
+
 
 @dataclass
 class Console:
@@ -149,6 +203,14 @@ class Console:
         account = Account(name, password, role)
         self.accounts[name] = account
         return account
+
+    def register_screen(self, screen_id: str, name: str, location: str) -> str:
+        """``signage screens add``: the screen's token, as an installer gets it."""
+        result = signage(
+            "screens", "add", "--repo", self.repo, screen_id, "--name", name, "--location", location
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout.strip()
 
     def screen(self, channel: str, screen_id: str = "browser-test-screen") -> Screen:
         """A screen following ``channel`` on this hub, with the repository's first root as its trust root."""

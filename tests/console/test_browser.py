@@ -44,6 +44,7 @@ from tests.console.browser import (
 __all__ = ["browser", "console"]  # fixtures, used by name
 
 CHANNEL = "qingchuan-court"
+SCREEN_ID = "browser-test-screen"
 #: What the takedown form is given: 韩苓's case number as the export had it, but in full-width brackets and
 #: without the space, as a clerk might type it from a paper file.
 TAKEDOWN_QUERY = "（2025）鲁0102执2288号"
@@ -256,6 +257,10 @@ def test_a_list_goes_from_upload_through_review_to_a_screen_and_is_taken_down(
     assert status["fresh"] is True
     assert sorted(entry["name"] for entry in status["displayable"]) == sorted(d.name for d in ACCEPTED)
 
+    # The screen is registered, plays the list for a while and reports it (proof of play, heartbeat).
+    token = console.register_screen(screen_id=SCREEN_ID, name="示例东湖站大屏", location="示例东湖站候车厅")
+    screen.report(console.url, token)
+
     # 5. The clerk takes 韩苓 down by case number; the screen drops her at its next sync, the others stay.
     pages.log_in(clerk)
     pages.open("/takedowns/")
@@ -268,11 +273,21 @@ def test_a_list_goes_from_upload_through_review_to_a_screen_and_is_taken_down(
         lambda: any(gone.name in " ".join(cells) for cells in pages.table_rows("table#takedowns")),
         "the takedown is listed",
     )
-    pages.shot("07-takedown")
     screen.sync_until(
         lambda s: gone.name not in [e["name"] for e in s["displayable"]], f"{gone.name} leaves the screen"
     )
     assert sorted(screen.shown_names()) == sorted(d.name for d in ACCEPTED if d != gone)
+    # Its next heartbeat acknowledges the takedown, and the takedowns page says so, for that screen.
+    screen.report(console.url, token, plays_each=1)
+    browser.refresh()
+    pages.until(
+        lambda: any(
+            gone.name in " ".join(cells) and "已生效" in " ".join(cells)
+            for cells in pages.table_rows("table#takedowns")
+        ),
+        "the takedown shows as applied by the screen",
+    )
+    pages.shot("07-takedown")
 
     # 6. The audit page shows every act, by whom; the chain verifies.
     pages.open("/audit/")
@@ -296,9 +311,12 @@ def test_a_list_goes_from_upload_through_review_to_a_screen_and_is_taken_down(
     assert pages.table_rows("table#versions")[0][:2] == ["1", str(len(ACCEPTED))]
     pages.shot("09-versions")
     pages.open("/screens/")
+    assert any("示例东湖站大屏" in " ".join(cells) for cells in pages.table_rows("table#screens"))
     pages.shot("10-fleet")
     pages.open("/reports/exposure/")
     pages.find("a#download-xlsx")
+    exposure = " ".join(" ".join(cells) for cells in pages.table_rows("table#exposure"))
+    assert all(debtor.name in exposure for debtor in ACCEPTED), exposure
     pages.shot("11-exposure")
 
 
