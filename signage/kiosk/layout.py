@@ -67,6 +67,8 @@ class SlideKind(enum.StrEnum):
     ORGANISATION = "organisation"
     NOTICE = "notice"
     STANDBY = "standby"
+    #: Several debtors at once (issue 13): laid out by ``page_slides``, not by :func:`compute_layout`.
+    PAGE = "page"
 
 
 @dataclass(frozen=True)
