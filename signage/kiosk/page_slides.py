@@ -29,7 +29,6 @@ entries have no link has no code.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -37,10 +36,10 @@ from dataclasses import dataclass, replace
 from PyQt6.QtCore import QPointF, QRectF, QSize
 from PyQt6.QtGui import QPainter
 
+from signage import pages
 from signage.kiosk import qr
 from signage.kiosk.fonts import LINE_FACTOR, Align, Fit, Style
 from signage.kiosk.layout import (
-    LED_MIN_PX,
     LayoutKind,
     SlideKind,
     SlideLayout,
@@ -65,18 +64,8 @@ from signage.kiosk.slides import (
 from signage.records import DebtorRecord, Person, Status
 from signage.rules.amount import display_amount
 
-# --- the legibility floor (provisional until signage/pages.py lands from the pure side) ---------------------
+# --- the legibility floor and the grid: signage/pages.py decides, this module draws --------------------------
 
-#: Minimum entry text height as a share of the screen dimension that sets the viewing distance (the height
-#: of landscape, 4:3 and bar screens, the width of portrait ones). Sign practice (the US Sign Council's
-#: legibility index of about 30 ft per inch of letter height, i.e. 3.6 m per cm) gives 28 mm at 10 m; on a
-#: 55-inch 1080p panel (0.63 mm pixels) viewed from 6 m that is 17 mm, about 26 px = 2.4 % of 1080.
-_FLOOR_SHARE = {
-    LayoutKind.LANDSCAPE: 0.024,
-    LayoutKind.FOUR_THREE: 0.026,
-    LayoutKind.PORTRAIT: 0.024,
-    LayoutKind.BAR: 0.07,
-}
 #: A card's text column is at least this many floor-size glyphs wide, or the card gives up its own QR code.
 MIN_TEXT_COLUMN_EM = 12
 #: How many entries of the bar's ticker are in view at once.
@@ -85,30 +74,13 @@ PAGE_QR_CAPTION = "扫码查询"
 
 
 def legibility_floor(kind: LayoutKind, width: int, height: int) -> int:
-    """The smallest entry text, in pixels, on a ``width`` × ``height`` screen of layout ``kind``."""
-    if kind is LayoutKind.LED:
-        return LED_MIN_PX
-    reference = width if kind is LayoutKind.PORTRAIT else height
-    return max(LED_MIN_PX, round(reference * _FLOOR_SHARE[kind]))
+    """The smallest entry text, in pixels, on a ``width`` × ``height`` screen (:data:`signage.pages.LEGIBILITY`)."""
+    return pages.LEGIBILITY[kind.value].floor_px(width, height)
 
 
 def grid_shape(kind: LayoutKind, width: int, height: int, count: int) -> tuple[int, int]:
-    """(columns, rows) for ``count`` entries: cards about 3:2 on wide screens, one column or one row otherwise."""
-    if count < 1:
-        raise ValueError("a page holds at least one entry")
-    if kind is LayoutKind.PORTRAIT or kind is LayoutKind.LED:
-        return 1, count
-    if kind is LayoutKind.BAR:
-        return count, 1
-    best: tuple[float, int, int] | None = None
-    for columns in range(1, count + 1):
-        rows = math.ceil(count / columns)
-        aspect = (width / columns) / (height * 0.78 / rows)
-        score = abs(math.log(aspect / 1.5)) + 0.25 * (columns * rows - count)
-        if best is None or score < best[0]:
-            best = (score, columns, rows)
-    assert best is not None
-    return best[1], best[2]
+    """(columns, rows) for ``count`` entries (:func:`signage.pages.grid_shape`)."""
+    return pages.grid_shape(kind.value, width, height, count)
 
 
 # --- geometry -------------------------------------------------------------------------------------------
@@ -163,13 +135,13 @@ def plan_page(
         return _plan_bar(w, h, people, floor, qr_modules)
     u = (w if kind is LayoutKind.PORTRAIT else h) / 100
     v = h / 100
-    margin = round(max(2.5 * u, 0.02 * w))
-    gap = round(1.2 * u)
+    margin = round(max(1.5 * u, 0.015 * w))
+    gap = round(0.9 * u)
     title = round(4 * v if kind is not LayoutKind.PORTRAIT else 4.4 * u)
     scale = _scale(floor, floor, title=title, mark=round(1.6 * u))
     regions: _Regions = {}
     bands: _Regions = {}
-    header_height = round((8 if kind is not LayoutKind.PORTRAIT else 5.5) * v)
+    header_height = round((7 if kind is not LayoutKind.PORTRAIT else 5) * v)
     bands["header"] = QRectF(0, 0, w, header_height)
     inset = header_height * 0.14
     # The badge is at most 0.45 of the band high (its region less padding); "示例 / SAMPLE" is about 8 em.
@@ -275,13 +247,13 @@ def _footer_lines(regions: _Regions, rect: QRectF, gap: float, line: float) -> N
 
 
 def _padding(card: QRectF, floor: int) -> float:
-    return round(max(6.0, min(card.width(), card.height()) * 0.04, floor * 0.35))
+    return round(max(6.0, min(card.width(), card.height()) * 0.03, floor * 0.25))
 
 
 def _text_rows(regions: _Regions, prefix: str, column: QRectF, person: bool, base: int, gap: float) -> bool:
     """Name (taking what is left), amount, status and ID or code, top down in ``column``; status if room."""
     line = base * LINE_FACTOR
-    fixed = [("amount", round(base * 1.35 * LINE_FACTOR)), ("status", round(base * 1.8)), ("id", line)]
+    fixed = [("amount", line), ("status", round(base * 1.7)), ("id", line)]
     status = column.height() - sum(height for _, height in fixed) - gap * 3 >= line * 2
     if not status:
         fixed = [row for row in fixed if row[0] != "status"]
@@ -299,28 +271,51 @@ def _text_rows(regions: _Regions, prefix: str, column: QRectF, person: bool, bas
 def _card(
     regions: _Regions, prefix: str, card: QRectF, person: bool, qr_side: float, floor: int, base: int
 ) -> bool:
-    """A grid card: photo and the text column (and QR) on top, court and case number full width below."""
+    """A grid card: photo and the text column (and QR) on top, court and case number full width below.
+
+    A card holds five lines at least (name, amount, ID, court, case); at the densest page they are all at
+    the floor size with thin gaps, larger cards get larger text.
+    """
     pad = _padding(card, floor)
     inner = card.adjusted(pad, pad, -pad, -pad)
-    line = base * LINE_FACTOR
     gap = round(base * 0.3)
+    if 6 * base * LINE_FACTOR + 5 * gap > inner.height():
+        return _dense_card(regions, prefix, inner, person, floor)
+    line = base * LINE_FACTOR
     bottom_height = 2 * line + gap
     top_height = inner.height() - bottom_height - gap
     left, right = inner.left(), inner.right()
     if person:
         photo_width = min(top_height * 0.75, inner.width() * 0.3)
         regions[f"{prefix}photo"] = QRectF(left, inner.top(), photo_width, top_height)
-        left += photo_width + gap * 1.5
+        left += photo_width + max(gap, floor * 0.4)
     if qr_side:
         regions[f"{prefix}qr"] = QRectF(right - qr_side, inner.top(), qr_side, qr_side)
         right -= qr_side + gap
-    status = _text_rows(
-        regions, prefix, QRectF(left, inner.top(), right - left, top_height), person, base, gap
-    )
+    column = QRectF(left, inner.top(), right - left, top_height)
+    status = _text_rows(regions, prefix, column, person, base, gap)
     below = inner.top() + top_height + gap
     regions[f"{prefix}court"] = QRectF(inner.left(), below, inner.width(), line)
     regions[f"{prefix}case"] = QRectF(inner.left(), below + line + gap, inner.width(), line)
     return status
+
+
+def _dense_card(regions: _Regions, prefix: str, inner: QRectF, person: bool, floor: int) -> bool:
+    """The densest card: five lines at the floor size. The photo stands beside name and amount only, so the
+    ID number, court and case number have the card's whole width; no status badge."""
+    gap = max(2, round(floor * 0.08))
+    line = (inner.height() - 4 * gap) / 5
+    left = inner.left()
+    if person:
+        photo_width = (2 * line + gap) * 0.75
+        regions[f"{prefix}photo"] = QRectF(left, inner.top(), photo_width, 2 * line + gap)
+        left += photo_width + floor * 0.4
+    top = inner.top()
+    for label in ("name", "amount", "id" if person else "code", "court", "case"):
+        x = left if label in ("name", "amount") else inner.left()
+        regions[f"{prefix}{label}"] = QRectF(x, top, inner.right() - x, line)
+        top += line + gap
+    return False
 
 
 def _row(
