@@ -179,6 +179,8 @@ def plan_page(
         footer = QRectF(footer.left(), footer.top(), footer.width() - side - 2 * gap - caption_width, side)
     _footer_lines(regions, footer, gap, line)
     content.setBottom(h - footer_height - gap)
+    if kind is LayoutKind.PORTRAIT and content.height() / rows < 5 * line:
+        gap = 2  # a dense list: rows close up so that two lines at the floor fit in each
     cards = _cells(content, columns, rows, gap, len(people))
     base = _base_size(cards[0], floor, rows_of_text=kind is LayoutKind.PORTRAIT)
     scale = _scale(floor, base, title=title, mark=round(1.6 * u))
@@ -322,7 +324,8 @@ def _row(
     regions: _Regions, prefix: str, card: QRectF, person: bool, qr_side: float, floor: int, base: int
 ) -> bool:
     """A list row: photo, then four lines (name and status; amount and ID; court; case), QR at the end."""
-    pad = _padding(card, floor)
+    dense = card.height() < 5 * floor * LINE_FACTOR
+    pad = 3 if dense else _padding(card, floor)
     inner = card.adjusted(pad, pad, -pad, -pad)
     gap = round(base * 0.5)
     left, right = inner.left(), inner.right()
@@ -334,16 +337,27 @@ def _row(
         regions[f"{prefix}qr"] = QRectF(right - qr_side, inner.top(), qr_side, qr_side)
         right -= qr_side + gap
     column = QRectF(left, inner.top(), right - left, inner.height())
-    shares = (1.5, 1.0, 1.0, 1.0)
-    row_gap = round(base * 0.1)
+    identity = "id" if person else "code"
+    shares: tuple[float, ...]
+    cells: tuple[tuple[tuple[str, float], ...], ...]
+    if dense:
+        # The densest list: two lines at the floor size (name, amount; ID, court, case), no badge.
+        shares = (1.0, 1.0)
+        cells = (
+            (("name", 0.55), ("amount", 0.45)),
+            ((identity, 0.3), ("court", 0.42), ("case", 0.28)),
+        )
+    else:
+        shares = (1.5, 1.0, 1.0, 1.0)
+        cells = (
+            (("name", 0.64), ("status", 0.36)),
+            (("amount", 0.5), (identity, 0.5)),
+            (("court", 1.0),),
+            (("case", 1.0),),
+        )
+    row_gap = 0 if dense else round(base * 0.1)
     usable = column.height() - (len(shares) - 1) * row_gap
     top = column.top()
-    cells = (
-        (("name", 0.64), ("status", 0.36)),
-        (("amount", 0.5), ("id" if person else "code", 0.5)),
-        (("court", 1.0),),
-        (("case", 1.0),),
-    )
     for share, row in zip(shares, cells, strict=True):
         height = usable * share / sum(shares)
         x = column.left()
@@ -352,7 +366,7 @@ def _row(
             regions[f"{prefix}{label}"] = QRectF(x, top, cell_width, height)
             x += cell_width + gap
         top += height + row_gap
-    return True
+    return not dense
 
 
 def _cards_hold_qr(
