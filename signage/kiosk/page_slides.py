@@ -159,14 +159,23 @@ def plan_page(
     card_qr_side = 0.0
     if qr_modules is not None:
         needed = qr_side_needed(qr_modules)
-        card_qr_side = needed
+        card_qr_side = needed + 2  # whole pixels inside the region (qr.plan rounds its edges inwards)
         card_qr = _cards_hold_qr(
             kind, w, h, margin, gap, content_top, line, columns, rows, people, needed, floor
         )
         page_qr = not card_qr
     footer_height = max(round(7 * v), round(2 * line + gap))
+    omitted: set[str] = set()
     if page_qr and qr_modules is not None:
-        footer_height = max(footer_height, qr_side_needed(qr_modules) + 2 * gap)
+        tall = max(footer_height, qr_side_needed(qr_modules) + 2 * gap)
+        # The page's code must not push the entries below the floor: without room for it, it is left out
+        # (and listed), as on a single slide too small for a scannable code.
+        cell = (h - tall - gap - content_top - gap * (rows - 1)) / rows
+        if kind is not LayoutKind.PORTRAIT and cell < 5.4 * line + 12:
+            page_qr = False
+            omitted.add("qr")
+        else:
+            footer_height = tall
     bands["footer"] = QRectF(0, h - footer_height, w, footer_height)
     footer = QRectF(margin, h - footer_height + gap / 2, w - 2 * margin, footer_height - gap)
     if page_qr and qr_modules is not None:
@@ -184,7 +193,6 @@ def plan_page(
     cards = _cells(content, columns, rows, gap, len(people))
     base = _base_size(cards[0], floor, rows_of_text=kind is LayoutKind.PORTRAIT)
     scale = _scale(floor, base, title=title, mark=round(1.6 * u))
-    omitted: set[str] = set()
     for index, (card, person) in enumerate(zip(cards, people, strict=True)):
         builder = _row if kind is LayoutKind.PORTRAIT else _card
         if not builder(regions, f"e{index}.", card, person, card_qr_side if card_qr else 0.0, floor, base):
