@@ -111,7 +111,11 @@ def simulate(
         quiet_hours=tuple(QuietHours(start, end) for start, end in quiet),
         utc_offset=utc_offset,
         paging=Paging(
-            capacity=capacity, dwell_s=dwell_s, transition_s=transition_s, forced=forced, loop_hours=loop_hours
+            capacity=capacity,
+            dwell_s=dwell_s,
+            transition_s=transition_s,
+            forced=forced,
+            loop_hours=loop_hours,
         ),
     )
     index = {record.entry_id: number for number, record in enumerate(records)}
@@ -187,3 +191,24 @@ def plan_report_lines(plan: PagePlan) -> list[str]:
             f"{plan.target_hours:g} h; not everyone is shown every day / 即使每屏最多条数，名单也无法每天轮播一遍"
         )
     return lines
+
+
+def sample_records(count: int) -> tuple[DebtorRecord, ...]:
+    """``count`` fictional records for ``--records N`` (region 999999 exists nowhere; marked 示例)."""
+    from decimal import Decimal
+
+    from signage.records import Person, Status
+
+    return tuple(
+        DebtorRecord(
+            entry_id=f"sample-{number:06d}",
+            debtor=Person("示例人员", "9999991980****1234"),
+            court="青川市东湖区人民法院（示例）",
+            case_number=f"（2025）示0102执{number + 1}号",
+            amount=Decimal("1048.67"),
+            status=Status.UNFULFILLED,
+            listed_on=dt.date(2026, 1, 1),
+            term_ends=None,
+        )
+        for number in range(count)
+    )
