@@ -896,6 +896,8 @@ def _sync(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus
 
 
 def _status(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
+    from signage.coverage import plan_report_lines
+
     screen = _screen(arguments.config)
     now = screen.trusted_now(_now())
     at = now
@@ -908,6 +910,9 @@ def _status(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStat
             )
     display = screen.current(at)
     document = status_document(display)
+    plan = _status_plan(arguments.config, len(display.records), bool(display.notices))
+    document["pages"] = plan.to_json()
+    document["loop_hours"] = document["pages"]["loop_hours"]
     if arguments.json:
         out.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
         return ExitStatus.OK
@@ -921,6 +926,8 @@ def _status(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStat
         + ("" if display.withheld is None else f" ({display.withheld})"),
         file=out,
     )
+    for line in plan_report_lines(plan):
+        print(line, file=out)
     for entry in document["displayable"]:
         print(f"  {entry['name']}\t{entry['id_masked'] or ''}\t{entry['case_number']}", file=out)
     return ExitStatus.OK
@@ -982,6 +989,25 @@ def _coverage(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitSt
             file=out,
         )
     return ExitStatus.OK if result.every_day else ExitStatus.ROWS_REFUSED
+
+
+def _status_plan(config_path: Path, records: int, notices: bool) -> Any:
+    """The page plan for ``records`` entries on this screen (its size assumed 1920×1080 unless the layout
+    is forced; the player reports its own in the heartbeat)."""
+    from signage.config import load_player_config
+    from signage.pages import plan_pages
+
+    config = load_player_config(config_path)
+    capacity, _layout = _capacity(config.layout, (1920, 1080))
+    return plan_pages(
+        records,
+        dwell_s=config.dwell_seconds,
+        transition_s=config.transition_seconds,
+        notices_every=config.notice_every if notices else None,
+        quiet=config.quiet_hours,
+        capacity=capacity,
+        forced=config.entries_per_page or None,
+    )
 
 
 def _capacity(layout: str, size: tuple[int, int]) -> tuple[int, str]:

@@ -162,7 +162,7 @@ def test_pages_carry_entries_per_page_and_a_short_last_page():
 # --- the property ---------------------------------------------------------------------------------------------
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     size=st.integers(min_value=1, max_value=120),
     per_page=st.integers(min_value=1, max_value=6),
