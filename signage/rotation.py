@@ -185,6 +185,13 @@ def cycle_order(screen_id: str, entry_ids: Iterable[str]) -> list[str]:
     return sorted(set(entry_ids), key=lambda entry_id: order_key(seed, entry_id))
 
 
+def day_order(screen_id: str, day: dt.date, entry_ids: Iterable[str]) -> list[str]:
+    """The first cycle's order, whatever ``day`` (kept for callers written before issue 13; the date no
+    longer seeds the order)."""
+    del day
+    return cycle_order(screen_id, entry_ids)
+
+
 @dataclass(frozen=True)
 class Paging:
     """What the rotation needs to choose entries per page (see :func:`signage.pages.plan_pages`).
