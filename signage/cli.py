@@ -910,9 +910,11 @@ def _status(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStat
             )
     display = screen.current(at)
     document = status_document(display)
-    plan = _status_plan(arguments.config, len(display.records), bool(display.notices))
+    plan, size = _status_plan(arguments.config, len(display.records), bool(display.notices))
     document["pages"] = plan.to_json()
     document["loop_hours"] = document["pages"]["loop_hours"]
+    # The size the capacity was planned for: the player's own, or null when assumed (1920×1080).
+    document["slide_size"] = None if size is None else list(size)
     if arguments.json:
         out.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
         return ExitStatus.OK
@@ -928,6 +930,12 @@ def _status(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStat
     )
     for line in plan_report_lines(plan):
         print(line, file=out)
+    print(
+        f"slide size / 画面尺寸: {size[0]}×{size[1]}"
+        if size is not None
+        else "slide size / 画面尺寸: 1920×1080 assumed (the player has not run yet / 播放器尚未运行)",
+        file=out,
+    )
     for entry in document["displayable"]:
         print(f"  {entry['name']}\t{entry['id_masked'] or ''}\t{entry['case_number']}", file=out)
     return ExitStatus.OK
@@ -992,14 +1000,16 @@ def _coverage(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitSt
 
 
 def _status_plan(config_path: Path, records: int, notices: bool) -> Any:
-    """The page plan for ``records`` entries on this screen (its size assumed 1920×1080 unless the layout
-    is forced; the player reports its own in the heartbeat)."""
+    """The page plan for ``records`` entries on this screen, at the slide size the player recorded in its
+    cache folder (:data:`signage.pages.PLAYER_STATE_FILE`); 1920×1080 until the player has run."""
     from signage.config import load_player_config
-    from signage.pages import plan_pages
+    from signage.pages import PLAYER_STATE_FILE, plan_pages, read_slide_size
+    from signage.rotation import DirectoryStore
 
     config = load_player_config(config_path)
-    capacity, _layout = _capacity(config.layout, (1920, 1080))
-    return plan_pages(
+    size = read_slide_size(DirectoryStore(config.cache_dir).load(PLAYER_STATE_FILE), config.screen_id)
+    capacity, _layout = _capacity(config.layout, size or (1920, 1080))
+    plan = plan_pages(
         records,
         dwell_s=config.dwell_seconds,
         transition_s=config.transition_seconds,
@@ -1008,6 +1018,7 @@ def _status_plan(config_path: Path, records: int, notices: bool) -> Any:
         capacity=capacity,
         forced=config.entries_per_page or None,
     )
+    return plan, size
 
 
 def _capacity(layout: str, size: tuple[int, int]) -> tuple[int, str]:

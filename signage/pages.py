@@ -59,6 +59,7 @@ day's showing time, so that every debtor is shown at least once in every 24 hour
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -379,3 +380,45 @@ def plan_pages(
         capacity=capacity,
         target_hours=loop_hours,
     )
+
+
+#: The player's record of its screen (cache folder): what ``signage status`` plans pages for.
+PLAYER_STATE_FILE = "player-state.json"
+_PLAYER_STATE_FORMAT = 1
+_MAX_PLAYER_STATE_BYTES = 4096
+
+
+def player_state(screen_id: str, width: int, height: int, layout: str) -> bytes:
+    """The document the player saves as :data:`PLAYER_STATE_FILE`: its real slide size and layout."""
+    document = {
+        "format": _PLAYER_STATE_FORMAT,
+        "screen_id": screen_id,
+        "slide_size": [width, height],
+        "layout": layout,
+    }
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def read_slide_size(data: bytes | None, screen_id: str) -> tuple[int, int] | None:
+    """The slide size in a :func:`player_state` document of ``screen_id``; ``None`` when absent, damaged,
+    too large, foreign or implausible (then the caller assumes a size and says so)."""
+    if data is None or len(data) > _MAX_PLAYER_STATE_BYTES:
+        return None
+    try:
+        document = json.loads(data)
+    except (ValueError, RecursionError):
+        return None
+    if (
+        not isinstance(document, dict)
+        or document.get("format") != _PLAYER_STATE_FORMAT
+        or document.get("screen_id") != screen_id
+    ):
+        return None
+    size = document.get("slide_size")
+    if (
+        not isinstance(size, list)
+        or len(size) != 2
+        or not all(type(value) is int and 1 <= value <= 16_384 for value in size)
+    ):
+        return None
+    return size[0], size[1]

@@ -25,12 +25,16 @@ again, the same order. A reshuffled cycle also breaks "everyone at least once a 
 more than half a day (first in one cycle, last in the next: nearly two loops apart). Time-of-day fairness
 comes from the loop not being exactly 24 h: each entry's hour drifts from day to day.
 
-Persistence. With ``state_dir``, the order (``rotation-order.json``, rewritten when a cycle starts or
-entries join) and the position (``rotation-position.json``: cycle number, index, notice counter, last
-notice; rewritten with every decision) are written atomically (:func:`signage.fsutil.atomic_write`).
-The order is written before the position, and a position naming an older cycle than the order means that
-cycle had ended, so a power cut at any instant resumes exactly where the decisions stopped: no restart of
-the cycle, no skipped entry. Unreadable or foreign state (another screen id) is ignored: a new cycle starts.
+Persistence. With a :class:`StateStore` (``store=``, or ``state_dir=`` for a :class:`DirectoryStore`),
+the order (``rotation-order.json``, rewritten when a cycle starts or entries join) and the position
+(``rotation-position.json``: cycle number, index, notice counter, last notice; saved with every decision)
+are stored atomically. The order is saved before the position, and a position naming an older cycle than
+the order means that cycle had ended, so a power cut at any instant resumes where the saved decisions
+stopped: no restart of the cycle, no skipped entry. Unreadable or foreign state (another screen id) is
+ignored: a new cycle starts. The rotation itself never waits on a thread: a :class:`DirectoryStore` writes
+at once (tools, tests); the player passes a store that hands the writes to a worker thread
+(:class:`signage.kiosk.state.BackgroundStore`), since the GUI thread never blocks on I/O. That store keeps
+the saves in order, so the guarantees hold with at most the decisions still queued lost in a cut.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from signage.display import DisplaySet
 from signage.fsutil import atomic_write
@@ -49,7 +54,7 @@ from signage.pages import PagePlan, plan_pages
 from signage.playlist import CHINA_STANDARD_TIME
 from signage.records import DebtorRecord, Notice, Person
 
-#: Files of the persisted rotation state, in ``state_dir``.
+#: Names of the persisted rotation state's documents (files in ``state_dir``).
 ORDER_FILE = "rotation-order.json"
 POSITION_FILE = "rotation-position.json"
 #: The order file of a 100,000-entry list is about 3 MB; anything far larger is not ours.
@@ -211,6 +216,48 @@ class Paging:
     loop_hours: float = 24.0
 
 
+class StateStore(Protocol):
+    """Where a rotation keeps its order and position: small named documents, each replaced whole.
+
+    ``save`` must be atomic per document (a reader sees the old one or the new one) and must reach the
+    disk in the order of the calls (the order before the position that refers to it). ``load`` is only
+    called when the rotation is built.
+    """
+
+    def load(self, name: str) -> bytes | None:
+        """The last document saved under ``name``; ``None`` when there is none or it cannot be read."""
+        ...
+
+    def save(self, name: str, data: bytes) -> None:
+        """Replace the document ``name`` with ``data``."""
+        ...
+
+
+class DirectoryStore:
+    """A :class:`StateStore` writing files in a folder at once (temp file, fsync, rename).
+
+    Args:
+        directory: The folder (created on the first save); the player uses its cache folder.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def load(self, name: str) -> bytes | None:
+        """The file's bytes, or ``None`` when missing, unreadable or larger than :data:`MAX_STATE_BYTES`."""
+        try:
+            with (self.directory / name).open("rb") as handle:
+                data = handle.read(MAX_STATE_BYTES + 1)
+        except OSError:
+            return None
+        return None if len(data) > MAX_STATE_BYTES else data
+
+    def save(self, name: str, data: bytes) -> None:
+        """Write the file atomically (:func:`signage.fsutil.atomic_write`)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        atomic_write(self.directory / name, data)
+
+
 @dataclass(frozen=True)
 class Position:
     """Where a rotation stands: cycle ``cycle`` (from 0), next index ``index`` of ``length`` ids."""
@@ -236,10 +283,13 @@ class Rotation:
         resume_slot: The dwell; when no saved position exists, the first cycle starts where a screen
             playing since midnight would be, so a restart without state does not show the same people first.
         paging: Multi-entry pages; ``None`` for one entry per slide (the plan is then not computed).
-        state_dir: Folder for the persisted position (the cache folder); ``None`` keeps it in memory only.
+        state_dir: Folder for the persisted position, written at once (a :class:`DirectoryStore`).
+        store: Where the order and position are kept instead (the player's writes on a worker thread).
+            Neither: kept in memory only.
 
     Raises:
-        ValueError: ``screen_id`` is empty or ``notice_every`` is below 1.
+        ValueError: ``screen_id`` is empty, ``notice_every`` is below 1, or both ``state_dir`` and
+            ``store`` are given.
     """
 
     def __init__(
@@ -253,7 +303,10 @@ class Rotation:
         resume_slot: dt.timedelta | None = None,
         paging: Paging | None = None,
         state_dir: Path | None = None,
+        store: StateStore | None = None,
     ) -> None:
+        if state_dir is not None and store is not None:
+            raise ValueError("give state_dir or store, not both")
         if not screen_id:
             raise ValueError("screen_id must not be empty")
         if notice_every < 1:
@@ -265,7 +318,7 @@ class Rotation:
         self.utc_offset = utc_offset
         self.resume_slot = resume_slot
         self.paging = paging
-        self.state_dir = state_dir
+        self.store: StateStore | None = DirectoryStore(state_dir) if state_dir is not None else store
         self._resume_at: dt.datetime | None = None
         self._seed = screen_seed(screen_id)
         self._keys: dict[str, bytes] = {}
@@ -281,7 +334,7 @@ class Rotation:
         self._last_notice: str | None = None
         self._plan: PagePlan | None = None
         self._plan_for: tuple[int, bool] | None = None
-        if state_dir is not None and self._load(state_dir):
+        if self.store is not None and self._load(self.store):
             self.resume_slot = None
 
     # --- the two questions the player asks ------------------------------------------------------------
@@ -289,7 +342,7 @@ class Rotation:
     def next_slide(
         self, display: DisplaySet, now: dt.datetime, *, skip: frozenset[str] = frozenset()
     ) -> Slide:
-        """The slide to show next (and, with ``state_dir``, the position after it saved).
+        """The slide to show next (and, with a store, the position after it saved).
 
         Args:
             display: What may be shown, computed just now (new sets and revocations take effect here).
@@ -487,7 +540,7 @@ class Rotation:
     # --- persistence ----------------------------------------------------------------------------------
 
     def _save_order(self) -> None:
-        if self.state_dir is None:
+        if self.store is None:
             return
         document = {
             "format": _STATE_FORMAT,
@@ -495,11 +548,10 @@ class Rotation:
             "cycle": self._cycle_number,
             "order": self._order,
         }
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write(self.state_dir / ORDER_FILE, json.dumps(document, separators=(",", ":")).encode())
+        self.store.save(ORDER_FILE, json.dumps(document, separators=(",", ":")).encode())
 
     def _save_position(self) -> None:
-        if self.state_dir is None or self._cycle_number < 0:
+        if self.store is None or self._cycle_number < 0:
             return
         document = {
             "format": _STATE_FORMAT,
@@ -509,13 +561,12 @@ class Rotation:
             "since_notice": self._since_notice,
             "last_notice": self._last_notice,
         }
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write(self.state_dir / POSITION_FILE, json.dumps(document, separators=(",", ":")).encode())
+        self.store.save(POSITION_FILE, json.dumps(document, separators=(",", ":")).encode())
 
-    def _load(self, state_dir: Path) -> bool:
+    def _load(self, store: StateStore) -> bool:
         """Take the saved order and position, if both are ours and sound; whether they were."""
-        order_doc = _read_state(state_dir / ORDER_FILE, self.screen_id)
-        position_doc = _read_state(state_dir / POSITION_FILE, self.screen_id)
+        order_doc = _read_state(store.load(ORDER_FILE), self.screen_id)
+        position_doc = _read_state(store.load(POSITION_FILE), self.screen_id)
         if order_doc is None:
             return False
         order, cycle = order_doc.get("order"), order_doc.get("cycle")
@@ -563,14 +614,9 @@ class Rotation:
         return None
 
 
-def _read_state(path: Path, screen_id: str) -> dict[str, object] | None:
+def _read_state(data: bytes | None, screen_id: str) -> dict[str, object] | None:
     """A saved state document of ``screen_id``, or ``None`` when missing, damaged, too large or foreign."""
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_STATE_BYTES + 1)
-    except OSError:
-        return None
-    if len(data) > MAX_STATE_BYTES:
+    if data is None or len(data) > MAX_STATE_BYTES:
         return None
     try:
         document = json.loads(data)

@@ -33,10 +33,11 @@ from signage.kiosk.layout import LayoutKind
 from signage.kiosk.page_slides import PageRenderer
 from signage.kiosk.player import Player
 from signage.kiosk.slides import screen_mark
+from signage.kiosk.state import BackgroundStore
 from signage.kiosk.telemetry import Telemetry
 from signage.kiosk.window import SlideWindow
 from signage.records import PhotoRef
-from signage.rotation import Paging, QuietHours, QuietMode, Rotation, Slide, SlideKind
+from signage.rotation import DirectoryStore, Paging, QuietHours, QuietMode, Rotation, Slide, SlideKind
 from signage.sync.cache import ContentCache, ObjectRef
 from signage.sync.client import ContentSnapshot, ScreenSync, SyncResult
 from signage.sync.fetcher import HttpFetcher
@@ -100,9 +101,14 @@ def _data_date(snapshot: ContentSnapshot | None) -> dt.date:
     return (playlist.issued + playlist.utc_offset).date()
 
 
+def layout_of(config: PlayerConfig, size: QSize) -> str:
+    """The layout this screen's slides use (:func:`signage.pages.layout_for`)."""
+    return pages.layout_for(size.width(), size.height(), None if config.layout == "auto" else config.layout)
+
+
 def paging_for(config: PlayerConfig, size: QSize) -> Paging:
     """How many entries a page of this screen may hold (the densest legible page) and the config's choice."""
-    layout = pages.layout_for(size.width(), size.height(), None if config.layout == "auto" else config.layout)
+    layout = layout_of(config, size)
     return Paging(
         capacity=pages.page_capacity(layout, size.width(), size.height()),
         dwell_s=config.dwell_seconds,
@@ -197,14 +203,22 @@ def run_player(
 
     queue = RenderQueue()
     source = ScreenSource(fonts, config.screen_id, screen.cache, _LAYOUTS.get(config.layout))
+    # The rotation saves its position with every decision; the writes (fsync) go to a worker thread.
+    store = BackgroundStore(DirectoryStore(config.cache_dir))
+    size = window.slide_size()
+    # `signage status` plans pages for the size the slides really have, recorded here.
+    store.save(
+        pages.PLAYER_STATE_FILE,
+        pages.player_state(config.screen_id, size.width(), size.height(), layout_of(config, size)),
+    )
     rotation = Rotation(
         config.screen_id,
         resume_slot=dt.timedelta(seconds=config.dwell_seconds),
         notice_every=config.notice_every,
         quiet_hours=tuple(QuietHours(start, end) for start, end in config.quiet_hours),
         quiet_mode=QuietMode(config.quiet_mode),
-        paging=paging_for(config, window.slide_size()),
-        state_dir=config.cache_dir,
+        paging=paging_for(config, size),
+        store=store,
     )
     player = Player(
         window,
@@ -268,6 +282,7 @@ def run_player(
         bridge.stop()
         queue.wait(3000)
         telemetry.stop()
+        store.close()
         fetcher.close()
 
 
