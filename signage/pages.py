@@ -36,12 +36,15 @@ pixels of a 1920×1080 one); LED boards are not scaled (one LED is one pixel).
 
 Capacity
 --------
-:func:`page_capacity` is the densest page whose text stays at or above the floor, from a simple box model
-of an entry at the floor size ``f`` (the renderer on the Qt side must fit its drawing in those boxes):
+:func:`page_capacity` is the densest page whose text stays at or above the floor, from a box model of an
+entry at the floor size ``f``. It is the renderer's own geometry: :func:`page_frame` (margins, header,
+footer, the gap between cards) is what the Qt side lays out, and the footer always keeps room for the page
+QR code (:data:`PAGE_QR_PX`), since a page whose cards are too small for their own codes carries one.
 
-* landscape, four-three: a grid of cards, each 5 text lines (name, masked ID, amount, court, case number)
-  of ``LINE_FACTOR × f`` plus ``f`` padding high, and 10 ems of text plus a 3 × 4 ``f`` photo plus ``f``
-  padding wide; the top and bottom ``BANDS`` of the height are left for the header and footer;
+* landscape, four-three: a grid of cards, each ``CARD_LINES`` (4) text lines at ``LINE_FACTOR × f`` plus
+  ``CARD_PAD_EMS × f`` of padding high (name and amount; masked ID or code; court; case number; the photo
+  beside the first two), and ``CARD_EMS × f`` wide: a court name of ``COURT_EMS`` (16) characters, the
+  typical 基层人民法院 such as 青川市东湖区人民法院 with a province in front, stands on one line at the floor;
 * portrait: a one-column list, each entry two lines (name and amount; court and case number);
 * bar: a horizontal ticker, each entry one line of ``BAR_ENTRY_EMS`` ems;
 * led: text lines under a header line, one entry per line.
@@ -70,12 +73,19 @@ GRID_LAYOUTS = frozenset({"landscape", "four-three"})
 
 #: Line height as a multiple of the glyph size (the kiosk's fonts use the same factor).
 LINE_FACTOR = 1.22
-#: Share of the height kept for header and footer bands on grid and list pages.
-BANDS = 0.12
-#: Text lines of a grid card, and its width in ems of text plus the photo (3 × 4 ems) and padding.
-CARD_LINES = 5
-CARD_TEXT_EMS = 10
-CARD_PHOTO_EMS = 3
+#: Text lines of a grid card at its densest, and their padding (two paddings and three thin gaps) in ems.
+CARD_LINES = 4
+CARD_PAD_EMS = 0.75
+#: Characters of a court name a card holds on one line at the floor, and the card's width in ems for it
+#: (padding on both sides and a little slack for the font's side bearings).
+COURT_EMS = 16
+CARD_EMS = 17
+#: The page QR's side with its quiet zone: a version-3 code (29 modules, the official query page's link at
+#: level M) and 4 modules of quiet zone each side, at the 4 px a module needs to scan (kiosk/qr.py).
+PAGE_QR_PX = (29 + 2 * 4) * 4
+#: Width over height of the card a page prefers among the legible shapes: cards with fewer entries grow
+#: into photo, text column and court lines (kiosk/page_slides.py), about twice as wide as high.
+PREFERRED_CARD_ASPECT = 2.0
 #: Text lines of a portrait list entry and its width in ems.
 LIST_LINES = 2
 LIST_EMS = 20
@@ -208,10 +218,55 @@ def _check(layout: str, width: int, height: int) -> int:
     return LEGIBILITY[layout].floor_px(width, height)
 
 
+@dataclass(frozen=True)
+class PageFrame:
+    """The frame of a grid or list page (pixels): header on top, footer below, entries between.
+
+    Attributes:
+        margin: Left and right margin.
+        gap: Between the bands and the entries, and between entries.
+        header: Height of the header band.
+        footer: Height of the footer band (with room for the page QR code when asked for).
+        top: Where the entries begin.
+        width: Width the entries share.
+        height: Height the entries share.
+    """
+
+    margin: int
+    gap: int
+    header: int
+    footer: int
+    top: int
+    width: int
+    height: int
+
+
+def page_frame(layout: str, width: int, height: int, *, qr_side: int | None = PAGE_QR_PX) -> PageFrame:
+    """The frame of a grid (landscape, four-three) or list (portrait) page, as the renderer draws it.
+
+    Args:
+        layout: The layout.
+        width: Pixels.
+        height: Pixels.
+        qr_side: The page QR code's side, quiet zone included, that the footer must hold; ``None`` for a
+            page without one. :func:`page_capacity` keeps room for :data:`PAGE_QR_PX`.
+    """
+    floor = _check(layout, width, height)
+    u = (width if layout == "portrait" else height) / 100
+    margin = round(max(1.5 * u, 0.015 * width))
+    gap = round(0.9 * u)
+    header = round((5 if layout == "portrait" else 7) * height / 100)
+    footer = max(round(7 * height / 100), round(2 * floor * LINE_FACTOR + gap))
+    if qr_side is not None:
+        footer = max(footer, qr_side + 2 * gap)
+    top = header + gap
+    return PageFrame(margin, gap, header, footer, top, width - 2 * margin, height - footer - gap - top)
+
+
 def _cell(layout: str, floor: int) -> tuple[float, float]:
     """Width and height (px) one entry needs at the floor size."""
     if layout in GRID_LAYOUTS:
-        return (CARD_TEXT_EMS + CARD_PHOTO_EMS + 1) * floor, (CARD_LINES * LINE_FACTOR + 1) * floor
+        return CARD_EMS * floor, (CARD_LINES * LINE_FACTOR + CARD_PAD_EMS) * floor
     if layout == "portrait":
         return LIST_EMS * floor, (LIST_LINES * LINE_FACTOR + 0.5) * floor
     if layout == "bar":
@@ -220,9 +275,13 @@ def _cell(layout: str, floor: int) -> tuple[float, float]:
 
 
 def _area(layout: str, width: int, height: int, floor: int) -> tuple[float, float]:
-    """The part of the slide entries may use: header and footer bands are kept free."""
-    if layout in GRID_LAYOUTS or layout == "portrait":
-        return float(width), height * (1 - BANDS)
+    """The part of the slide entries may use (for a grid, one gap more: each card is counted with one)."""
+    if layout in GRID_LAYOUTS:
+        frame = page_frame(layout, width, height)
+        return float(frame.width + frame.gap), float(frame.height + frame.gap)
+    if layout == "portrait":
+        frame = page_frame(layout, width, height)
+        return float(frame.width), float(frame.height)
     if layout == "led":
         return float(width), float(height - floor - 2)  # the header line
     return float(width), float(height)
@@ -237,9 +296,10 @@ def page_capacity(layout: str, width: int, height: int) -> int:
     floor = _check(layout, width, height)
     cell_w, cell_h = _cell(layout, floor)
     area_w, area_h = _area(layout, width, height, floor)
-    rows = max(1, int(area_h // cell_h))
     if layout in GRID_LAYOUTS:
-        return max(1, int(area_w // cell_w)) * rows
+        gap = page_frame(layout, width, height).gap
+        return max(1, int(area_w // (cell_w + gap))) * max(1, int(area_h // (cell_h + gap)))
+    rows = max(1, int(area_h // cell_h))
     if layout == "portrait" or layout == "led":
         return rows
     return max(1, int(area_w // cell_w))  # bar: one row
@@ -249,7 +309,7 @@ def grid_shape(layout: str, width: int, height: int, n: int) -> tuple[int, int]:
     """Columns and rows for a page of ``n`` entries on this screen.
 
     Grid layouts get the shape with the fewest empty cells among those whose cells hold a legible card,
-    then the one whose cells are closest to a card's proportions; portrait and led pages are one column,
+    then the one whose cells are closest to :data:`PREFERRED_CARD_ASPECT`; portrait and led pages are one column,
     a bar's ticker one row. For ``n`` above :func:`page_capacity` no shape is legible: the closest is
     returned, and the caller must not draw more than the capacity.
 
@@ -264,12 +324,14 @@ def grid_shape(layout: str, width: int, height: int, n: int) -> tuple[int, int]:
     if layout == "bar":
         return n, 1
     cell_w, cell_h = _cell(layout, floor)
+    gap = page_frame(layout, width, height).gap
+    cell_w, cell_h = cell_w + gap, cell_h + gap
     area_w, area_h = _area(layout, width, height, floor)
 
     def score(cols: int) -> tuple[bool, int, float]:
         rows = math.ceil(n / cols)
         fits = area_w / cols >= cell_w and area_h / rows >= cell_h
-        aspect = abs(math.log((area_w / cols) / (area_h / rows) / (cell_w / cell_h)))
+        aspect = abs(math.log((area_w / cols) / (area_h / rows) / PREFERRED_CARD_ASPECT))
         return not fits, cols * rows - n, aspect
 
     cols = min(range(1, n + 1), key=score)

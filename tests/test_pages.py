@@ -7,11 +7,14 @@ import datetime as dt
 import pytest
 
 from signage.pages import (
+    COURT_EMS,
     LAYOUTS,
     LEGIBILITY,
+    PAGE_QR_PX,
     grid_shape,
     layout_for,
     page_capacity,
+    page_frame,
     plan_pages,
     quiet_seconds,
 )
@@ -43,13 +46,29 @@ def test_every_layout_has_a_sourced_floor():
 
 @pytest.mark.parametrize(
     ("layout", "size", "capacity", "shape"),
-    [("landscape", (1920, 1080), 12, (4, 3)), ("landscape", (3840, 2160), 12, (4, 3)),
-     ("four-three", (1024, 768), 12, (3, 4)), ("portrait", (1080, 1920), 28, (1, 28)),
+    [("landscape", (1920, 1080), 12, (3, 4)), ("landscape", (3840, 2160), 12, (3, 4)),
+     ("four-three", (1024, 768), 8, (2, 4)), ("portrait", (1080, 1920), 27, (1, 27)),
      ("bar", (1920, 360), 4, (4, 1)), ("led", (384, 192), 9, (1, 9))],
 )  # fmt: skip
 def test_capacity_and_the_densest_shape(layout, size, capacity, shape):
     assert page_capacity(layout, *size) == capacity
     assert grid_shape(layout, *size, capacity) == shape
+
+
+def test_a_grid_card_holds_a_court_name_and_the_footer_the_page_qr():
+    # Capacity and renderer agree: cards at least COURT_EMS floor glyphs wide (plus padding), the footer
+    # with room for a scannable page QR code.
+    for layout, size in (
+        ("landscape", (1920, 1080)),
+        ("four-three", (1024, 768)),
+        ("landscape", (1366, 768)),
+    ):
+        floor = LEGIBILITY[layout].floor_px(*size)
+        frame = page_frame(layout, *size)
+        columns, _rows = grid_shape(layout, *size, page_capacity(layout, *size))
+        assert (frame.width - (columns - 1) * frame.gap) / columns >= COURT_EMS * floor + floor / 2
+        assert frame.footer >= PAGE_QR_PX + 2 * frame.gap
+        assert frame.top + frame.height + frame.gap + frame.footer == size[1]
 
 
 def test_grid_shapes_leave_few_empty_cells():

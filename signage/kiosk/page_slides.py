@@ -134,14 +134,13 @@ def plan_page(
     if kind is LayoutKind.BAR:
         return _plan_bar(w, h, people, floor, qr_modules)
     u = (w if kind is LayoutKind.PORTRAIT else h) / 100
-    v = h / 100
-    margin = round(max(1.5 * u, 0.015 * w))
-    gap = round(0.9 * u)
-    title = round(4 * v if kind is not LayoutKind.PORTRAIT else 4.4 * u)
-    scale = _scale(floor, floor, title=title, mark=round(1.6 * u))
+    # Margins, bands and gaps are signage/pages.py's (page_frame), so its capacity is what fits here.
+    frame = pages.page_frame(kind.value, width, height, qr_side=None)
+    margin, gap = frame.margin, frame.gap
+    title = round(4 * h / 100 if kind is not LayoutKind.PORTRAIT else 4.4 * u)
     regions: _Regions = {}
     bands: _Regions = {}
-    header_height = round((7 if kind is not LayoutKind.PORTRAIT else 5) * v)
+    header_height = frame.header
     bands["header"] = QRectF(0, 0, w, header_height)
     inset = header_height * 0.14
     # The badge is at most 0.45 of the band high (its region less padding); "示例 / SAMPLE" is about 8 em.
@@ -164,14 +163,15 @@ def plan_page(
             kind, w, h, margin, gap, content_top, line, columns, rows, people, needed, floor
         )
         page_qr = not card_qr
-    footer_height = max(round(7 * v), round(2 * line + gap))
+    footer_height = frame.footer
     omitted: set[str] = set()
     if page_qr and qr_modules is not None:
-        tall = max(footer_height, qr_side_needed(qr_modules) + 2 * gap)
-        # The page's code must not push the entries below the floor: without room for it, it is left out
-        # (and listed), as on a single slide too small for a scannable code.
+        tall = pages.page_frame(kind.value, width, height, qr_side=qr_side_needed(qr_modules)).footer
+        # The page's code must not push the entries below the floor: without room for it (a link longer
+        # than signage/pages.py plans for), it is left out and listed, as on a single slide too small for
+        # a scannable code.
         cell = (h - tall - gap - content_top - gap * (rows - 1)) / rows
-        if kind is not LayoutKind.PORTRAIT and cell < 5.4 * line + 12:
+        if kind is not LayoutKind.PORTRAIT and cell < pages.CARD_LINES * line + 2 * _padding_floor(floor):
             page_qr = False
             omitted.add("qr")
         else:
@@ -260,6 +260,11 @@ def _padding(card: QRectF, floor: int) -> float:
     return round(max(6.0, min(card.width(), card.height()) * 0.03, floor * 0.25))
 
 
+def _padding_floor(floor: int) -> float:
+    """The least a card's padding and gaps take per side at the densest (within pages.CARD_PAD_EMS)."""
+    return max(6.0, floor * 0.25) + 1.5 * max(2, round(floor * 0.08))
+
+
 def _text_rows(regions: _Regions, prefix: str, column: QRectF, person: bool, base: int, gap: float) -> bool:
     """Name (taking what is left), amount, status and ID or code, top down in ``column``; status if room."""
     line = base * LINE_FACTOR
@@ -311,19 +316,30 @@ def _card(
 
 
 def _dense_card(regions: _Regions, prefix: str, inner: QRectF, person: bool, floor: int) -> bool:
-    """The densest card: five lines at the floor size. The photo stands beside name and amount only, so the
-    ID number, court and case number have the card's whole width; no status badge."""
+    """The densest card: four lines at the floor size (signage/pages.py's CARD_LINES), no status badge.
+
+    Name and amount on the first line (beside a person's photo), the masked ID or the organisation's code
+    whole on the second; court and case number have the card's whole width, which holds a court name of
+    pages.COURT_EMS characters.
+    """
     gap = max(2, round(floor * 0.08))
-    line = (inner.height() - 4 * gap) / 5
+    line = (inner.height() - (pages.CARD_LINES - 1) * gap) / pages.CARD_LINES
     left = inner.left()
     if person:
         photo_width = (2 * line + gap) * 0.75
         regions[f"{prefix}photo"] = QRectF(left, inner.top(), photo_width, 2 * line + gap)
         left += photo_width + floor * 0.4
     top = inner.top()
-    for label in ("name", "amount", "id" if person else "code", "court", "case"):
-        x = left if label in ("name", "amount") else inner.left()
-        regions[f"{prefix}{label}"] = QRectF(x, top, inner.right() - x, line)
+    column = inner.right() - left
+    # Name and amount share the first line; the amount (with its caption) never elides, so it gets the
+    # larger share beside a person's short name, and a little more than half beside an organisation's.
+    name_width = (column - gap) * (0.35 if person else 0.45)
+    regions[f"{prefix}name"] = QRectF(left, top, name_width, line)
+    regions[f"{prefix}amount"] = QRectF(left + name_width + gap, top, column - name_width - gap, line)
+    regions[f"{prefix}{'id' if person else 'code'}"] = QRectF(left, top + line + gap, column, line)
+    top += 2 * (line + gap)
+    for label in ("court", "case"):
+        regions[f"{prefix}{label}"] = QRectF(inner.left(), top, inner.width(), line)
         top += line + gap
     return False
 
@@ -392,7 +408,7 @@ def _cards_hold_qr(
     floor: int,
 ) -> bool:
     """Whether every card can carry a code of ``side`` pixels and keep its text column and rows."""
-    footer_height = max(round(7 * h / 100), round(2 * line + gap))
+    footer_height = pages.page_frame(kind.value, round(w), round(h), qr_side=None).footer
     content = QRectF(margin, content_top, w - 2 * margin, h - footer_height - gap - content_top)
     card = _cells(content, columns, rows, gap, 1)[0]
     pad = _padding(card, floor)
@@ -401,6 +417,9 @@ def _cards_hold_qr(
         room_height = inner.height()
         photo = inner.height() * 0.75 if any(people) else 0.0
     else:
+        base = _base_size(card, floor, rows_of_text=False)
+        if 6 * base * LINE_FACTOR + 5 * round(base * 0.3) > inner.height():
+            return False  # the densest card (four lines at the floor) has no room for a code
         room_height = inner.height() - 2 * line - 2 * round(floor * 0.3)
         photo = min(room_height * 0.75, inner.width() * 0.3) if any(people) else 0.0
     column = inner.width() - photo - side - 3 * round(floor * 0.5)
