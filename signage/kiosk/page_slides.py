@@ -288,8 +288,8 @@ def _card(
 ) -> bool:
     """A grid card: photo and the text column (and QR) on top, court and case number full width below.
 
-    A card holds five lines at least (name, amount, ID, court, case); at the densest page they are all at
-    the floor size with thin gaps, larger cards get larger text.
+    Larger cards get larger text; a card without room for six lines at its size is the densest card
+    (:func:`_dense_card`: four lines at the floor size).
     """
     pad = _padding(card, floor)
     inner = card.adjusted(pad, pad, -pad, -pad)
