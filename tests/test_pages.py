@@ -99,3 +99,12 @@ def test_an_uncoverable_list_says_so_and_the_operator_can_force():
     assert plan_pages(60_000, dwell_s=10, notices_every=None, capacity=12, forced=40).entries_per_page == 12
     assert not plan_pages(10, dwell_s=10, notices_every=None, quiet=((dt.time(0), dt.time(12)),
                           (dt.time(12), dt.time(0))), capacity=1).covered  # fmt: skip
+
+
+def test_the_players_slide_size_reads_back_and_anything_else_is_ignored():
+    from signage.pages import player_state, read_slide_size
+
+    assert read_slide_size(player_state("bus-1", 1920, 360, "bar"), "bus-1") == (1920, 360)
+    assert read_slide_size(player_state("bus-1", 1920, 360, "bar"), "bus-2") is None  # another screen's
+    for damaged in (None, b"", b"\x00", b'{"format": 1}', b"[" * 5000, player_state("bus-1", 0, 360, "bar")):
+        assert read_slide_size(damaged, "bus-1") is None
