@@ -380,6 +380,35 @@ def _add_distribution_commands(commands: Any) -> None:
     )
     status.set_defaults(handler=_status)
 
+    coverage = commands.add_parser(
+        "coverage",
+        help="simulate days of a screen's rotation: loop length, entries per page, shows per entry",
+        description="Run the player's own rotation and page planner on a simulated clock for D days, with the "
+        "config's dwell, transition, notice_every and quiet hours (a notice is assumed to exist), and report "
+        "the loop length in hours, the entries per page, the fewest and most shows of any entry, and whether "
+        "every entry is shown on every day. Exit 0 when everyone is covered every day, 1 when not.",
+    )
+    coverage.add_argument(
+        "--config", type=Path, metavar="FILE", help="a screen's player.toml (default: the player's defaults)"
+    )
+    what = coverage.add_mutually_exclusive_group()
+    what.add_argument("--records", type=int, metavar="N", help="simulate N fictional entries (default 300)")
+    what.add_argument(
+        "--source", type=Path, metavar="EXPORT", help="simulate the accepted rows of a court export"
+    )
+    coverage.add_argument(
+        "--days", type=int, default=4, metavar="D", help="days to simulate (1-31, default 4)"
+    )
+    coverage.add_argument(
+        "--size",
+        type=_size,
+        default=(1920, 1080),
+        metavar="WxH",
+        help="the screen's size (default 1920x1080)",
+    )
+    coverage.add_argument("--json", action="store_true", help="print a JSON object")
+    coverage.set_defaults(handler=_coverage)
+
 
 _DOCTOR_EPILOG = """\
 exit status / 退出码:
@@ -939,6 +968,8 @@ def _sync(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus
 
 
 def _status(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
+    from signage.coverage import plan_report_lines
+
     screen = _screen(arguments.config)
     now = screen.trusted_now(_now())
     at = now
@@ -951,6 +982,11 @@ def _status(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStat
             )
     display = screen.current(at)
     document = status_document(display)
+    plan, size = _status_plan(arguments.config, len(display.records), bool(display.notices))
+    document["pages"] = plan.to_json()
+    document["loop_hours"] = document["pages"]["loop_hours"]
+    # The size the capacity was planned for: the player's own, or null when assumed (1920×1080).
+    document["slide_size"] = None if size is None else list(size)
     if arguments.json:
         out.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
         return ExitStatus.OK
@@ -964,9 +1000,104 @@ def _status(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStat
         + ("" if display.withheld is None else f" ({display.withheld})"),
         file=out,
     )
+    for line in plan_report_lines(plan):
+        print(line, file=out)
+    print(
+        f"slide size / 画面尺寸: {size[0]}×{size[1]}"
+        if size is not None
+        else "slide size / 画面尺寸: 1920×1080 assumed (the player has not run yet / 播放器尚未运行)",
+        file=out,
+    )
     for entry in document["displayable"]:
         print(f"  {entry['name']}\t{entry['id_masked'] or ''}\t{entry['case_number']}", file=out)
     return ExitStatus.OK
+
+
+def _coverage(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
+    from signage.config import PlayerConfig, load_player_config
+    from signage.coverage import sample_records, simulate
+
+    if not 1 <= arguments.days <= 31:
+        raise UsageError("--days 应在 1 到 31 之间", "--days must be 1 to 31")
+    if arguments.records is not None and not 1 <= arguments.records <= 1_000_000:
+        raise UsageError("--records 应在 1 到 1000000 之间", "--records must be 1 to 1,000,000")
+    config = (
+        load_player_config(arguments.config)
+        if arguments.config
+        else PlayerConfig(screen_id="coverage", hub_url="http://127.0.0.1/", channel="coverage", root=Path())
+    )
+    if arguments.source is not None:
+        source, _photos = _locate(arguments.source, None)
+        report = import_file(
+            source, ImportOptions(today=dt.date.today(), photos=None, progress=_progress_printer(err))
+        )
+        records = tuple(report.records)
+        if not records:
+            raise InputFileError(
+                f"{source} 中没有可接受的行；请先用 signage check 查看原因",
+                f"{source} has no accepted rows; run signage check to see why",
+            )
+    else:
+        records = sample_records(300 if arguments.records is None else arguments.records)
+    capacity, _layout = _capacity(config.layout, arguments.size)
+    result = simulate(
+        records,
+        days=arguments.days,
+        dwell_s=config.dwell_seconds,
+        transition_s=config.transition_seconds,
+        notice_every=config.notice_every,
+        quiet=config.quiet_hours,
+        capacity=capacity,
+        forced=config.entries_per_page or None,
+        screen_id=config.screen_id,
+    )
+    if arguments.json:
+        out.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+    else:
+        loop = "-" if result.loop_hours == float("inf") else f"{result.loop_hours:.2f}"
+        print(
+            f"records / 条数: {result.records:,}, simulated / 模拟: {result.days} days / 天\n"
+            f"entries per page / 每屏条数: {result.entries_per_page} (legible capacity / 可读上限 {capacity})\n"
+            f"loop / 轮播一遍: {loop} h (planned / 预计 {result.planned_loop_hours:.2f} h)\n"
+            f"shows per entry / 每条显示次数: min {result.shows_min}, max {result.shows_max}\n"
+            f"fewest shows per day / 每天最少显示: {', '.join(map(str, result.daily_min))}\n"
+            + (
+                "everyone shown every day / 每天每条都已显示"
+                if result.every_day
+                else "NOT everyone shown every day / 并非每天每条都显示：请缩短停留时间、减少静默时段或增加屏幕"
+            ),
+            file=out,
+        )
+    return ExitStatus.OK if result.every_day else ExitStatus.ROWS_REFUSED
+
+
+def _status_plan(config_path: Path, records: int, notices: bool) -> Any:
+    """The page plan for ``records`` entries on this screen, at the slide size the player recorded in its
+    cache folder (:data:`signage.pages.PLAYER_STATE_FILE`); 1920×1080 until the player has run."""
+    from signage.config import load_player_config
+    from signage.pages import PLAYER_STATE_FILE, plan_pages, read_slide_size
+    from signage.rotation import DirectoryStore
+
+    config = load_player_config(config_path)
+    size = read_slide_size(DirectoryStore(config.cache_dir).load(PLAYER_STATE_FILE), config.screen_id)
+    capacity, _layout = _capacity(config.layout, size or (1920, 1080))
+    plan = plan_pages(
+        records,
+        dwell_s=config.dwell_seconds,
+        transition_s=config.transition_seconds,
+        notices_every=config.notice_every if notices else None,
+        quiet=config.quiet_hours,
+        capacity=capacity,
+        forced=config.entries_per_page or None,
+    )
+    return plan, size
+
+
+def _capacity(layout: str, size: tuple[int, int]) -> tuple[int, str]:
+    from signage.pages import layout_for, page_capacity
+
+    chosen = layout_for(*size, None if layout == "auto" else layout)
+    return page_capacity(chosen, *size), chosen
 
 
 def status_document(display: Any) -> dict[str, Any]:

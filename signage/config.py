@@ -54,6 +54,8 @@ class PlayerConfig:
         quiet_hours: Local ``(start, end)`` windows without debtor slides.
         quiet_mode: ``standby`` or ``black`` during quiet hours.
         notice_every: One operator notice after this many debtor slides.
+        entries_per_page: Debtor entries on one slide, or 0 to choose automatically so the list goes
+            round within a day (``signage.pages.plan_pages``); 1 forces one entry per slide.
         memory_ceiling_mb: Resident memory (MB) above which the player restarts itself between slides.
         token_file: The file holding this screen's hub token (``signage doctor`` checks its mode).
         heartbeat_seconds: Interval of the screen's heartbeat to the hub.
@@ -74,6 +76,7 @@ class PlayerConfig:
     quiet_hours: tuple[tuple[dt.time, dt.time], ...] = ()
     quiet_mode: str = "standby"
     notice_every: int = 5
+    entries_per_page: int = 0
     memory_ceiling_mb: int = 600
     token_file: Path = Path("/etc/signage/token")
     heartbeat_seconds: float = 60.0
@@ -303,6 +306,17 @@ def _whole_between(low: int, high: int) -> Validator:
     return check
 
 
+def _entries_per_page(value: int, _base_dir: Path) -> int:
+    if not 0 <= value <= 100:
+        raise Invalid(
+            f"{value} 超出范围：0 表示自动（让整个名单每天至少轮播一遍），1 表示每屏一条，最多 100",
+            f"{value} is out of range: 0 for automatic (the whole list goes round every day), 1 for one "
+            "entry per slide, at most 100",
+        )
+    # The screen still draws no more than its legible capacity (signage.pages.page_capacity).
+    return value
+
+
 def _quiet_hours(value: list[object], _base_dir: Path) -> tuple[tuple[dt.time, dt.time], ...]:
     windows = []
     for item in value:
@@ -466,6 +480,17 @@ KEYS: tuple[KeySpec, ...] = (
         en="one operator notice after this many debtor slides",
         example="5",
         default=5,
+    ),
+    KeySpec(
+        name="entries_per_page",
+        kind=int,
+        required=False,
+        validate=_entries_per_page,
+        zh="每张幻灯片显示几条名单：0 为自动（按名单长度选择，使整个名单每天至少轮播一遍，且字不小于可读下限），1 为每屏一条，或指定条数",
+        en="debtor entries per slide: 0 for automatic (as many as the list needs to go round every day, never "
+        "below the legible text size), 1 for one entry per slide, or a number",
+        example="0",
+        default=0,
     ),
     KeySpec(
         name="memory_ceiling_mb",

@@ -245,7 +245,12 @@ def test_sync_and_status_end_to_end(repo_dir, source, player, hub):
         "verified_until",
         "fresh",
         "displayable",
+        "pages",
+        "loop_hours",
+        "slide_size",
     }
+    # No player has run in this cache: the page plan assumes 1920×1080 and says so.
+    assert document["slide_size"] is None and document["loop_hours"] == document["pages"]["loop_hours"]
     assert document["channel"] == CHANNEL and document["fresh"] is True
     assert (document["playlist_version"], document["revocations_version"]) == (1, 1)
     verified_until = dt.datetime.fromisoformat(document["verified_until"])

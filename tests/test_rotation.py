@@ -21,7 +21,7 @@ from signage.rotation import (
     Rotation,
     Slide,
     SlideKind,
-    day_order,
+    cycle_order,
     notice_key,
     record_key,
 )
@@ -97,7 +97,7 @@ def test_every_record_is_shown_once_per_cycle():
     for cycle in range(3):
         assert sorted(shown[cycle * 50 : (cycle + 1) * 50]) == sorted(r.entry_id for r in recs)
     # One permutation per day: the cycles repeat it.
-    assert shown[:50] == shown[50:100] == day_order("screen-1", dt.date(2026, 11, 26), shown[:50])
+    assert shown[:50] == shown[50:100] == cycle_order("screen-1", shown[:50])
 
 
 def test_a_simulated_day_gives_equal_exposure_within_one():
@@ -140,7 +140,7 @@ def test_exposure_stays_equal_when_the_set_changes_mid_day():
     assert all(abs(counts[r.entry_id] - (morning + evening)) <= 2 for r in leaving)
 
 
-def test_orders_differ_between_screens_and_days_but_repeat_for_the_same_screen_and_day():
+def test_orders_differ_between_screens_but_not_between_days():
     recs = records(100)
 
     def order(screen: str, day_start: dt.datetime) -> list[str]:
@@ -150,20 +150,22 @@ def test_orders_differ_between_screens_and_days_but_repeat_for_the_same_screen_a
     assert today == order("screen-1", MIDNIGHT)
     assert sorted(today) == [r.entry_id for r in recs]
     assert today != order("screen-2", MIDNIGHT)
-    assert today != order("screen-1", MIDNIGHT + dt.timedelta(days=1))
+    # Issue 13: no date in the seed, so a cycle reads the same whichever day it starts on.
+    assert today == order("screen-1", MIDNIGHT + dt.timedelta(days=1))
 
 
-def test_a_new_day_starts_a_new_order_and_needs_a_set_computed_today():
+def test_a_cycle_runs_on_across_midnight_and_needs_a_set_computed_today():
     recs = records(20)
     rotation = Rotation("screen-1", notice_every=100)
     yesterday = ids(run(rotation, display(recs), 7))
     tomorrow = MIDNIGHT + dt.timedelta(days=1)
     # A set computed yesterday cannot speak for today: listing terms end at local midnight.
     assert rotation.next_slide(display(recs), tomorrow) == STANDBY_SLIDE
-    today = ids(run(rotation, display(recs, at=tomorrow), 20, tomorrow))
-    assert sorted(today) == sorted(r.entry_id for r in recs)
-    assert today == day_order("screen-1", dt.date(2026, 11, 27), today)
-    assert today[:7] != yesterday
+    today = ids(run(rotation, display(recs, at=tomorrow), 33, tomorrow))
+    order = cycle_order("screen-1", (r.entry_id for r in recs))
+    # The cycle begun yesterday runs to its end, then the next one repeats its order.
+    assert yesterday + today == order + order
+    assert rotation.position.cycle == 1 and rotation.position.index == 20
 
 
 def test_slide_kinds_and_keys():
@@ -304,7 +306,7 @@ def test_a_record_revoked_mid_cycle_is_replaced_and_never_shown_again():
     before = ids([rotation.next_slide(_computed(recs, now), now) for _ in range(10)])
     on_screen = rotation.next_slide(_computed(recs, now), now)
     assert on_screen.record is not None
-    order = day_order("screen-1", dt.date(2026, 11, 26), (r.entry_id for r in recs))
+    order = cycle_order("screen-1", (r.entry_id for r in recs))
     pending = order[12]
     assert pending not in before
     revoked = frozenset({on_screen.record.entry_id, pending})
@@ -326,13 +328,13 @@ def test_records_added_mid_day_are_shown_in_the_same_cycle():
     rest = ids(run(rotation, display(first + joining), 60, NOON))
     assert sorted(shown + rest) == sorted(r.entry_id for r in first + joining)
     # Newcomers come after the others still due in this cycle, in the day's order.
-    assert rest[50:] == day_order("screen-1", dt.date(2026, 11, 26), (r.entry_id for r in joining))
+    assert rest[50:] == cycle_order("screen-1", (r.entry_id for r in joining))
 
 
 def test_a_record_removed_and_restored_before_its_turn_keeps_it():
     recs = records(10)
     rotation = Rotation("screen-1", notice_every=1000)
-    order = day_order("screen-1", dt.date(2026, 11, 26), (r.entry_id for r in recs))
+    order = cycle_order("screen-1", (r.entry_id for r in recs))
     shown = ids(run(rotation, display(recs), 3))
     without = display(tuple(r for r in recs if r.entry_id != order[8]))
     shown += ids(run(rotation, without, 2))

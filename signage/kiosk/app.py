@@ -24,18 +24,20 @@ from PyQt6.QtGui import QGuiApplication, QImage
 from PyQt6.QtNetwork import QNetworkInterface
 from PyQt6.QtWidgets import QApplication
 
-from signage import __version__, systemd
+from signage import __version__, pages, systemd
 from signage.config import PlayerConfig
 from signage.kiosk.bridge import RenderQueue, SyncBridge
 from signage.kiosk.fonts import Fonts, find_fonts, log_coverage, texts_of
 from signage.kiosk.health import Health
 from signage.kiosk.layout import LayoutKind
+from signage.kiosk.page_slides import PageRenderer
 from signage.kiosk.player import Player
-from signage.kiosk.slides import SlideRenderer, screen_mark
+from signage.kiosk.slides import screen_mark
+from signage.kiosk.state import BackgroundStore
 from signage.kiosk.telemetry import Telemetry
 from signage.kiosk.window import SlideWindow
 from signage.records import PhotoRef
-from signage.rotation import QuietHours, QuietMode, Rotation, Slide, SlideKind
+from signage.rotation import DirectoryStore, Paging, QuietHours, QuietMode, Rotation, Slide, SlideKind
 from signage.sync.cache import ContentCache, ObjectRef
 from signage.sync.client import ContentSnapshot, ScreenSync, SyncResult
 from signage.sync.fetcher import HttpFetcher
@@ -70,7 +72,7 @@ class ScreenSource:
     def render(self, slide: Slide, size: QSize, snapshot: ContentSnapshot | None) -> list[QImage]:
         """The pages of ``slide`` at ``size``."""
         playlist = None if snapshot is None else snapshot.playlist
-        renderer = SlideRenderer(
+        renderer = PageRenderer(
             self._fonts,
             mark=screen_mark(self._screen_id, None if playlist is None else playlist.version),
             sample=playlist is not None and playlist.sample,
@@ -81,15 +83,38 @@ class ScreenSource:
             rendered = renderer.render_standby(size)
         elif slide.notice is not None:
             rendered = renderer.render_notice(slide.notice, size)
+        elif slide.records:
+            rendered = renderer.render_page(slide.records, size, _data_date(snapshot))
         elif slide.record is not None:
-            data_date = (playlist.issued + playlist.utc_offset).date()
-            rendered = renderer.render_record(slide.record, size, data_date)
+            rendered = renderer.render_record(slide.record, size, _data_date(snapshot))
         else:
             rendered = renderer.render_standby(size)
         return [page.image for page in rendered.pages]
 
     def _photo(self, ref: PhotoRef) -> bytes | None:
         return self._cache.read(ObjectRef(ref.sha256, ref.length))
+
+
+def _data_date(snapshot: ContentSnapshot | None) -> dt.date:
+    playlist = None if snapshot is None else snapshot.playlist
+    assert playlist is not None
+    return (playlist.issued + playlist.utc_offset).date()
+
+
+def layout_of(config: PlayerConfig, size: QSize) -> str:
+    """The layout this screen's slides use (:func:`signage.pages.layout_for`)."""
+    return pages.layout_for(size.width(), size.height(), None if config.layout == "auto" else config.layout)
+
+
+def paging_for(config: PlayerConfig, size: QSize) -> Paging:
+    """How many entries a page of this screen may hold (the densest legible page) and the config's choice."""
+    layout = layout_of(config, size)
+    return Paging(
+        capacity=pages.page_capacity(layout, size.width(), size.height()),
+        dwell_s=config.dwell_seconds,
+        transition_s=config.transition_seconds,
+        forced=config.entries_per_page or None,
+    )
 
 
 #: Libraries whose INFO lines are routine, not news for an installer: APScheduler logs "Running job …" and
@@ -178,12 +203,22 @@ def run_player(
 
     queue = RenderQueue()
     source = ScreenSource(fonts, config.screen_id, screen.cache, _LAYOUTS.get(config.layout))
+    # The rotation saves its position with every decision; the writes (fsync) go to a worker thread.
+    store = BackgroundStore(DirectoryStore(config.cache_dir))
+    size = window.slide_size()
+    # `signage status` plans pages for the size the slides really have, recorded here.
+    store.save(
+        pages.PLAYER_STATE_FILE,
+        pages.player_state(config.screen_id, size.width(), size.height(), layout_of(config, size)),
+    )
     rotation = Rotation(
         config.screen_id,
         resume_slot=dt.timedelta(seconds=config.dwell_seconds),
         notice_every=config.notice_every,
         quiet_hours=tuple(QuietHours(start, end) for start, end in config.quiet_hours),
         quiet_mode=QuietMode(config.quiet_mode),
+        paging=paging_for(config, size),
+        store=store,
     )
     player = Player(
         window,
@@ -247,6 +282,7 @@ def run_player(
         bridge.stop()
         queue.wait(3000)
         telemetry.stop()
+        store.close()
         fetcher.close()
 
 

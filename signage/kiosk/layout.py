@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from PyQt6.QtCore import QRectF
 
 from signage.kiosk.fonts import LINE_FACTOR
+from signage.pages import layout_for
 
 #: Glyphs of Chinese text on an LED board are never smaller than this (issue: "at least 16 px").
 LED_MIN_PX = 16
@@ -67,6 +68,8 @@ class SlideKind(enum.StrEnum):
     ORGANISATION = "organisation"
     NOTICE = "notice"
     STANDBY = "standby"
+    #: Several debtors at once (issue 13): laid out by ``page_slides``, not by :func:`compute_layout`.
+    PAGE = "page"
 
 
 @dataclass(frozen=True)
@@ -137,18 +140,8 @@ def choose_layout(width: int, height: int, forced: LayoutKind | str | None = Non
     Raises:
         ValueError: ``forced`` names no layout.
     """
-    if forced is not None:
-        return LayoutKind(forced)
-    if height < 300 or width < 480:
-        return LayoutKind.LED
-    aspect = width / height
-    if aspect >= 3:
-        return LayoutKind.BAR
-    if aspect < 1:
-        return LayoutKind.PORTRAIT
-    if aspect < 1.5:
-        return LayoutKind.FOUR_THREE
-    return LayoutKind.LANDSCAPE
+    # The rule itself is pure and lives in signage.pages (the page planner needs it without Qt).
+    return LayoutKind(layout_for(width, height, None if forced is None else str(forced)))
 
 
 def compute_layout(

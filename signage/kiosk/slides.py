@@ -552,8 +552,8 @@ class SlideRenderer:
             region=region,
         )
 
-    def _photo(self, page: _Page, ref: PhotoRef | None) -> None:
-        region = page.layout.regions.get("photo")
+    def _photo(self, page: _Page, ref: PhotoRef | None, label: str = "photo") -> None:
+        region = page.layout.regions.get(label)
         if region is None:
             return
         image = QImage()
@@ -571,7 +571,7 @@ class SlideRenderer:
         if image.isNull():
             box = _aspect_box(region, 3, 4)
             _silhouette(painter, box)
-            page.items.append(Drawn("photo", ItemKind.PHOTO, box, region, text="placeholder"))
+            page.items.append(Drawn(label, ItemKind.PHOTO, box, region, text="placeholder"))
             return
         box = _aspect_box(region, image.width(), image.height())
         scaled = image.scaled(
@@ -585,21 +585,25 @@ class SlideRenderer:
         painter.setPen(QPen(Palette.PHOTO_FRAME, frame))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(box.adjusted(frame / 2, frame / 2, -frame / 2, -frame / 2))
-        page.items.append(Drawn("photo", ItemKind.PHOTO, box, region))
+        page.items.append(Drawn(label, ItemKind.PHOTO, box, region))
 
-    def _qr(self, page: _Page, matrix: qr.QrMatrix) -> None:
-        region = page.layout.regions["qr"]
+    def _qr(self, page: _Page, matrix: qr.QrMatrix, label: str = "qr", caption: str = "扫码核查") -> None:
+        region = page.layout.regions[label]
         square = qr.plan(matrix, region)
         if square is None:
             return
         qr.draw(page.painter, matrix, square)
-        page.items.append(Drawn("qr", ItemKind.QR, square, region))
-        if "qr.caption" in page.layout.regions:
+        page.items.append(Drawn(label, ItemKind.QR, square, region))
+        if f"{label}.caption" in page.layout.regions:
             scale = page.layout.scale
-            align = Align.RIGHT if page.layout.regions["qr.caption"].right() < square.left() else Align.CENTRE
+            align = (
+                Align.RIGHT
+                if page.layout.regions[f"{label}.caption"].right() < square.left()
+                else Align.CENTRE
+            )
             page.text(
-                "qr.caption",
-                "扫码核查",
+                f"{label}.caption",
+                caption,
                 Style(scale.footer, scale.floor, scale.floor, max_lines=1, align=align, valign_centre=True),
                 Palette.QR_CAPTION,
             )

@@ -104,19 +104,30 @@ class Telemetry(QObject):
             return
         slide, started = self._on_screen
         self._on_screen = None
-        play = self._play(slide, started, now)
-        if play is not None:
+        for play in self._plays(slide, started, now):
             self._writer.submit(self._record, play)
 
-    def _play(self, slide: Slide, started: dt.datetime, ended: dt.datetime) -> Play | None:
+    def _plays(self, slide: Slide, started: dt.datetime, ended: dt.datetime) -> list[Play]:
+        """The plays of a slide that stood from ``started`` to ``ended``.
+
+        Each entry shown on a page is one play, with the page's start and duration (issue 13): exposure is
+        counted per debtor, whether the screen showed them alone or beside others.
+        """
         snapshot = self._player.snapshot
         version = 0 if snapshot is None or snapshot.playlist is None else snapshot.playlist.version
         duration = max(0, int((ended - started).total_seconds() * 1000))
         screen = self._config.screen_id
-        if slide.record is not None:
-            return debtor_play(
-                screen, slide.record, playlist_version=version, started=started, duration_ms=duration
-            )
+        if slide.entries:
+            return [
+                debtor_play(screen, record, playlist_version=version, started=started, duration_ms=duration)
+                for record in slide.entries
+            ]
+        play = self._other_play(slide, screen, version, started, duration)
+        return [] if play is None else [play]
+
+    def _other_play(
+        self, slide: Slide, screen: str, version: int, started: dt.datetime, duration: int
+    ) -> Play | None:
         if slide.notice is not None:
             return notice_play(
                 screen,
@@ -141,7 +152,8 @@ class Telemetry(QObject):
             verified_until=None if snapshot is None else snapshot.verified_until,
             last_sync_state=None if last is None else str(last.state),
             last_sync_message="" if last is None else last.en,
-            on_screen=None if current is None or current.record is None else current.record.entry_id,
+            # A page names its first entry (the heartbeat carries one entry id).
+            on_screen=None if current is None or not current.entries else current.entries[0].entry_id,
         )
         # A heartbeat still running (a slow hub) is not joined by another: they would pile up.
         if self._beating is None or self._beating.done():

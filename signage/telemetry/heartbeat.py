@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from signage.config import ID_RE
+from signage.pages import PagePlan
 from signage.playlist import utc_text
 from signage.telemetry.plays import is_play_entry_id
 
@@ -52,6 +53,9 @@ class Heartbeat:
         on_screen: The entry on screen (entry id, ``notice:<id>`` or ``standby``), or ``None``.
         sent_at: When the screen took these readings (UTC); a heartbeat queued while the hub was down keeps
             its original time.
+        coverage: The page plan of the current list (``signage.pages.PagePlan.to_json``:
+            ``entries_per_page`` int, ``loop_hours`` number or null, ``covered`` bool, ``capacity`` int), or
+            ``None`` before the first list; ``covered`` false means not everyone is shown every day.
     """
 
     screen_id: str
@@ -68,10 +72,11 @@ class Heartbeat:
     clock_offset_s: float | None
     on_screen: str | None
     sent_at: dt.datetime
+    coverage: dict[str, object] | None = None
 
     def to_json(self) -> dict[str, object]:
         """The heartbeat as the contract spells it, times as ``2026-11-26T08:00:00Z``."""
-        return {
+        document: dict[str, object] = {
             "screen_id": self.screen_id,
             "channel": self.channel,
             "playlist_version": self.playlist_version,
@@ -86,6 +91,10 @@ class Heartbeat:
             "on_screen": self.on_screen,
             "sent_at": _utc_text(self.sent_at),
         }
+        # Only when known: hubs that predate issue 13 refuse unknown fields.
+        if self.coverage is not None:
+            document["coverage"] = self.coverage
+        return document
 
     def encode(self) -> bytes:
         """The request body.
@@ -115,6 +124,7 @@ def build_heartbeat(
     disk_read_only: bool,
     clock_offset_s: float | None,
     on_screen: str | None,
+    coverage: PagePlan | None = None,
 ) -> Heartbeat:
     """A heartbeat from values the caller read (pure).
 
@@ -136,6 +146,7 @@ def build_heartbeat(
         disk_read_only: From :func:`filesystem_read_only`.
         clock_offset_s: From :func:`clock_offset`, or ``None`` before the hub's time is known.
         on_screen: The entry on screen, or ``None`` (nothing shown, e.g. a black quiet hour).
+        coverage: ``Rotation.plan``: whether the list goes round every day (issue 13).
 
     Raises:
         ValueError: a naive time, an id that is not one, or ``on_screen`` naming something other than an
@@ -168,6 +179,7 @@ def build_heartbeat(
         clock_offset_s=None if clock_offset_s is None else round(clock_offset_s, 3),
         on_screen=on_screen,
         sent_at=_utc(now),
+        coverage=None if coverage is None else coverage.to_json(),
     )
 
 
