@@ -14,7 +14,7 @@ from pathlib import Path
 from signage.hub.context import Clock, HubContext, configure
 from signage.hub.fleet import ChannelState
 from signage.hub.screens.ingest import MAX_REQUEST_BODY_BYTES, Limits
-from signage.hub.server import Hub
+from signage.hub.server import BodyLimits, Hub
 
 
 def make_hub(
@@ -58,6 +58,8 @@ def make_hub(
     options = load_options(repo_dir)
     if setup:
         bootstrap.setup(repo_dir)
+    from django.urls import reverse
+
     from signage.hub.console.uploads import MAX_UPLOAD_BYTES
     from signage.hub.screens import views
     from signage.hub.wsgi import make_hub_application
@@ -78,7 +80,16 @@ def make_hub(
         refresh,
         host=host,
         port=port,
-        # waitress spools bodies over 512 KB to a temporary file, so this bounds disk, not memory. The
-        # console's upload is the largest body; the telemetry views cap theirs by Content-Length themselves.
-        max_request_body_size=max(MAX_REQUEST_BODY_BYTES, MAX_UPLOAD_BYTES),
+        body_limits=upload_body_limits(reverse("console:upload"), MAX_UPLOAD_BYTES),
     )
+
+
+def upload_body_limits(upload_path: str, max_upload_bytes: int) -> BodyLimits:
+    """2 MiB for every request, except a POST to the console's upload page, which may carry an upload.
+
+    waitress spools a body over 512 KB to a temporary file, so these bound the disk an anonymous client
+    can fill. Only a signed-in clerk's upload needs the large limit, but waitress decides from the headers
+    and cannot see the session: the path is the bound, and the upload view checks the clerk after the body
+    has arrived. nginx's ``client_max_body_size`` per location does the same in production (issue 14).
+    """
+    return BodyLimits(default=MAX_REQUEST_BODY_BYTES, larger={("POST", upload_path): max_upload_bytes})

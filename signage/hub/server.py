@@ -15,6 +15,9 @@ Threads, and what each may touch:
 - APScheduler's single worker runs ``refresh``, whose failure is logged and retried at the next
   interval; serving never depends on it.
 
+Request bodies are bounded per method and path (:class:`BodyLimits`) by waitress's parser on the loop
+thread, from the headers, before any of the body is read or spooled to disk.
+
 The scheduler keeps its own clock (it is the shell around the core, not the core), so
 ``refresh_interval`` is the only time this module is given.
 """
@@ -22,11 +25,14 @@ The scheduler keeps its own clock (it is the shell around the core, not the core
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
+import functools
 import logging
 import signal
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any, Final
 from wsgiref.types import WSGIApplication
@@ -38,6 +44,8 @@ from apscheduler.schedulers.background import BackgroundScheduler  # type: ignor
 from waitress import trigger as waitress_trigger
 from waitress import wasyncore
 from waitress.channel import HTTPChannel  # type: ignore[import-untyped]
+from waitress.parser import HTTPRequestParser  # type: ignore[import-untyped]
+from waitress.server import BaseWSGIServer  # type: ignore[import-untyped]
 
 from signage.errors import ConfigError, SignageError
 
@@ -55,6 +63,74 @@ DEFAULT_THREADS: Final = 8
 #: How long the loop may sleep in select(); stop() wakes it at once anyway, through waitress's trigger.
 _LOOP_TIMEOUT_SECONDS: Final = 1.0
 _JOIN_TIMEOUT_SECONDS: Final = 15.0
+#: A body's limit when nothing else is said: the screens' telemetry never needs more.
+DEFAULT_MAX_BODY_BYTES: Final = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class BodyLimits:
+    """The largest request body waitress accepts, by method and path.
+
+    waitress judges a request from its headers alone, so the limit can only depend on what they carry:
+    the method and the path, never the session. A path given a larger limit therefore admits that much
+    from anyone, signed in or not; the per-path rule is the bound, not the application's check behind
+    it. nginx's per-location ``client_max_body_size`` draws the same line in production.
+
+    Attributes:
+        default: Bytes allowed for every request not listed in ``larger``.
+        larger: ``(method, path)`` to the bytes allowed there; the path as sent, without its query.
+    """
+
+    default: int = DEFAULT_MAX_BODY_BYTES
+    larger: Mapping[tuple[str, str], int] = field(default_factory=dict)
+
+    def for_request(self, method: str, path: str) -> int:
+        """The largest body, in bytes, that ``method path`` may carry."""
+        return self.larger.get((method, path), self.default)
+
+
+class _PathLimitedParser(HTTPRequestParser):
+    """waitress's request parser, with the body limit of the request's own method and path.
+
+    waitress compares a declared ``Content-Length`` with ``adj.max_request_body_size`` right after
+    ``parse_header`` (answering 413 without reading the body), and a chunked body's running size with
+    the same attribute as it arrives. Giving this request its own copy of ``adj`` with its own limit
+    moves both checks to the per-path limit, and nothing else of waitress changes.
+    """
+
+    adj: Any  # waitress's Adjustments
+
+    def __init__(self, adj: Any, limits: BodyLimits) -> None:
+        super().__init__(adj)
+        self._limits = limits
+
+    def parse_header(self, header_plus: bytes) -> None:
+        super().parse_header(header_plus)
+        adj = copy.copy(self.adj)
+        # waitress refuses a body of max_request_body_size bytes or more; the limit itself is allowed.
+        adj.max_request_body_size = self._limits.for_request(self.command, self.path) + 1
+        self.adj = adj
+
+    def received(self, data: bytes) -> int:
+        consumed: int = super().received(data)
+        if self.error is not None:
+            # The channel would otherwise answer "Expect: 100-continue" and invite the body it refuses.
+            self.expect_continue = False
+        return consumed
+
+
+class _Channel(HTTPChannel):
+    """waitress's connection, parsing each request with :class:`_PathLimitedParser`."""
+
+    def __init__(
+        self, server: Any, sock: Any, addr: Any, adj: Any, map: Any = None, *, limits: BodyLimits
+    ) -> None:
+        self._body_limits = limits
+        super().__init__(server, sock, addr, adj, map=map)
+
+    def parser_class(self, adj: Any) -> _PathLimitedParser:
+        # waitress calls self.parser_class(adj) for every request, and for the error it answers.
+        return _PathLimitedParser(adj, self._body_limits)
 
 
 class Hub:
@@ -69,6 +145,7 @@ class Hub:
         threads: waitress worker threads.
         connection_limit: Connections open at once before waitress stops accepting.
         channel_timeout: Seconds before an idle connection is closed.
+        body_limits: The largest request body by method and path, refused (413) from its headers.
     """
 
     def __init__(
@@ -82,7 +159,7 @@ class Hub:
         threads: int = DEFAULT_THREADS,
         connection_limit: int = DEFAULT_CONNECTION_LIMIT,
         channel_timeout: int = DEFAULT_CHANNEL_TIMEOUT,
-        max_request_body_size: int = 2 * 1024 * 1024,
+        body_limits: BodyLimits | None = None,
     ) -> None:
         if refresh_interval <= dt.timedelta(0):
             raise ConfigError(
@@ -97,7 +174,7 @@ class Hub:
         self._threads = threads
         self._connection_limit = connection_limit
         self._channel_timeout = channel_timeout
-        self._max_body = max_request_body_size
+        self._body_limits = BodyLimits() if body_limits is None else body_limits
         self._lock = threading.Lock()
         self._stop_requested = threading.Event()
         self._started = False
@@ -206,8 +283,9 @@ class Hub:
                 threads=self._threads,
                 connection_limit=self._connection_limit,
                 channel_timeout=self._channel_timeout,
-                # Refuse an announced oversized body at once (413) instead of waiting for it to arrive.
-                max_request_body_size=self._max_body,
+                # Each request gets its own limit from _PathLimitedParser; this one is what a request
+                # whose headers cannot be parsed is held to.
+                max_request_body_size=self._body_limits.default + 1,
                 # poll() has no FD_SETSIZE ceiling of 1024 descriptors, unlike select().
                 asyncore_use_poll=True,
                 ident="signage-hub",
@@ -220,6 +298,10 @@ class Hub:
                 f"cannot listen on {self._host}:{self._requested_port}: {error} "
                 "(is the port in use, or the address not this machine's?)",
             ) from error
+        for dispatcher in self._map.values():
+            if isinstance(dispatcher, BaseWSGIServer):
+                # Set before the loop runs, so every connection accepted gets the per-path limits.
+                dispatcher.channel_class = functools.partial(_Channel, limits=self._body_limits)
         listening = getattr(server, "effective_listen", None)
         self._addresses = (
             [(str(host), int(port)) for host, port in listening]
