@@ -6,8 +6,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from urllib.parse import quote_from_bytes
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from signage.hub.console.views.reports import safe_cell
@@ -115,6 +118,7 @@ def test_the_date_range_filters(plays, login):
         "date_from=2026-11-26&date_to=2026-11-01",
         "date_from=2020-01-01&date_to=2026-01-01",
         "date_to=%ff",
+        "date_from=2020-01-01",  # alone, it reaches today: more than 366 days
     ],
 )
 def test_garbage_ranges_fall_back_to_the_last_week(plays, login, query):
@@ -122,6 +126,69 @@ def test_garbage_ranges_fall_back_to_the_last_week(plays, login, query):
     response = clerk.get("/reports/exposure/?" + query)
     assert response.status_code == 200 and "共曝光 6 次" in response.content.decode()
     assert clerk.get("/reports/exposure.csv?" + query).status_code == 200
+
+
+EXTREMES = [
+    "date_to=0001-01-01",
+    "date_to=0001-01-02",
+    "date_from=0001-01-01",
+    "date_to=9999-12-31",
+    "date_from=9999-12-31",
+    "date_from=0001-01-01&date_to=0001-01-07",
+    "date_from=9999-12-25&date_to=9999-12-31",
+    "date_from=1999-12-31&date_to=2000-01-01",
+    "date_from=2100-12-31&date_to=2101-01-01",
+]
+
+
+@pytest.mark.parametrize("query", EXTREMES)
+def test_dates_out_of_bounds_are_a_form_error_and_the_last_week(plays, login, query):
+    clerk = login("lin", "clerk")
+    page = clerk.get("/reports/exposure/?" + query)
+    html = page.content.decode()
+    assert page.status_code == 200 and "共曝光 6 次" in html
+    assert "日期须在 2000-01-01 至 2100-12-31 之间。" in html
+    for fmt in ("csv", "xlsx"):
+        download = clerk.get(f"/reports/exposure.{fmt}?" + query)
+        assert download.status_code == 200
+        assert 'filename="exposure-20261120-20261126.' in download["Content-Disposition"]
+
+
+def test_the_bounds_themselves_are_counted(plays, login):
+    clerk = login("lin", "clerk")
+    for start, end in (("2000-01-01", "2000-01-01"), ("2100-12-25", "2100-12-31")):
+        query = f"date_from={start}&date_to={end}"
+        assert f"{start} 至 {end}" in clerk.get("/reports/exposure/?" + query).content.decode()
+        response = clerk.get("/reports/exposure.xlsx?" + query)
+        assert response.status_code == 200
+        name = f"exposure-{start.replace('-', '')}-{end.replace('-', '')}.xlsx"
+        assert f'filename="{name}"' in response["Content-Disposition"]
+
+
+_KEYS = st.sampled_from(["date_from", "date_to", "date_from[]", "", "x"]) | st.text(max_size=10)
+_DATES = st.dates().map(dt.date.isoformat)
+_VALUES = (
+    _DATES
+    | st.builds("{}-{}-{}".format, st.integers(-99, 100_000), st.integers(-1, 13), st.integers(-1, 32))
+    | st.text(max_size=20)
+    | st.binary(max_size=12).map(quote_from_bytes)
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    path=st.sampled_from(["/reports/exposure/", "/reports/exposure.csv", "/reports/exposure.xlsx"]),
+    pairs=st.lists(st.tuples(_KEYS, _VALUES), max_size=4),
+)
+def test_no_query_string_gives_a_500(plays, reviewer, path, pairs):
+    # Values already percent-encoded stay as they are, so that bytes which are not UTF-8 reach Django too.
+    query = "&".join(f"{quote_from_bytes(key.encode())}={value}" for key, value in pairs)
+    assert reviewer.get(f"{path}?{query}").status_code == 200
+
+
+@pytest.fixture
+def reviewer(login):
+    return login("wang", "reviewer")
 
 
 def test_formula_like_text_is_never_a_formula():

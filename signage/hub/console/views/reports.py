@@ -35,11 +35,21 @@ from signage.publish.ledger import Ledger
 DEFAULT_DAYS: Final = 7
 #: The longest range one report may cover (a year and a day, for a leap year).
 MAX_DAYS: Final = 366
+#: The earliest and latest days a report may ask for; screens played nothing outside them.
+FIRST_DAY: Final = dt.date(2000, 1, 1)
+LAST_DAY: Final = dt.date(2100, 12, 31)
 #: Characters that make a spreadsheet read a cell as a formula.
 _FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
 
 
 class RangeForm(forms.Form):
+    """The report's days: ``date_from`` to ``date_to``, both optional, read against ``today``.
+
+    A missing ``date_to`` is today, a missing ``date_from`` the week up to ``date_to``. Days are bounded
+    (:data:`FIRST_DAY` to :data:`LAST_DAY`) before any arithmetic, so that no query string can push a date
+    past what ``datetime.date`` holds; the cleaned data then holds the two days counted.
+    """
+
     date_from = forms.DateField(
         label=gettext_lazy("起始日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -47,14 +57,38 @@ class RangeForm(forms.Form):
         label=gettext_lazy("截止日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
+    def __init__(self, *args: Any, today: dt.date, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    def clean_date_from(self) -> dt.date | None:
+        return _within_bounds(self.cleaned_data.get("date_from"))
+
+    def clean_date_to(self) -> dt.date | None:
+        return _within_bounds(self.cleaned_data.get("date_to"))
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        start, end = data.get("date_from"), data.get("date_to")
-        if start and end and start > end:
+        if self.errors:
+            return data  # a field is invalid or out of bounds: the report falls back to the last week
+        end = data.get("date_to") or self.today
+        start = data.get("date_from") or end - dt.timedelta(days=DEFAULT_DAYS - 1)
+        if start > end:
             raise forms.ValidationError(gettext_lazy("起始日期晚于截止日期。"))
-        if start and end and (end - start).days >= MAX_DAYS:
+        if (end - start).days >= MAX_DAYS:
             raise forms.ValidationError(gettext_lazy("一次最多统计 366 天。"))
+        data["date_from"], data["date_to"] = start, end
         return data
+
+
+def _within_bounds(day: dt.date | None) -> dt.date | None:
+    """``day`` if a report may count it; a form error otherwise."""
+    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+        raise forms.ValidationError(
+            gettext_lazy("日期须在 %(first)s 至 %(last)s 之间。"),
+            params={"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()},
+        )
+    return day
 
 
 @dataclass(frozen=True)
@@ -75,13 +109,14 @@ def safe_cell(text: str) -> str:
 
 
 def report_range(request: HttpRequest, today: dt.date) -> tuple[RangeForm, dt.date, dt.date]:
-    """The form and the days it asks for; the last week when a field is missing or invalid."""
-    form = RangeForm(request.GET or None)
-    data = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    end = data.get("date_to") or today
-    start = data.get("date_from") or end - dt.timedelta(days=DEFAULT_DAYS - 1)
+    """The form and the days it asks for; the last week up to ``today`` when the form is invalid."""
+    form = RangeForm(request.GET or None, today=today)
+    if form.is_bound and form.is_valid():
+        return form, form.cleaned_data["date_from"], form.cleaned_data["date_to"]
+    start, end = today - dt.timedelta(days=DEFAULT_DAYS - 1), today
     if not form.is_bound:
-        form = RangeForm(initial={"date_from": start, "date_to": end})  # the fields show the days counted
+        # The fields show the days counted.
+        form = RangeForm(initial={"date_from": start, "date_to": end}, today=today)
     return form, start, end
 
 
