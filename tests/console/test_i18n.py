@@ -126,11 +126,17 @@ def test_no_chinese_is_left_in_the_english_pages_own_words(repo, tmp_path):
 
 def test_chromium_renders_the_home_and_a_submission_page_in_english(repo, tmp_path, live_server, browser):
     """Log in through the form, press the switch, and keep PNGs of the English home and submission pages."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
     clerk = operator("clerk-c", "clerk")
     submission = imported(upload(clerk, export_with_changes(tmp_path)))
-    wait = WebDriverWait(browser, PAGE_SECONDS)
+    # While a page is being replaced, an element found on the old one goes stale: look again.
+    wait = WebDriverWait(
+        browser,
+        PAGE_SECONDS,
+        ignored_exceptions=(StaleElementReferenceException, NoSuchElementException),
+    )
     browser.get(f"{live_server.url}/login/")
     browser.find_element("css selector", "#id_username").send_keys("clerk-c")
     browser.find_element("css selector", "#id_password").send_keys(PASSWORD)
