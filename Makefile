@@ -11,14 +11,15 @@ STAMP := $(VENV)/.installed
 # window, python3-venv for the venv itself, PostgreSQL for the hub's tests, systemd for
 # `systemd-analyze verify` of the kiosk units, chromium and chromium-driver for the console's browser test
 # (Selenium is given /usr/bin/chromedriver, so it never downloads a driver or a browser; the benchmarks
-# compare against the same chromium), nginx (the hub's front in docs/deploy.md, to check its config) and
+# compare against the same chromium; chromium-l10n so its own widgets, file inputs and date pickers, speak
+# Chinese in the screenshots), nginx (the hub's front in docs/deploy.md, to check its config) and
 # gettext (msgfmt compiles the console's translations).
 DEB_PACKAGES := fonts-noto-cjk xvfb xauth libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0 \
 	libxkbcommon-x11-0 libxcb-cursor0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-xkb1 \
 	libegl1 libgl1 libfontconfig1 libdbus-1-3 python3-venv postgresql systemd \
-	chromium chromium-driver nginx gettext
+	chromium chromium-driver chromium-l10n nginx gettext
 
-.PHONY: test lint typecheck pytest pytest-postgres test-stress demo deps venv bench sample clean install boot-test
+.PHONY: test lint typecheck pytest pytest-postgres test-stress demo deps venv bench sample clean install boot-test messages
 
 test: venv lint typecheck pytest
 
@@ -88,6 +89,15 @@ bench: venv $(VENV)/.bench-installed
 $(VENV)/.bench-installed: pyproject.toml | venv
 	$(BIN)/python -m pip install -q -e '.[test,bench]'
 	touch $@
+
+# The console's English: collect every Chinese msgid of signage/hub into locale/en/LC_MESSAGES/django.po
+# (new ones arrive with an empty msgstr: translate them), then compile django.mo, which Django loads.
+# tests/console/test_i18n.py fails while a msgstr is empty or django.mo is older than django.po.
+messages: venv
+	cd signage/hub && PYTHONPATH=$(CURDIR) DJANGO_SETTINGS_MODULE=signage.hub.settings \
+		$(CURDIR)/$(BIN)/python -m django makemessages -l en --ignore 'migrations/*' --add-location file --no-obsolete
+	cd signage/hub && PYTHONPATH=$(CURDIR) DJANGO_SETTINGS_MODULE=signage.hub.settings \
+		$(CURDIR)/$(BIN)/python -m django compilemessages -l en
 
 sample: venv
 	$(BIN)/python playlists/generate_sample.py

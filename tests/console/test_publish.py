@@ -343,7 +343,11 @@ def test_a_zip_bomb_is_refused_with_a_clear_message(repo, clerk, tmp_path):
     response = upload(clerk, export_with_changes(tmp_path), bomb)
     assert response.status_code == 200
     page = response.content.decode()
-    assert "压缩炸弹" in page and "ZIP bomb" in page
+    # In the page's language: Chinese by default, English after the switch.
+    assert "压缩炸弹" in page and "ZIP bomb" not in page
+    clerk.post("/i18n/setlang/", {"language": "en", "next": "/upload/"})
+    page = upload(clerk, export_with_changes(tmp_path), bomb).content.decode()
+    assert "ZIP bomb" in page and "压缩炸弹" not in page
     assert Submission.objects.count() == 0 and not (repo.directory / "console" / "uploads").exists()
 
 

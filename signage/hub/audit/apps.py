@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AuditConfig(AppConfig):
     name = "signage.hub.audit"
     label = "audit"
-    verbose_name = "审计日志 / Audit log"
+    verbose_name = _("审计日志")
 
     def ready(self) -> None:
         from signage.hub.audit.signals import connect

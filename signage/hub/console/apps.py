@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 class ConsoleConfig(AppConfig):
     name = "signage.hub.console"
     label = "console"
-    verbose_name = "操作台 / Console"
+    verbose_name = _("操作台")
 
     def ready(self) -> None:
         from signage.hub.console.roles import ensure_roles

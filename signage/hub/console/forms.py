@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from signage.errors import SignageError
@@ -19,6 +20,7 @@ from signage.hub.console.uploads import (
     check_photos_zip,
     sniff_export,
 )
+from signage.hub.i18n import message_of
 from signage.publish.channel import check_channel_id
 
 
@@ -68,21 +70,21 @@ class UploadForm(forms.Form):
         try:
             return check_channel_id(channel)
         except SignageError as error:
-            raise forms.ValidationError(f"{error.zh} / {error.en}") from None
+            raise forms.ValidationError(message_of(error)) from None
 
     def clean_source(self) -> UploadedFile:
         upload: UploadedFile = self.cleaned_data["source"]
         if upload.size is None or upload.size > MAX_SOURCE_BYTES:
             raise forms.ValidationError(_size_message(MAX_SOURCE_BYTES))
         if not upload.size:
-            raise forms.ValidationError(_("文件是空的 / the file is empty"))
+            raise forms.ValidationError(_("文件是空的"))
         upload.seek(0)
         head = upload.read(64 * 1024)
         upload.seek(0)
         try:
             sniff_export(upload.name or "", head)
         except UploadRefused as error:
-            raise forms.ValidationError(f"{error.zh} / {error.en}") from None
+            raise forms.ValidationError(message_of(error)) from None
         return upload
 
     def clean_photos(self) -> UploadedFile | None:
@@ -92,14 +94,12 @@ class UploadForm(forms.Form):
         if upload.size is None or upload.size > MAX_PHOTOS_ZIP_BYTES:
             raise forms.ValidationError(_size_message(MAX_PHOTOS_ZIP_BYTES))
         if Path(upload.name or "").suffix.lower() != ".zip":
-            raise forms.ValidationError(
-                _("照片请压缩为 .zip 后上传 / compress the photos as a .zip file and upload that")
-            )
+            raise forms.ValidationError(_("照片请压缩为 .zip 后上传"))
         upload.seek(0)
         try:
             check_photos_zip(upload)
         except UploadRefused as error:
-            raise forms.ValidationError(f"{error.zh} / {error.en}") from None
+            raise forms.ValidationError(message_of(error)) from None
         finally:
             upload.seek(0)
         return upload
@@ -107,7 +107,7 @@ class UploadForm(forms.Form):
 
 def _size_message(limit: int) -> str:
     mb = limit // (1024 * 1024)
-    return f"文件超过 {mb} MB 上限 / the file is larger than the {mb} MB limit"
+    return gettext("文件超过 %(mb)s MB 上限") % {"mb": mb}
 
 
 class ReviewForm(forms.Form):

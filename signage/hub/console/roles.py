@@ -22,9 +22,11 @@ class Role(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"clerk": "书记员 / clerk", "reviewer": "审核员 / reviewer", "admin": "管理员 / admin"}[
-            self.value
-        ]
+        """The role's name in the page's language (书记员 or clerk)."""
+        from signage.hub.i18n import in_language
+
+        zh = {"clerk": "书记员", "reviewer": "审核员", "admin": "管理员"}[self.value]
+        return in_language(zh, self.value)
 
 
 _CLERK: Final = (

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ScreensConfig(AppConfig):
     name = "signage.hub.screens"
     label = "screens"
-    verbose_name = "屏幕 / Screens"
+    verbose_name = _("屏幕")

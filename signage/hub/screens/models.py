@@ -10,6 +10,7 @@ heartbeat, while its plays stay for the exposure reports.
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Screen(models.Model):
@@ -23,7 +24,7 @@ class Screen(models.Model):
 
     class Meta:
         ordering = ["screen_id"]
-        verbose_name = "屏幕"
+        verbose_name = _("屏幕")
 
     def __str__(self) -> str:
         return self.name or self.screen_id

@@ -32,6 +32,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from signage.hub.context import hub_context
@@ -304,7 +305,7 @@ def fleet(request: HttpRequest) -> HttpResponse:
     except Exception as error:
         # The page is most needed when something is wrong: show the screens anyway.
         logger.warning("fleet page: cannot read the repository's current versions: %s", error)
-        channels, note = {}, f"cannot read the repository's current versions / 无法读取当前版本: {error}"
+        channels, note = {}, _("无法读取当前版本：%(error)s") % {"error": error}
     with state.working():
         statuses = queries.fleet_statuses(now, channels)
     context = fleet_page_context(statuses, now=now, note=note)

@@ -8,9 +8,6 @@ from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMix
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import translation
-
-from signage.errors import SignageError
 
 
 class PermittedMixin(LoginRequiredMixin, PermissionRequiredMixin):
@@ -22,11 +19,6 @@ class PermittedMixin(LoginRequiredMixin, PermissionRequiredMixin):
         if not self.request.user.is_authenticated:
             return redirect_to_login(self.request.get_full_path())
         return super().handle_no_permission()
-
-
-def message_of(error: SignageError) -> str:
-    """The error's message in the page's language (Chinese unless English is chosen)."""
-    return error.en if (translation.get_language() or "").startswith("en") else error.zh
 
 
 def refused(request: HttpRequest, message: str) -> HttpResponse:

@@ -22,10 +22,11 @@ from django.views import View
 
 from signage.errors import SignageError
 from signage.hub.audit.models import Action, record
-from signage.hub.console.views.common import PermittedMixin, entry_of, message_of, refused
+from signage.hub.console.views.common import PermittedMixin, entry_of, refused
 from signage.hub.console.views.fleet import fleet_snapshot, takedowns_by_channel
 from signage.hub.context import hub_context
 from signage.hub.fleet import Acknowledgement
+from signage.hub.i18n import list_separator, message_of
 from signage.publish.channel import (
     EntryMatch,
     find_entries,
@@ -110,7 +111,7 @@ class TakedownsView(PermittedMixin, View):
             entries=[entry_of(r) for r in records],
             reason=form.cleaned_data["reason"],
         )
-        names = "、".join(f"{r.debtor.name} {r.case_number}" for r in records)
+        names = list_separator().join(f"{r.debtor.name} {r.case_number}" for r in records)
         messages.success(request, _("已撤回：%(names)s。各屏幕将在下次同步时移除。") % {"names": names})
         return HttpResponseRedirect(reverse("console:takedowns"))
 

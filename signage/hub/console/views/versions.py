@@ -22,8 +22,9 @@ from django.views import View
 from signage.errors import SignageError
 from signage.hub.audit.models import Action, record
 from signage.hub.console.models import PublishedVersion
-from signage.hub.console.views.common import PermittedMixin, entry_of, message_of
+from signage.hub.console.views.common import PermittedMixin, entry_of
 from signage.hub.context import hub_context
+from signage.hub.i18n import list_separator, message_of
 from signage.playlist import Playlist
 from signage.publish.channel import (
     ChannelSettings,
@@ -132,7 +133,7 @@ class RollbackView(PermittedMixin, View):
         if left_out:
             text += " " + _("已撤回的 %(n)d 条没有恢复：%(names)s。") % {
                 "n": len(left_out),
-                "names": "、".join(f"{e['name']} {e['case_number']}" for e in left_out),
+                "names": list_separator().join(f"{e['name']} {e['case_number']}" for e in left_out),
             }
         messages.success(request, text)
         return HttpResponseRedirect(reverse("console:versions"))

@@ -1,5 +1,5 @@
 // Upload progress for form#upload-form: sends the form with XMLHttpRequest and fills progress#upload-progress.
-// Without JavaScript the form posts as usual; on any error the page the server answered is shown as is.
+// The failure message comes translated in data-failed. Without JavaScript the form posts as usual; on any error the page the server answered is shown as is.
 (function () {
   "use strict";
   var form = document.getElementById("upload-form");
@@ -32,7 +32,7 @@
     });
     request.addEventListener("error", function () {
       button.disabled = false;
-      status.textContent = "上传失败，请检查网络后重试 / the upload failed; check the network and try again";
+      status.textContent = status.dataset.failed;
     });
     request.send(new FormData(form));
   });
