@@ -354,7 +354,11 @@ def _add_distribution_commands(commands: Any) -> None:
     hub.add_argument("--port", type=int, default=8080)
     _add_passphrase_file(hub)
     hub.set_defaults(handler=_hub)
-    hub_commands = hub.add_subparsers(dest="hub_command", metavar="ACTION")
+    hub_commands = hub.add_subparsers(
+        dest="hub_command",
+        metavar="nginx-config",
+        help="optional: print the nginx.conf for this hub instead of serving (signage hub nginx-config --help)",
+    )
     _add_nginx_config(hub_commands)
 
     sync = commands.add_parser(
