@@ -20,7 +20,7 @@ from typing import Any, TextIO, cast
 
 from signage import __version__
 from signage.config import DEFAULT_CONFIG_PATH
-from signage.errors import ExitStatus, InputFileError, SignageError, UsageError, exit_status_for
+from signage.errors import ConfigError, ExitStatus, InputFileError, SignageError, UsageError, exit_status_for
 from signage.importer import ImportOptions, import_file
 from signage.playlist import local_time_text
 from signage.report import render_json, render_text
@@ -347,12 +347,19 @@ def _add_distribution_commands(commands: Any) -> None:
         "unset; it is created or migrated at start. Behind nginx with TLS, set SIGNAGE_HUB_TLS=1 and "
         "SIGNAGE_ALLOWED_HOSTS (docs/deploy.md).",
     )
-    hub.add_argument("--repo", type=Path, required=True, metavar="DIR")
+    # Not required here: `signage hub nginx-config --repo DIR` takes its own; _hub checks it is given.
+    hub.add_argument("--repo", type=Path, metavar="DIR", help="the repository to serve (required)")
     hub.add_argument("--keys", type=Path, metavar="KEYS")
     hub.add_argument("--host", default="127.0.0.1")
     hub.add_argument("--port", type=int, default=8080)
     _add_passphrase_file(hub)
     hub.set_defaults(handler=_hub)
+    hub_commands = hub.add_subparsers(
+        dest="hub_command",
+        metavar="nginx-config",
+        help="optional: print the nginx.conf for this hub instead of serving (signage hub nginx-config --help)",
+    )
+    _add_nginx_config(hub_commands)
 
     sync = commands.add_parser(
         "sync",
@@ -900,10 +907,72 @@ def _find(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus
     return ExitStatus.OK if found else ExitStatus.ROWS_REFUSED
 
 
+def _add_nginx_config(hub_commands: Any) -> None:
+    """``signage hub nginx-config``: the nginx.conf that puts nginx in front of ``signage hub``."""
+    nginx = hub_commands.add_parser(
+        "nginx-config",
+        help="print an nginx.conf that serves DIR/public and puts nginx in front of the hub",
+        description="Print a complete nginx.conf: nginx serves DIR/public (/metadata/, /targets/, /photos/) "
+        "from disk with the caching headers of docs/deploy.md, and passes everything else to the hub at "
+        "--upstream, with header and body deadlines, per-address connection and request limits sized for 200 "
+        "buses behind one NAT address, 2 MB bodies except the console's upload, and stricter limits on the "
+        "log-in pages. It runs as any user as it is: nginx -c FILE -p PREFIX -g 'daemon off;' (logs, pid and "
+        "temporary files in PREFIX). With --tls-cert and --tls-key, --listen is HTTPS. See docs/deploy.md.",
+    )
+    nginx.add_argument(
+        "--repo", type=Path, required=True, metavar="DIR", help="the repository (DIR/public is served)"
+    )
+    nginx.add_argument(
+        "--upstream",
+        default="127.0.0.1:8080",
+        metavar="HOST:PORT",
+        help="where `signage hub` listens (default 127.0.0.1:8080; keep it on 127.0.0.1)",
+    )
+    nginx.add_argument(
+        "--listen", default="0.0.0.0:80", metavar="HOST:PORT", help="where nginx listens (default 0.0.0.0:80)"
+    )
+    nginx.add_argument(
+        "--server-name", default="_", metavar="NAME", help="the host name screens use (default: any)"
+    )
+    nginx.add_argument(
+        "--tls-cert", type=Path, metavar="FILE", help="PEM certificate chain: --listen is HTTPS"
+    )
+    nginx.add_argument("--tls-key", type=Path, metavar="FILE", help="PEM private key of --tls-cert")
+    nginx.set_defaults(handler=_hub_nginx_config)
+
+
+def _hub_nginx_config(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
+    from signage.hub.console.uploads import MAX_UPLOAD_BYTES
+    from signage.hub.nginx import make_site, render
+
+    def absolute(path: Path | None) -> Path | None:
+        return None if path is None else path.expanduser().absolute()
+
+    public = arguments.repo.expanduser().absolute() / "public"
+    if not public.is_dir():
+        raise ConfigError(
+            f"“{public}”不存在；请先运行 signage repo init",
+            f"'{public}' does not exist; run 'signage repo init' first",
+        )
+    site = make_site(
+        public,
+        upstream=arguments.upstream,
+        listen=arguments.listen,
+        upload_bytes=MAX_UPLOAD_BYTES,
+        server_name=arguments.server_name,
+        tls_cert=absolute(arguments.tls_cert),
+        tls_key=absolute(arguments.tls_key),
+    )
+    out.write(render(site))
+    return ExitStatus.OK
+
+
 def _hub(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
     from signage.hub.serve import make_hub
     from signage.publish.repo import OperatorRepository
 
+    if arguments.repo is None:
+        raise UsageError("signage hub 需要 --repo DIR", "signage hub needs --repo DIR")
     passphrase = _passphrase(arguments)
     repository = OperatorRepository(arguments.repo, arguments.keys, passphrase=passphrase)
     # The console signs with the targets key and the refresh with the online keys: a missing key or a
