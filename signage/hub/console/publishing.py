@@ -357,7 +357,7 @@ def approve(submission: Submission, *, reviewer: Any, comment: str, seen: tuple[
     context = hub_context()
     now = context.clock()
     repository = context.repository()
-    before = submission.status
+    before = Submission.objects.values_list("status", flat=True).get(pk=submission.pk)
     claimed = Submission.objects.filter(
         pk=submission.pk, status__in=[Submission.Status.SUBMITTED, Submission.Status.PUBLISH_FAILED]
     ).update(
