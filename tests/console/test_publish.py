@@ -131,7 +131,9 @@ def export_with_changes(folder: Path) -> Path:
 
 def approve_as_seen(client: Client, pk: int, comment: str, **kwargs: Any) -> Any:
     """Open the submission's page as the reviewer does, then click approve on that page's form."""
-    return client.post(f"/submissions/{pk}/approve", {"comment": comment, "seen": seen_on(client, pk)}, **kwargs)
+    return client.post(
+        f"/submissions/{pk}/approve", {"comment": comment, "seen": seen_on(client, pk)}, **kwargs
+    )
 
 
 def seen_on(client: Client, pk: int) -> str:
