@@ -69,6 +69,10 @@ def make_hub(
 
         channels = RepositoryChannels(repo_dir)
     configure(HubContext(repo_dir=repo_dir, clock=clock, keys_dir=keys_dir, passphrase=passphrase))
+    from signage.hub.console.jobs import recover_interrupted_jobs
+
+    # An import or a publish cut off by a restart: raw uploads deleted, submissions settled (console/jobs.py).
+    recover_interrupted_jobs()
     views.configure(
         limits=limits,
         channels=channels,

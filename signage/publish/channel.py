@@ -87,12 +87,34 @@ class PublishResult:
         version: The new playlist version, or ``None`` when nothing was published.
         published: Entries in the published playlist (revoked ones are left out).
         photos: Photos the playlist references.
+        records: The records of the signed playlist (read under the lock, so never another publish's).
     """
 
     report: ImportReport
     version: int | None = None
     published: int = 0
     photos: int = 0
+    records: tuple[DebtorRecord, ...] = ()
+
+
+class LiveChanged(UsageError):
+    """The live playlist is no longer the one the caller saw (``expect_live``); nothing was published."""
+
+    def __init__(self, zh: str, en: str, *, live: tuple[int, str]) -> None:
+        super().__init__(zh, en)
+        self.live = live
+
+
+def live_state(repository: OperatorRepository, channel: str) -> tuple[int, str]:
+    """The channel's live playlist as ``(version, sha256 of its target)``; ``(0, "")`` when never published.
+
+    What a reviewer saw is compared with it before signing (the hash alone identifies the playlist; the
+    version is for the message).
+    """
+    info = repository.targets().signed.targets.get(playlist_path(channel))
+    if info is None:
+        return 0, ""
+    return _current_version(repository, playlist_path(channel)), str(info.hashes.get("sha256", ""))
 
 
 def check_channel_id(channel: str) -> str:
@@ -273,6 +295,7 @@ def publish_records(
     source_name: str,
     confirmed: frozenset[str] = frozenset(),
     refused_rows: int = 0,
+    expect_live: tuple[int, str] | None = None,
 ) -> PublishResult:
     """Sign and publish ``records`` as ``channel``'s next playlist version, and record it in the history.
 
@@ -283,13 +306,26 @@ def publish_records(
     the history. Publishing an older version's records (a rollback) makes a new version: a version
     number is never used twice.
 
+    ``expect_live`` is the live playlist as the caller saw it (:func:`live_state`); it is compared under the
+    lock, just before signing, so a list approved against one diff never silently replaces another version.
+
     Raises:
+        LiveChanged: the live playlist is not ``expect_live`` any more; nothing was published.
         RepositoryError: a photo the records name is missing from ``photos_from`` or does not match its hash.
         ConfigError: the settings or records would be refused by screens.
     """
     report = ImportReport(source=source_name)
     result = PublishResult(report)
     with repository.locked():
+        if expect_live is not None:
+            live = live_state(repository, channel)
+            if live != expect_live:
+                raise LiveChanged(
+                    f"在播名单已从第 {expect_live[0]} 版变为第 {live[0]} 版，未发布；请核对新的差异后再批准",
+                    f"the live list changed from version {expect_live[0]} to {live[0]}, so nothing was "
+                    "published; check the new differences before approving",
+                    live=live,
+                )
         revoked = Ledger(repository.directory / "revoked.json").takedowns(channel)
         kept, refusals = _guard(records, revoked.values(), confirmed, settings.utc_offset, None)
         report.problems.extend(refusals)
@@ -297,6 +333,7 @@ def publish_records(
         result.version = playlist.version
         result.published = len(playlist.records)
         result.photos = len(playlist.photos())
+        result.records = playlist.records
         append_history(
             repository.directory / "history.jsonl",
             "publish",

@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from signage.errors import SignageError
@@ -29,6 +29,31 @@ DEFAULT_SIZES = ((1920, 1080), (1080, 1920), (1920, 360))
 THUMBNAIL_WIDTH = 480
 #: What the renderer may print on failure that is kept for the message.
 _MAX_ERROR_TEXT = 2000
+
+
+#: What the renderer inherits from the hub's environment, and nothing else: it handles uploaded content, so
+#: the hub's secrets (key passphrase, secret key, database URL, credentials directory) never reach it.
+#: PATH and PYTHONPATH to run, HOME/XDG_RUNTIME_DIR/TMPDIR for Qt, locale and fontconfig for CJK fonts.
+RENDERER_ENVIRONMENT = (
+    "PATH",
+    "PYTHONPATH",
+    "HOME",
+    "XDG_RUNTIME_DIR",
+    "TMPDIR",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "FONTCONFIG_FILE",
+    "FONTCONFIG_PATH",
+    "QT_QPA_FONTDIR",
+)
+
+
+def renderer_environment(hub: Mapping[str, str]) -> dict[str, str]:
+    """The renderer's environment: the :data:`RENDERER_ENVIRONMENT` variables of ``hub``, on Qt's offscreen
+    platform (the hub has no display)."""
+    kept = {name: hub[name] for name in RENDERER_ENVIRONMENT if name in hub}
+    return {**kept, "QT_QPA_PLATFORM": "offscreen"}
 
 
 class ThumbnailError(SignageError):
@@ -88,12 +113,11 @@ def render_thumbnails(
             *[argument for size in sizes for argument in ("--size", f"{size[0]}x{size[1]}")],
             *(["--sample"] if sample else []),
         ]
-        # Offscreen: the hub has no display. The renderer finds its CJK fonts through fontconfig as on a screen.
-        environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+        # The renderer finds its CJK fonts through fontconfig as on a screen.
         try:
             finished = subprocess.run(
                 command,
-                env=environment,
+                env=renderer_environment(os.environ),
                 capture_output=True,
                 timeout=timeout,
                 check=False,

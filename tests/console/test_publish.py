@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 import shutil
 import struct
 import zipfile
@@ -128,6 +129,21 @@ def export_with_changes(folder: Path) -> Path:
     return write_csv(folder / "新名单.csv", rows, headers=(*HEADERS, "照片"))
 
 
+def approve_as_seen(client: Client, pk: int, comment: str, **kwargs: Any) -> Any:
+    """Open the submission's page as the reviewer does, then click approve on that page's form."""
+    return client.post(
+        f"/submissions/{pk}/approve", {"comment": comment, "seen": seen_on(client, pk)}, **kwargs
+    )
+
+
+def seen_on(client: Client, pk: int) -> str:
+    """The live playlist the page's diff was computed against, as its review form carries it."""
+    page = client.get(f"/submissions/{pk}/").content.decode()
+    found = re.search(r'name="seen" value="([^"]*)"', page)
+    assert found, "the review form carries what was shown"
+    return found.group(1)
+
+
 def photos_zip(**members: bytes) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -212,7 +228,7 @@ def test_four_eyes_then_another_reviewer_approves_and_the_repository_has_the_new
 
     page = reviewer.get(f"/submissions/{submission.pk}/").content.decode()
     assert 'id="approve"' in page and 'id="reject"' in page and 'id="id_comment"' in page
-    response = reviewer.post(f"/submissions/{submission.pk}/approve", {"comment": "核对无误"}, follow=True)
+    response = approve_as_seen(reviewer, submission.pk, "核对无误", follow=True)
     assert "已批准并发布为第 2 版" in response.content.decode()
     submission.refresh_from_db()
     assert submission.status == Submission.Status.PUBLISHED and submission.published_version == 2
@@ -253,24 +269,30 @@ def test_reject_needs_a_comment_and_is_audited(repo, clerk, reviewer, tmp_path):
     assert reviewer.post(f"/submissions/{submission.pk}/approve").status_code == 409
 
 
-def test_stale_submission_shows_a_warning_and_recomputes_the_diff_before_approval(
+def test_stale_submission_shows_a_warning_and_the_fresh_diff_and_approval_needs_it_seen(
     repo, clerk, reviewer, tmp_path
 ):
     submission = imported(upload(clerk, export_with_changes(tmp_path)))
     clerk.post(f"/submissions/{submission.pk}/submit")
+    seen_before = seen_on(reviewer, submission.pk)
     # Meanwhile someone publishes from the command line: S2 is no longer live.
     later = write_csv(tmp_path / "later.csv", [LIVE[0], LIVE[2]])
     publish_channel(repo, CHANNEL, later, photos=None, now=NOW, settings=ChannelSettings())
-    # The approval that was about to happen is held back: the diff is recomputed and shown first.
-    response = reviewer.post(f"/submissions/{submission.pk}/approve", {"comment": "ok"}, follow=True)
+    # The approval clicked on the page opened before is held back, with the fresh diff shown.
+    response = reviewer.post(
+        f"/submissions/{submission.pk}/approve", {"comment": "ok", "seen": seen_before}, follow=True
+    )
     page = response.content.decode()
-    assert 'id="stale"' in page and "重新计算" in page
+    assert 'id="stale"' in page and "重新计算" in page and "未发布" in page
+    assert 'id="diff-added">2<' in page  # S4 and S2, which is no longer live
     submission.refresh_from_db()
-    assert submission.status == Submission.Status.SUBMITTED and submission.diff["live_version"] == 2
-    assert submission.diff["counts"]["added"] == 2  # S4 and S2, which is no longer live
-    assert live_version(repo) == 2
-    reviewer.post(f"/submissions/{submission.pk}/approve", {"comment": "已核对新差异"})
+    assert submission.status == Submission.Status.SUBMITTED and live_version(repo) == 2
+    # A form that names no diff at all is refused too.
+    assert reviewer.post(f"/submissions/{submission.pk}/approve", {"comment": "ok"}).status_code == 400
+    approve_as_seen(reviewer, submission.pk, "已核对新差异")
     assert live_version(repo) == 3
+    submission.refresh_from_db()
+    assert submission.diff["live_version"] == 2 and submission.diff["counts"]["added"] == 2
 
 
 def test_publish_failure_is_shown_never_a_500(repo, clerk, reviewer, tmp_path):
@@ -280,7 +302,7 @@ def test_publish_failure_is_shown_never_a_500(repo, clerk, reviewer, tmp_path):
     clerk.post(f"/submissions/{submission.pk}/submit")
     # The staged photo vanished (a disk cleaned by hand): publishing must fail with the reason.
     shutil.rmtree(repo.directory / "console" / "photos")
-    response = reviewer.post(f"/submissions/{submission.pk}/approve", {"comment": "ok"}, follow=True)
+    response = approve_as_seen(reviewer, submission.pk, "ok", follow=True)
     assert response.status_code == 200 and "发布失败" in response.content.decode()
     submission.refresh_from_db()
     assert submission.status == Submission.Status.PUBLISH_FAILED and "照片" in submission.error

@@ -132,3 +132,26 @@ def test_garbage_never_gives_a_500(hub, login, data):
     assert clerk.get("/takedowns/?query=%ff%fe&x[]=1").status_code == 200
     reviewer = login("zhao", "reviewer")
     assert reviewer.post("/takedowns/reinstate/", data).status_code == 302
+
+
+def test_a_takedown_whose_audit_cannot_be_written_says_it_is_in_force(hub, login, caplog):
+    from django.db import connection
+
+    clerk = login("lin", "clerk")
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE audit_auditevent RENAME TO audit_auditevent_away")
+    try:
+        response = clerk.post(
+            "/takedowns/",
+            {"channel": CHANNEL, "query": "示例林小雨", "reason": "已履行完毕（示例）"},
+            follow=True,
+        )
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE audit_auditevent_away RENAME TO audit_auditevent")
+    text = response.content.decode()
+    assert (
+        response.status_code == 200 and "已撤回" in text and "审计记录写入失败" in text and "已经生效" in text
+    )
+    assert revoked_on_screens(hub) == {LIN_ID}
+    assert any(r.levelname == "ERROR" and "示例林小雨" in r.getMessage() for r in caplog.records)

@@ -3,13 +3,16 @@ reviewer, after a confirm page, and never brings back an entry taken down since.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import pytest
 
 from signage.hub.audit.models import Action, AuditEvent
 from signage.hub.console.models import PublishedVersion
+from signage.hub.context import HubContext, configure
 from signage.publish.channel import current_playlist, records_to_json
+from signage.publish.repo import OperatorRepository
 from tests.console import ops
 from tests.console.ops import CHANNEL, NOW, PUBLISHED, ROWS, publish_rows
 from tests.helpers import entry_id_of
@@ -151,3 +154,37 @@ def test_a_rollback_serves_the_old_versions_photos_again_from_the_consoles_copie
     )
     assert (hub.photos_dir / digest).exists()
     assert current_playlist(hub, CHANNEL).records[0].photo.sha256 == digest
+
+
+class _NextPublisherWaits(HubContext):
+    """The hub's repository, where another publisher takes the lock the moment a publish releases it (the
+    worst moment for a view that would read the live list after the lock)."""
+
+    def repository(self):
+        context = self
+
+        class Repository(OperatorRepository):
+            @contextlib.contextmanager
+            def locked(self):
+                with super().locked():
+                    yield
+                if context.next_publish:
+                    rows, context.next_publish = context.next_publish, []
+                    publish_rows(self, context.folder, rows, NOW + dt.timedelta(minutes=9))
+
+        return Repository(self.repo_dir, self.keys_dir, passphrase=self.passphrase)
+
+
+def test_a_rollback_stores_the_records_it_signed_not_a_concurrent_publishs(
+    hub, history, login, clock, tmp_path
+):
+    reviewer = login("qian", "reviewer")
+    context = _NextPublisherWaits(repo_dir=hub.directory, clock=clock)
+    object.__setattr__(context, "next_publish", [ROWS[1]])
+    object.__setattr__(context, "folder", tmp_path)
+    configure(context)
+    assert reviewer.post(f"/versions/{CHANNEL}/1/rollback/", {"reason": "回滚（示例）"}).status_code == 302
+    assert current_playlist(hub, CHANNEL).version == 4  # the other publisher's, right after the rollback's v3
+    row = PublishedVersion.objects.get(channel=CHANNEL, version=3)
+    assert {r["id"] for r in row.records} == {entry_id_of(ROWS[1]), entry_id_of(ROWS[2])}
+    assert row.entry_count == 2

@@ -3,9 +3,12 @@
 - :func:`run_import` (a background job): stage the uploaded export with :func:`~signage.publish.channel.stage_list`,
   store its report, its masked records (playlist wire format) and its diff against the live list, render
   thumbnails, and delete the raw upload whatever happened.
-- :func:`refresh_diff`: recompute the diff when the live list changed since the import (stale submission).
+- :func:`shown_diff`: the diff a page shows: the stored one, or (when the live list changed since the
+  import) one computed afresh for display only; a GET never writes.
 - :func:`approve`: sign and publish the stored records with :func:`~signage.publish.channel.publish_records`,
-  keep a :class:`~signage.hub.console.models.PublishedVersion` for rollback, and record it in the audit log.
+  but only if the live list is still the one the reviewer's diff was computed against (checked under the
+  repository lock), keep a :class:`~signage.hub.console.models.PublishedVersion` for rollback, and record
+  it in the audit log (:func:`record_act`: an act already done is never reported as not done).
 
 Photos are kept content-addressed in ``hub_context().private_dir / "photos"`` (never served), so an approval
 or a later rollback finds them; the raw upload lives only in ``private_dir / "uploads" / <pk>`` until imported.
@@ -16,12 +19,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from signage.errors import SignageError
 from signage.hub.audit.models import Action, record
@@ -31,7 +35,9 @@ from signage.hub.context import hub_context
 from signage.playlist import CHINA_STANDARD_TIME
 from signage.publish.channel import (
     ChannelSettings,
+    LiveChanged,
     current_playlist,
+    live_state,
     load_channel_settings,
     publish_records,
     published_channels,
@@ -54,6 +60,17 @@ MAX_THUMBNAIL_ENTRIES = MAX_THUMBNAIL_RECORDS
 #: Screen shapes rendered when the fleet's are not known: a landscape screen and a bus bar.
 DEFAULT_SCREEN_SIZES: tuple[tuple[int, int], ...] = ((1920, 1080), (1920, 360))
 THUMBNAIL_TIMEOUT = 120.0
+#: Pauses before the audit write of an act already done is tried again (a busy or restarting database).
+AUDIT_RETRY_DELAYS = (0.1, 0.5, 1.5)
+
+
+def fleet_screen_sizes() -> tuple[tuple[int, int], ...]:
+    """The screen shapes thumbnails are rendered in: :data:`DEFAULT_SCREEN_SIZES` for now.
+
+    It will read the registered screens' reported display sizes (from their heartbeats, distinct, the most
+    common first) and fall back to the defaults when no screen has reported one.
+    """
+    return DEFAULT_SCREEN_SIZES
 
 
 def photos_dir() -> Path:
@@ -86,6 +103,21 @@ def live_fingerprint(repository: OperatorRepository, channel: str) -> str:
     """The SHA-256 of the channel's live playlist target (``""`` when never published): cheap to compare."""
     info = repository.targets().signed.targets.get(playlist_path(channel))
     return "" if info is None else str(info.hashes.get("sha256", ""))
+
+
+def seen_token(diff: Mapping[str, Any]) -> str:
+    """``"<version>:<sha256>"``: the live playlist a diff was computed against, for the review form."""
+    return f"{diff.get('live_version') or 0}:{diff.get('fingerprint', '')}"
+
+
+def parse_seen(token: str) -> tuple[int, str] | None:
+    """The ``(version, sha256)`` of :func:`seen_token`, or None when ``token`` is not one."""
+    version, colon, digest = token.partition(":")
+    if not colon or not version.isdigit() or len(version) > 12:
+        return None
+    if digest and (len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest)):
+        return None
+    return int(version), digest
 
 
 def run_import(pk: int, source: Path, photos_zip: Path | None, published_on: dt.date | None) -> None:
@@ -128,7 +160,8 @@ def run_import(pk: int, source: Path, photos_zip: Path | None, published_on: dt.
         thumbnails = render_submission_thumbnails(
             pk, staged.records, diff, sample=live is not None and live.sample
         )
-        Submission.objects.filter(pk=pk).update(
+        # Only an import still under way becomes a draft: a list withdrawn meanwhile stays withdrawn.
+        Submission.objects.filter(pk=pk, status=Submission.Status.IMPORTING).update(
             status=Submission.Status.DRAFT,
             report=report,
             records=records_to_json(staged.records),
@@ -153,7 +186,9 @@ def run_import(pk: int, source: Path, photos_zip: Path | None, published_on: dt.
 
 
 def _import_failed(pk: int, reason: str) -> None:
-    Submission.objects.filter(pk=pk).update(status=Submission.Status.IMPORT_FAILED, error=reason)
+    Submission.objects.filter(pk=pk, status=Submission.Status.IMPORTING).update(
+        status=Submission.Status.IMPORT_FAILED, error=reason
+    )
 
 
 def diff_json(diff: ListDiff, *, live_version: int | None, fingerprint: str) -> dict[str, Any]:
@@ -202,7 +237,7 @@ def render_submission_thumbnails(
         rendered = render_thumbnails(
             chosen,
             photos_dir=photos_dir(),
-            sizes=DEFAULT_SCREEN_SIZES,
+            sizes=fleet_screen_sizes(),
             out_dir=out,
             sample=sample,
             timeout=THUMBNAIL_TIMEOUT,
@@ -215,24 +250,39 @@ def render_submission_thumbnails(
 
 
 def is_stale(submission: Submission, repository: OperatorRepository) -> bool:
-    """Whether the live list changed since the submission's diff was computed."""
+    """Whether the live list changed since the submission's stored diff was computed."""
     if not submission.diff:
         return False
     return str(submission.diff.get("fingerprint", "")) != live_fingerprint(repository, submission.channel)
 
 
-def refresh_diff(submission: Submission, repository: OperatorRepository) -> None:
-    """Recompute the diff against what is live now, remembering the version it was computed against before."""
-    previous = submission.diff.get("live_version")
+def fresh_diff(submission: Submission, repository: OperatorRepository) -> dict[str, Any]:
+    """The submission's diff against what is live now (not stored)."""
     live = current_playlist(repository, submission.channel)
+    version, digest = live_state(repository, submission.channel)
     diff = diff_json(
         diff_lists(() if live is None else live.records, records_from_json(submission.records)),
         live_version=None if live is None else live.version,
-        fingerprint=live_fingerprint(repository, submission.channel),
+        fingerprint=digest,
     )
-    diff["stale_from"] = previous
-    submission.diff = diff
-    submission.save(update_fields=["diff"])
+    if live is not None and live.version != version:
+        # Published between the two reads: compare against a fingerprint that can never match.
+        diff["fingerprint"] = ""
+    return diff
+
+
+def shown_diff(submission: Submission, repository: OperatorRepository) -> dict[str, Any]:
+    """The diff to show: the stored one, or, when the live list changed since, a fresh one for display only.
+
+    A fresh diff carries ``stale_from`` (the version the stored diff was computed against). Nothing is
+    written: the page's review form carries the fingerprint of the diff shown, and approval checks it.
+    """
+    diff: dict[str, Any] = dict(submission.diff or {})
+    if diff and submission.records and is_stale(submission, repository):
+        previous = diff.get("live_version")
+        diff = fresh_diff(submission, repository)
+        diff["stale_from"] = previous
+    return diff
 
 
 def diff_entries(diff: Mapping[str, Any]) -> list[dict[str, str]]:
@@ -246,21 +296,68 @@ def diff_entries(diff: Mapping[str, Any]) -> list[dict[str, str]]:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What an approval did: the new version, or the reason it failed (both languages)."""
+    """What an approval did: the new version, or the reason it failed (both languages).
+
+    ``stale``: refused because the live list is no longer the one the reviewer's diff was computed against.
+    ``audit_failed``: published, but the audit log could not be written (logged at ERROR to be re-entered).
+    """
 
     version: int | None = None
     error: str = ""
+    stale: bool = False
+    audit_failed: bool = False
 
 
-def approve(submission: Submission, *, reviewer: Any, comment: str) -> Outcome:
-    """Sign and publish ``submission``'s records as its channel's next version.
+def record_act(action: str, **event: Any) -> bool:
+    """Record an act that is already done (live on the screens) in the audit log; False if it could not be.
 
-    The caller has checked the permission, four eyes and staleness. The submission moves to ``publishing``
-    first (one approval wins when two reviewers click at once), then to ``published`` or
-    ``publish-failed`` with the reason; every outcome is in the audit log.
+    The write is tried again after :data:`AUDIT_RETRY_DELAYS`; if the database still fails, the act is
+    logged at ERROR with everything needed to enter it again by hand, and the caller must say that the act
+    IS done but not recorded (never that nothing was done).
+    """
+    return after_act(lambda: record(action, **event), action, event)
+
+
+def after_act(write: Any, action: str, event: Mapping[str, Any]) -> bool:
+    """Run ``write`` (the database writes that follow a done act), retried; False and an ERROR log if it fails."""
+    for delay in (*AUDIT_RETRY_DELAYS, None):
+        try:
+            write()
+            return True
+        except DatabaseError as error:
+            if delay is None:
+                log.error(
+                    "AUDIT NOT WRITTEN: the act %s is done but could not be recorded (%s); enter it again: %s",
+                    action,
+                    error,
+                    json.dumps(event, ensure_ascii=False, default=str),
+                )
+                return False
+            time.sleep(delay)
+    return False
+
+
+_STALE_ZH = "您看到的差异是对比第 {seen} 版计算的，但在播名单现在是第 {live} 版；未发布。请核对按当前在播版本重新计算的差异后再批准。"
+_STALE_EN = (
+    "The differences you saw were computed against version {seen}, but version {live} is live now; nothing "
+    "was published. Check the differences computed again against what is live, then approve."
+)
+
+
+def approve(submission: Submission, *, reviewer: Any, comment: str, seen: tuple[int, str]) -> Outcome:
+    """Sign and publish ``submission``'s records as its channel's next version, if ``seen`` is still live.
+
+    ``seen`` is the live playlist (version, SHA-256) the reviewer's diff was computed against, as the review
+    form carried it; it is compared again under the repository lock just before signing, so a reviewer
+    never approves against a diff they did not see (another approval in between would silently be undone).
+    The caller has checked the permission and four eyes. The submission moves to ``publishing`` first (one
+    approval wins when two reviewers click at once), then to ``published`` or ``publish-failed`` with the
+    reason, or back when the live list changed; every outcome that did something is in the audit log.
     """
     context = hub_context()
     now = context.clock()
+    repository = context.repository()
+    before = Submission.objects.values_list("status", flat=True).get(pk=submission.pk)
     claimed = Submission.objects.filter(
         pk=submission.pk, status__in=[Submission.Status.SUBMITTED, Submission.Status.PUBLISH_FAILED]
     ).update(
@@ -271,7 +368,8 @@ def approve(submission: Submission, *, reviewer: Any, comment: str) -> Outcome:
     submission.refresh_from_db()
     actor = reviewer.get_username()
     try:
-        repository = context.repository()
+        # The diff the reviewer approved: against ``seen``, which publish_records checks under its lock.
+        diff = fresh_diff(submission, repository)
         result = publish_records(
             repository,
             submission.channel,
@@ -281,8 +379,12 @@ def approve(submission: Submission, *, reviewer: Any, comment: str) -> Outcome:
             settings=channel_settings(submission.channel),
             by=actor,
             source_name=submission.source_name,
+            expect_live=seen,
         )
-        live = current_playlist(repository, submission.channel)
+    except LiveChanged as changed:
+        Submission.objects.filter(pk=submission.pk, status=Submission.Status.PUBLISHING).update(status=before)
+        message = f"{_STALE_ZH.format(seen=seen[0], live=changed.live[0])}\n{_STALE_EN.format(seen=seen[0], live=changed.live[0])}"
+        return Outcome(error=message, stale=True)
     except SignageError as error:
         return _publish_failed(submission, actor, now, f"{error.zh}\n{error.en}")
     except Exception:
@@ -293,38 +395,43 @@ def approve(submission: Submission, *, reviewer: Any, comment: str) -> Outcome:
             now,
             "发布时发生内部错误，请联系管理员。\nPublishing failed with an internal error; tell the admin.",
         )
-    assert result.version is not None and live is not None
-    with transaction.atomic():
-        PublishedVersion.objects.create(
-            channel=submission.channel,
-            version=result.version,
-            published_at=now,
-            published_by=actor,
-            submission=submission,
-            entry_count=result.published,
-            records=records_to_json(live.records) if live.version == result.version else submission.records,
-        )
-        submission.status = Submission.Status.PUBLISHED
-        submission.published_version = result.version
-        submission.error = ""
-        submission.save(update_fields=["status", "published_version", "error"])
-        record(
-            str(Action.APPROVE),
-            actor=actor,
-            at=now,
-            channel=submission.channel,
-            version=result.version,
-            entries=diff_entries(submission.diff),
-            reason=comment,
-            details={
-                "submission": submission.pk,
-                "source": submission.source_name,
-                "uploaded_by": submission.uploaded_by.get_username(),
-                "published": result.published,
-                **{f"diff_{key}": value for key, value in submission.diff.get("counts", {}).items()},
-            },
-        )
-    return Outcome(version=result.version)
+    assert result.version is not None
+    event: dict[str, Any] = {
+        "actor": actor,
+        "at": now,
+        "channel": submission.channel,
+        "version": result.version,
+        "entries": diff_entries(diff),
+        "reason": comment,
+        "details": {
+            "submission": submission.pk,
+            "source": submission.source_name,
+            "uploaded_by": submission.uploaded_by.get_username(),
+            "published": result.published,
+            **{f"diff_{key}": value for key, value in diff.get("counts", {}).items()},
+        },
+    }
+
+    def write() -> None:
+        with transaction.atomic():
+            PublishedVersion.objects.create(
+                channel=submission.channel,
+                version=result.version,
+                published_at=now,
+                published_by=actor,
+                submission=submission,
+                entry_count=result.published,
+                records=records_to_json(result.records),
+            )
+            Submission.objects.filter(pk=submission.pk).update(
+                status=Submission.Status.PUBLISHED, published_version=result.version, error="", diff=diff
+            )
+            record(str(Action.APPROVE), **event)
+
+    # The version is live whatever happens next: a database failure here is reported as such. The
+    # submission then stays "publishing" and recover_interrupted_jobs() reconciles it at the next start.
+    recorded = after_act(write, str(Action.APPROVE), event)
+    return Outcome(version=result.version, audit_failed=not recorded)
 
 
 def _publish_failed(submission: Submission, actor: str, now: dt.datetime, reason: str) -> Outcome:

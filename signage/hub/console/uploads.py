@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import stat
+import struct
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -31,7 +32,12 @@ MAX_PHOTO_MEMBERS = 20_000
 MAX_PHOTOS_UNCOMPRESSED = 1024 * 1024 * 1024
 #: Photos are already compressed (JPEG, PNG): a member shrinking more than this is a bomb.
 MAX_COMPRESSION_RATIO = 50
+#: Bytes of central directory allowed per member (46 fixed, the name, extra fields): bounds what parsing it costs.
+CENTRAL_BYTES_PER_MEMBER = 300
 _CHUNK = 1024 * 1024
+_EOCD = struct.Struct("<4s4H2LH")
+_ZIP64_LOCATOR = struct.Struct("<4sLQL")
+_ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")
 _SKIPPED_PREFIXES = ("__MACOSX/",)
 
 
@@ -86,20 +92,26 @@ def check_photos_zip(handle: BinaryIO) -> ZipSummary:
         UploadRefused: not a ZIP, too many members, too large uncompressed, a suspicious compression
             ratio, a path leading out (``../``, absolute, drive letters), or a link.
     """
+    # zipfile parses the whole central directory into memory before anything can be counted: a small ZIP
+    # of a million empty entries would take hundreds of MB. Its end record is read first, by hand.
+    declared, central_size = _declared_directory(handle)
+    if declared > MAX_PHOTO_MEMBERS:
+        raise _too_many(declared)
+    if central_size > MAX_PHOTO_MEMBERS * CENTRAL_BYTES_PER_MEMBER:
+        raise UploadRefused(
+            f"照片压缩包的目录有 {central_size:,} 字节，超过 {MAX_PHOTO_MEMBERS:,} 个文件所需，已拒绝",
+            f"the photos ZIP's directory is {central_size:,} bytes, more than {MAX_PHOTO_MEMBERS:,} files need; "
+            "refused",
+        )
+    handle.seek(0)
     try:
         archive = zipfile.ZipFile(handle)
     except (zipfile.BadZipFile, OSError, ValueError):
-        raise UploadRefused(
-            "照片文件不是有效的 ZIP 压缩包；请把照片文件夹压缩为 .zip 后重新上传",
-            "the photos file is not a valid ZIP; compress the photo folder as .zip and upload again",
-        ) from None
+        raise _not_a_zip() from None
     with archive:
         infos = archive.infolist()
         if len(infos) > MAX_PHOTO_MEMBERS:
-            raise UploadRefused(
-                f"照片压缩包中有 {len(infos):,} 个文件，超过上限 {MAX_PHOTO_MEMBERS:,} 个",
-                f"the photos ZIP holds {len(infos):,} files, more than the limit of {MAX_PHOTO_MEMBERS:,}",
-            )
+            raise _too_many(len(infos))
         total = 0
         for info in infos:
             _check_member(info)
@@ -107,6 +119,54 @@ def check_photos_zip(handle: BinaryIO) -> ZipSummary:
             if total > MAX_PHOTOS_UNCOMPRESSED:
                 raise _too_large()
         return ZipSummary(len(infos), total)
+
+
+def _declared_directory(handle: BinaryIO) -> tuple[int, int]:
+    """The entry count and central directory size the ZIP's end record declares (ZIP64 when it says so).
+
+    Raises:
+        UploadRefused: no end record in the last 64 KB (not a ZIP).
+    """
+    try:
+        size = handle.seek(0, 2)
+        tail_start = max(0, size - _EOCD.size - 0xFFFF)
+        handle.seek(tail_start)
+        tail = handle.read(size - tail_start)
+    except (OSError, ValueError):
+        raise _not_a_zip() from None
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < _EOCD.size:
+        raise _not_a_zip()
+    fields = _EOCD.unpack_from(tail, at)
+    entries = max(fields[3], fields[4])
+    central_size = fields[5]
+    locator = tail_start + at - _ZIP64_LOCATOR.size
+    if locator >= 0:
+        handle.seek(locator)
+        found = handle.read(_ZIP64_LOCATOR.size)
+        if len(found) == _ZIP64_LOCATOR.size and found.startswith(b"PK\x06\x07"):
+            handle.seek(_ZIP64_LOCATOR.unpack(found)[2])
+            record = handle.read(_ZIP64_EOCD.size)
+            if len(record) < _ZIP64_EOCD.size or not record.startswith(b"PK\x06\x06"):
+                raise _not_a_zip()
+            zip64 = _ZIP64_EOCD.unpack(record)
+            entries = max(entries, zip64[6], zip64[7])
+            central_size = max(central_size, zip64[8])
+    return entries, central_size
+
+
+def _not_a_zip() -> UploadRefused:
+    return UploadRefused(
+        "照片文件不是有效的 ZIP 压缩包；请把照片文件夹压缩为 .zip 后重新上传",
+        "the photos file is not a valid ZIP; compress the photo folder as .zip and upload again",
+    )
+
+
+def _too_many(members: int) -> UploadRefused:
+    return UploadRefused(
+        f"照片压缩包中有 {members:,} 个文件，超过上限 {MAX_PHOTO_MEMBERS:,} 个",
+        f"the photos ZIP holds {members:,} files, more than the limit of {MAX_PHOTO_MEMBERS:,}",
+    )
 
 
 def extract_photos(archive_path: Path, destination: Path) -> int:

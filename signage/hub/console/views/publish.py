@@ -7,11 +7,13 @@ what happened in the operator's words.
 
 from __future__ import annotations
 
+import logging
 import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.contrib.auth.views import redirect_to_login
@@ -30,8 +32,10 @@ from signage.hub.console import publishing
 from signage.hub.console.forms import ReviewForm, UploadForm
 from signage.hub.console.jobs import runner
 from signage.hub.console.models import Submission
-from signage.hub.console.uploads import MAX_PHOTOS_ZIP_BYTES, MAX_SOURCE_BYTES
+from signage.hub.console.uploads import MAX_PHOTOS_ZIP_BYTES, MAX_SOURCE_BYTES, remove_tree
 from signage.hub.context import hub_context
+
+log = logging.getLogger(__name__)
 
 #: Problems listed in the page (the report itself keeps at most 200 in full and counts the rest).
 MAX_PROBLEMS_SHOWN = 200
@@ -39,6 +43,14 @@ MAX_PROBLEMS_SHOWN = 200
 MAX_DIFF_ROWS = 500
 _THUMBNAIL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}\.png")
 _OPEN = (Submission.Status.DRAFT, Submission.Status.SUBMITTED, Submission.Status.PUBLISH_FAILED)
+#: What the uploader may withdraw: an open list, or one still importing (a stuck import is not a dead end).
+_WITHDRAWABLE = (*_OPEN, Submission.Status.IMPORTING)
+
+
+class ApprovalForm(ReviewForm):
+    """The review form, carrying the live playlist the page's diff was computed against (``version:sha256``)."""
+
+    seen = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
 
 
 class AnyPermissionMixin(PermissionRequiredMixin):
@@ -87,13 +99,27 @@ class UploadView(LoginRequiredMixin, AnyPermissionMixin, FormView):
             status=Submission.Status.IMPORTING,
         )
         folder = publishing.upload_dir(submission.pk)
-        folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        folder.mkdir(mode=0o700)
-        source_path = _save(source, folder / ("source" + Path(name).suffix.lower()))
-        photos_path = None
-        if photos:
-            photos_folder = Path(tempfile.mkdtemp(prefix=f"{submission.pk}-photos-", dir=folder.parent))
-            photos_path = _save(photos, photos_folder / "photos.zip")
+        photos_folder: Path | None = None
+        try:
+            folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            folder.mkdir(mode=0o700)
+            source_path = _save(source, folder / ("source" + Path(name).suffix.lower()))
+            photos_path = None
+            if photos:
+                photos_folder = Path(tempfile.mkdtemp(prefix=f"{submission.pk}-photos-", dir=folder.parent))
+                photos_path = _save(photos, photos_folder / "photos.zip")
+        except OSError as error:
+            # A full disk or an unwritable folder: nothing of the upload is kept, and the clerk is told.
+            log.error("the upload of %s could not be saved: %s", name, error)
+            remove_tree(folder)
+            if photos_folder is not None:
+                remove_tree(photos_folder)
+            submission.delete()
+            form.add_error(
+                None,
+                _("上传的文件无法保存（集线器磁盘已满或不可写），什么也没有导入；请联系管理员后重新上传。"),
+            )
+            return self.form_invalid(form)
         record(
             str(Action.UPLOAD),
             actor=self.request.user.get_username(),
@@ -149,10 +175,12 @@ class SubmissionView(LoginRequiredMixin, AnyPermissionMixin, TemplateView):
         )
         user = self.request.user
         own = submission.uploaded_by_id == user.pk
-        if submission.status in _OPEN and publishing.is_stale(submission, hub_context().repository()):
-            publishing.refresh_diff(submission, hub_context().repository())
+        # Shown, never stored: the review form carries what was shown, and approval checks it.
+        if submission.status in _OPEN:
+            diff = publishing.shown_diff(submission, hub_context().repository())
+        else:
+            diff = dict(submission.diff or {})
         report = submission.report or {}
-        diff = submission.diff or {}
         context.update(
             submission=submission,
             own=own,
@@ -166,23 +194,21 @@ class SubmissionView(LoginRequiredMixin, AnyPermissionMixin, TemplateView):
             changed=diff.get("changed", [])[:MAX_DIFF_ROWS],
             stale="stale_from" in diff,
             stale_from=diff.get("stale_from"),
-            thumbs=_thumbnails(submission),
+            thumbs=_thumbnails(submission, diff),
             can_submit=own and submission.status == Submission.Status.DRAFT and bool(submission.records),
-            can_withdraw=own and submission.status in _OPEN,
+            can_withdraw=own and submission.status in _WITHDRAWABLE,
             can_review=(
                 not own
                 and user.has_perm("console.review_list")
                 and submission.status in (Submission.Status.SUBMITTED, Submission.Status.PUBLISH_FAILED)
             ),
-            review_form=ReviewForm(),
+            review_form=ApprovalForm(initial={"seen": publishing.seen_token(diff)}),
         )
         return context
 
 
-def _thumbnails(submission: Submission) -> list[dict[str, Any]]:
-    names = {
-        item["id"]: item for kind in ("added", "changed") for item in (submission.diff or {}).get(kind, [])
-    }
+def _thumbnails(submission: Submission, diff: dict[str, Any]) -> list[dict[str, Any]]:
+    names = {item["id"]: item for kind in ("added", "changed") for item in diff.get(kind, [])}
     shown = []
     for entry_id, files in (submission.thumbnails or {}).items():
         item = names.get(entry_id)
@@ -279,7 +305,7 @@ class WithdrawView(_ActView):
         if submission.uploaded_by_id != request.user.pk:
             return _refuse(request, submission, _("只有上传人可以撤销自己的名单。"), 403)
         now = hub_context().clock()
-        if not Submission.objects.filter(pk=submission.pk, status__in=_OPEN).update(
+        if not Submission.objects.filter(pk=submission.pk, status__in=_WITHDRAWABLE).update(
             status=Submission.Status.WITHDRAWN
         ):
             return _refuse(request, submission, _("该名单当前状态不能撤销。"))
@@ -319,17 +345,26 @@ class ApproveView(_ReviewView):
             return comment
         if submission.status not in (Submission.Status.SUBMITTED, Submission.Status.PUBLISH_FAILED):
             return _refuse(request, submission, _("该名单当前状态不能批准。"))
-        repository = hub_context().repository()
-        if publishing.is_stale(submission, repository):
-            publishing.refresh_diff(submission, repository)
-            messages.warning(
-                request,
-                _("导入后在播名单已有变化，已按当前在播版本重新计算差异；请核对后再批准。"),
+        seen = publishing.parse_seen(str(ApprovalForm(request.POST).data.get("seen", "")))
+        if seen is None:
+            # An approval must name the diff it was given on; a form without it was not from this page.
+            return _refuse(
+                request, submission, _("审核页面已过期：请重新打开该名单，核对差异后再批准。未发布。"), 400
             )
-            return None
-        outcome = publishing.approve(submission, reviewer=request.user, comment=comment)
-        if outcome.error:
+        outcome = publishing.approve(submission, reviewer=request.user, comment=comment, seen=seen)
+        if outcome.stale:
+            messages.error(request, outcome.error)
+        elif outcome.error:
             messages.error(request, _("发布失败：") + outcome.error)
+        elif outcome.audit_failed:
+            messages.error(
+                request,
+                _(
+                    "已发布为第 %(version)s 版，各屏幕将显示该版本；但审计记录写入失败（数据库故障），"
+                    "详情已写入日志，请联系管理员补录。"
+                )
+                % {"version": outcome.version},
+            )
         else:
             messages.success(request, _("已批准并发布为第 %(version)s 版。") % {"version": outcome.version})
         return None

@@ -21,7 +21,8 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 
 from signage.errors import SignageError
-from signage.hub.audit.models import Action, record
+from signage.hub.audit.models import Action
+from signage.hub.console.publishing import record_act
 from signage.hub.console.views.common import PermittedMixin, entry_of, refused
 from signage.hub.console.views.fleet import fleet_snapshot, takedowns_by_channel
 from signage.hub.context import hub_context
@@ -103,15 +104,20 @@ class TakedownsView(PermittedMixin, View):
         except SignageError as error:
             form.add_error(None, message_of(error))
             return self._page(request, form, status=400)
-        record(
+        names = list_separator().join(f"{r.debtor.name} {r.case_number}" for r in records)
+        # The takedown is in force from here on: a database failure now is reported as exactly that.
+        if not record_act(
             str(Action.TAKEDOWN),
             actor=user,
             at=now,
             channel=channel,
             entries=[entry_of(r) for r in records],
             reason=form.cleaned_data["reason"],
-        )
-        names = list_separator().join(f"{r.debtor.name} {r.case_number}" for r in records)
+        ):
+            messages.error(
+                request, _not_recorded(_("已撤回：%(names)s，各屏幕将在下次同步时移除。") % {"names": names})
+            )
+            return HttpResponseRedirect(reverse("console:takedowns"))
         messages.success(request, _("已撤回：%(names)s。各屏幕将在下次同步时移除。") % {"names": names})
         return HttpResponseRedirect(reverse("console:takedowns"))
 
@@ -194,7 +200,7 @@ class ReinstateView(PermittedMixin, View):
         except SignageError as error:
             messages.error(request, message_of(error))
             return HttpResponseRedirect(reverse("console:takedowns"))
-        record(
+        if not record_act(
             str(Action.REINSTATE),
             actor=user,
             at=now,
@@ -202,10 +208,20 @@ class ReinstateView(PermittedMixin, View):
             entries=[entry_of(t) for t in removed],
             reason=form.cleaned_data["reason"],
             details={"taken_down_by": taken.by},
-        )
+        ):
+            done = _("已恢复 %(name)s %(case)s。") % {"name": taken.name, "case": taken.case_number}
+            messages.error(request, _not_recorded(done))
+            return HttpResponseRedirect(reverse("console:takedowns"))
         messages.success(
             request,
             _("已恢复 %(name)s %(case)s：下次发布的名单可以再次包含该条。")
             % {"name": taken.name, "case": taken.case_number},
         )
         return HttpResponseRedirect(reverse("console:takedowns"))
+
+
+def _not_recorded(done: str) -> str:
+    """``done`` (the act, which is in force) and that its audit record could not be written."""
+    return (
+        done + " " + _("但审计记录写入失败（数据库故障）：该操作已经生效，详情已写入日志，请联系管理员补录。")
+    )

@@ -22,6 +22,7 @@ from django.views import View
 from signage.errors import SignageError
 from signage.hub.audit.models import Action, record
 from signage.hub.console.models import PublishedVersion
+from signage.hub.console.publishing import after_act
 from signage.hub.console.views.common import PermittedMixin, entry_of
 from signage.hub.context import hub_context
 from signage.hub.i18n import list_separator, message_of
@@ -101,30 +102,44 @@ class RollbackView(PermittedMixin, View):
         except SignageError as error:
             form.add_error(None, message_of(error))
             return self._confirm(request, row, playlist, form, status=400)
-        published = current_playlist(repository, channel)
-        kept = published.records if published else ()
+        # The records this publish signed, read under its lock: never a concurrent publish's.
+        kept = result.records
         kept_ids = {r.entry_id for r in kept}
         left_out = [entry_of(r) for r in records if r.entry_id not in kept_ids]
-        with transaction.atomic():
-            PublishedVersion.objects.create(
-                channel=channel,
-                version=result.version,
-                published_at=now,
-                published_by=user,
-                rollback_of=version,
-                entry_count=len(kept),
-                records=records_to_json(kept),
+        event = {
+            "actor": user,
+            "at": now,
+            "channel": channel,
+            "version": result.version,
+            "entries": left_out,
+            "reason": form.cleaned_data["reason"],
+            "details": {"rollback_of": version, "published": len(kept), "left_out": len(left_out)},
+        }
+
+        def write() -> None:
+            with transaction.atomic():
+                PublishedVersion.objects.create(
+                    channel=channel,
+                    version=result.version,
+                    published_at=now,
+                    published_by=user,
+                    rollback_of=version,
+                    entry_count=len(kept),
+                    records=records_to_json(kept),
+                )
+                record(str(Action.ROLLBACK), **event)
+
+        # The new version is live from here on: a database failure now is reported as exactly that.
+        if not after_act(write, str(Action.ROLLBACK), event):
+            messages.error(
+                request,
+                _(
+                    "已回滚：第 %(old)d 版的名单已作为第 %(new)d 版发布，各屏幕将显示该版本；"
+                    "但审计记录写入失败（数据库故障），详情已写入日志，请联系管理员补录。"
+                )
+                % {"old": version, "new": result.version},
             )
-            record(
-                str(Action.ROLLBACK),
-                actor=user,
-                at=now,
-                channel=channel,
-                version=result.version,
-                entries=left_out,
-                reason=form.cleaned_data["reason"],
-                details={"rollback_of": version, "published": len(kept), "left_out": len(left_out)},
-            )
+            return HttpResponseRedirect(reverse("console:versions"))
         text = _("已回滚：第 %(old)d 版的名单已作为第 %(new)d 版重新发布（%(count)d 条）。") % {
             "old": version,
             "new": result.version,
