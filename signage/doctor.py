@@ -826,6 +826,7 @@ _TITLES = {
     "hub-keys-encrypted": "密钥加密存放 / keys encrypted at rest",
     "hub-root-key": "根密钥不在集线器上 / no root key on the hub",
     "hub-secret-key": "会话密钥 / secret key",
+    "hub-database": "数据库文件权限 / database file modes",
     "hub-debug": "调试模式关闭 / DEBUG off",
 }
 

@@ -63,7 +63,7 @@ def add_user_commands(commands: Any, *, clock: Clock) -> None:
     )
     unlock.add_argument("name", metavar="NAME")
     unlock.add_argument("--repo", type=Path, required=True, metavar="DIR")
-    unlock.set_defaults(handler=users_unlock)
+    unlock.set_defaults(handler=functools.partial(users_unlock, clock=clock))
 
 
 def users_add(arguments: argparse.Namespace, out: TextIO, err: TextIO, *, clock: Clock) -> ExitStatus:
@@ -127,18 +127,27 @@ def users_list(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitS
     return ExitStatus.OK
 
 
-def users_unlock(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
-    """``signage users unlock NAME --repo DIR``: forget the account's failed logins (django-axes)."""
+def users_unlock(arguments: argparse.Namespace, out: TextIO, err: TextIO, *, clock: Clock) -> ExitStatus:
+    """``signage users unlock NAME --repo DIR``: forget the account's failed logins (django-axes), audited as
+    USER_UNLOCKED."""
     from signage.hub.bootstrap import setup
 
     setup(arguments.repo)
     from axes.utils import reset
     from django.contrib.auth import get_user_model
 
+    from signage.hub.audit.models import Action, record
+
     name = str(arguments.name)
     if not get_user_model().objects.filter(username=name).exists():
         raise UsageError(f"没有名为 {name} 的用户", f"there is no user named {name}")
     cleared = reset(username=name)
+    record(
+        str(Action.USER_UNLOCKED),
+        actor="signage users",
+        at=clock(),
+        details={"user": name, "cleared": cleared},
+    )
     print(
         f"已解锁 {name}（清除 {cleared} 条失败记录）/ unlocked {name} ({cleared} failure records cleared)",
         file=out,

@@ -2,8 +2,10 @@
 
 Django reads its settings once per process, from the environment (:mod:`signage.hub.settings`), so every
 command that touches the hub's database calls :func:`setup` first with the repository it was given. The
-first start also creates what the hub keeps beside the repository: the secret key (0600) and the console's
-private folder (0700); and migrations run on every start, so an upgraded hub brings its schema along.
+first start also creates what the hub keeps beside the repository: the secret key and the audit log's key
+(0600) and the console's private folder (0700); and migrations run on every start, so an upgraded hub brings
+its schema along. The SQLite database and its ``-wal``/``-shm`` files hold sessions and password and token
+hashes, so they are created 0600 (umask 077 while Django opens them) and put back to 0600 on every start.
 """
 
 from __future__ import annotations
@@ -45,8 +47,38 @@ def setup(repo_dir: Path | None, *, migrate: bool = True) -> None:
             _ensure_private_files(repo_dir)
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE)
     django.setup()
+    database = _sqlite_file()
+    secure_database_files(database)
     if migrate:
-        run_migrations()
+        saved = os.umask(0o077)
+        try:
+            run_migrations()
+        finally:
+            os.umask(saved)
+    # SQLite gives the -wal and -shm files it creates later the main file's mode.
+    secure_database_files(database)
+
+
+#: The SQLite database's companion files (write-ahead log and shared memory), beside it.
+SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
+
+
+def _sqlite_file() -> Path | None:
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if "sqlite" not in str(database.get("ENGINE", "")):
+        return None
+    return Path(str(database["NAME"]))
+
+
+def secure_database_files(database: Path | None) -> None:
+    """Make the SQLite file ``database`` and its companions that exist private to the hub's user (0600)."""
+    if database is None:
+        return
+    for suffix in SQLITE_COMPANIONS:
+        with contextlib.suppress(FileNotFoundError):
+            Path(f"{database}{suffix}").chmod(0o600)
 
 
 def run_migrations() -> None:
@@ -80,8 +112,9 @@ def _migration_lock(repo_dir: Path | None) -> Iterator[None]:
 
 
 def _ensure_private_files(repo_dir: Path) -> None:
-    secret = repo_dir / "secret_key"
-    if not secret.exists() and not os.environ.get("SIGNAGE_SECRET_KEY"):
-        atomic_write(secret, secrets.token_urlsafe(50).encode("ascii"), mode=0o600)
+    for name, variable in (("secret_key", "SIGNAGE_SECRET_KEY"), ("audit.key", "SIGNAGE_AUDIT_KEY")):
+        key = repo_dir / name
+        if not key.exists() and not os.environ.get(variable):
+            atomic_write(key, secrets.token_urlsafe(50).encode("ascii"), mode=0o600)
     private = repo_dir / "console"
     private.mkdir(mode=0o700, exist_ok=True)

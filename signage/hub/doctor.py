@@ -7,6 +7,8 @@ settings (nothing is created or changed; the fix is printed):
 - ``hub-keys-encrypted``: the keys are encrypted at rest with a passphrase (a warning if not);
 - ``hub-root-key``: the root key is not on the hub (a warning: it belongs offline, see docs/deploy.md);
 - ``hub-secret-key``: the session-signing key exists, is long enough and is private;
+- ``hub-database``: the SQLite database and its ``-wal``/``-shm`` files (sessions, password and token hashes)
+  give no access to group or others;
 - ``hub-debug``: Django's DEBUG is off (a debug page shows settings and stack frames to anyone).
 """
 
@@ -33,6 +35,7 @@ def hub_checks(repo_dir: Path, keys_dir: Path | None = None) -> list[Check]:
         check_keys_encrypted(keys),
         check_no_root_key(keys),
         check_secret_key(repo_dir),
+        check_database_files(repo_dir),
         check_debug(repo_dir),
     ]
 
@@ -133,6 +136,23 @@ def check_secret_key(repo_dir: Path) -> Check:
             f"{path} is too short (at least {_MIN_SECRET_LENGTH} characters); delete it and the hub makes a new one",
         )
     return Check("hub-secret-key", True, f"会话密钥 {path} 仅本用户可读", f"the secret key {path} is private")
+
+
+def check_database_files(repo_dir: Path) -> Check:
+    """``DIR/hub.sqlite3`` and its companion files, where they exist, are 0600 (no group or other bits)."""
+    files = [repo_dir / f"hub.sqlite3{suffix}" for suffix in ("", "-wal", "-shm", "-journal")]
+    loose = [path for path in files if path.exists() and _open_to_others(path)]
+    if loose:
+        listed = ", ".join(f"{path} ({stat.S_IMODE(path.stat().st_mode):o})" for path in loose)
+        return Check(
+            "hub-database",
+            False,
+            f"以下数据库文件对同组或其他用户开放：{listed}；其中有会话、密码与令牌的哈希，只应由集线器的用户读取",
+            f"these database files are open to group or others: {listed}; they hold sessions and password and "
+            "token hashes, and must be readable by the hub's user only",
+            f"chmod 600 {repo_dir}/hub.sqlite3*",
+        )
+    return Check("hub-database", True, "数据库文件仅本用户可读", "the database files are private")
 
 
 def check_debug(repo_dir: Path) -> Check:

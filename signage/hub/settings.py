@@ -8,10 +8,12 @@ so the same module serves ``signage hub``, ``signage users``, ``signage audit`` 
 - ``DATABASE_URL``: a ``postgres://`` URL for a large fleet; SQLite (``DIR/hub.sqlite3``) when unset.
 - ``SIGNAGE_SECRET_KEY``: the session-signing key; otherwise ``DIR/secret_key`` (created 0600 on first
   start by the bootstrap).
+- ``SIGNAGE_AUDIT_KEY``: the key of the audit log's HMAC chain; otherwise ``DIR/audit.key`` (created 0600 on
+  first start by the bootstrap). Never in the database: whoever has only the database cannot forge the log.
 - ``SIGNAGE_ALLOWED_HOSTS``: comma-separated host names the hub answers to (``*`` by default: screens reach
-  it by address or by name, and nginx in front checks the name).
-- ``SIGNAGE_HUB_TLS=1``: served over HTTPS (nginx terminates TLS): cookies become ``Secure`` and the
-  ``X-Forwarded-Proto`` header of the proxy is trusted.
+  it by address or by name, and nginx in front checks the name; production lists the hub's names).
+- ``SIGNAGE_HUB_TLS=1``: served over HTTPS (nginx terminates TLS): cookies become ``Secure``, the
+  ``X-Forwarded-Proto`` header of the proxy is trusted and HSTS is sent.
 
 DEBUG is always off: a debug page would show settings and stack frames to the internet.
 """
@@ -19,6 +21,7 @@ DEBUG is always off: a debug page would show settings and stack frames to the in
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -41,11 +44,11 @@ SIGNAGE_PRIVATE: Path = (
 )
 
 
-def _secret_key() -> str:
-    if os.environ.get("SIGNAGE_SECRET_KEY"):
-        return os.environ["SIGNAGE_SECRET_KEY"]
-    if SIGNAGE_REPO is not None and (SIGNAGE_REPO / "secret_key").is_file():
-        return (SIGNAGE_REPO / "secret_key").read_text(encoding="ascii").strip()
+def _private_key(variable: str, file_name: str) -> str:
+    if os.environ.get(variable):
+        return os.environ[variable]
+    if SIGNAGE_REPO is not None and (SIGNAGE_REPO / file_name).is_file():
+        return (SIGNAGE_REPO / file_name).read_text(encoding="ascii").strip()
     # A process without a repository (the tests) signs nothing that outlives it.
     return "signage-unconfigured-" + os.urandom(24).hex()
 
@@ -78,7 +81,8 @@ def _database() -> dict[str, Any]:
     }
 
 
-SECRET_KEY = _secret_key()
+SECRET_KEY = _private_key("SIGNAGE_SECRET_KEY", "secret_key")
+SIGNAGE_AUDIT_KEY = _private_key("SIGNAGE_AUDIT_KEY", "audit.key")
 DEBUG = False
 ALLOWED_HOSTS = [
     host.strip() for host in os.environ.get("SIGNAGE_ALLOWED_HOSTS", "*").split(",") if host.strip()
@@ -109,6 +113,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "signage.hub.middleware.UnavailableMiddleware",
+    # Before axes: a login refused for want of a free password check never counts as a failure.
+    "signage.hub.passwords.PasswordGateMiddleware",
+    # The admin's own changes to accounts, roles and screens are audited under its name.
+    "signage.hub.audit.signals.ActingUserMiddleware",
     # Last, as django-axes asks: it turns a lockout raised by the backend into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -136,9 +144,11 @@ TEMPLATES = [
 DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Argon2id first (argon2-cffi): the password hash of every new or changed password.
+# Argon2id (argon2-cffi) with OWASP's parameters rather than Django's 100 MiB and 8 lanes, which let a login
+# flood take the hub's memory and threads; hashes made with other parameters are upgraded at the next login.
+# Concurrent password checks are also capped (signage.hub.passwords.PasswordGateMiddleware).
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "signage.hub.passwords.HubArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -200,6 +210,9 @@ SESSION_COOKIE_SECURE = TLS
 CSRF_COOKIE_SECURE = TLS
 if TLS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # A year; not the subdomains, which may be other services of the court.
+    SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = False
     CSRF_TRUSTED_ORIGINS = [f"https://{host}" for host in ALLOWED_HOSTS if host != "*"]
 
 # django-csp: no inline script or style anywhere; everything comes from the hub itself.
@@ -216,13 +229,36 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+
+class _Refusal(logging.Filter):
+    """A request Django refused as too large or suspicious is a warning of one line, not an ERROR with a stack:
+    anyone on the internet can send one, and it says nothing about the hub's health."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        return True
+
+
+#: The django.security loggers of requests refused with a 400 (``django.security.<exception class>``).
+_REFUSALS = (
+    "DisallowedHost",
+    "RequestDataTooBig",
+    "TooManyFieldsSent",
+    "TooManyFilesSent",
+    "SuspiciousMultipartForm",
+    "SuspiciousFileOperation",
+)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"refusal": {"()": _Refusal}},
     "loggers": {
         # A refused request is logged once by the view that refused it, not again with a stack by Django.
         "django.request": {"level": "ERROR"},
-        "django.security.DisallowedHost": {"level": "WARNING"},
+        **{f"django.security.{name}": {"level": "WARNING", "filters": ["refusal"]} for name in _REFUSALS},
         "axes": {"level": "WARNING"},
     },
 }

@@ -127,6 +127,8 @@ def test_unlock_lifts_the_lockout_after_failed_logins(hub, client):
 
     status, out, _ = run_cli("users", "unlock", "lin", "--repo", str(hub.directory))
     assert status == 0 and "unlocked lin" in out
+    unlocked = AuditEvent.objects.get(action=Action.USER_UNLOCKED)
+    assert unlocked.actor == "signage users" and unlocked.details == {"user": "lin", "cleared": 1}
     assert client.post("/login/", {"username": "lin", "password": PASSWORD}).status_code == 302
     status, _, err = run_cli("users", "unlock", "nobody", "--repo", str(hub.directory))
     assert status == 2 and "no user named nobody" in err

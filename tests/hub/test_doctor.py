@@ -1,8 +1,13 @@
-"""``signage doctor --hub DIR`` on a real repository: key modes, keys at rest, the root key, the secret key."""
+"""``signage doctor --hub DIR`` on a real repository: key modes, keys at rest, the root key, the secret key,
+and the database files' modes (as a real first start of the hub leaves them)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -34,6 +39,7 @@ def test_a_fresh_repository_passes_with_warnings_for_plain_keys_and_the_root_key
         "hub-keys-encrypted": (False, True),
         "hub-root-key": (False, True),
         "hub-secret-key": (True, False),
+        "hub-database": (True, False),
         "hub-debug": (True, False),
     }
     assert main(["doctor", "--hub", str(repo_dir)]) == 0
@@ -70,3 +76,51 @@ def test_encrypted_keys_without_the_root_key_pass_cleanly(repo_dir: Path):
                 b"-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n"
             )
     assert all(ok for ok, _ in verdicts(repo_dir).values())
+
+
+def start_hub_database(repo_dir: Path) -> None:
+    """Start Django for ``repo_dir`` in a fresh process, as every hub command does (umask 022)."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env.pop("DATABASE_URL", None)
+    env.pop("SIGNAGE_SECRET_KEY", None)
+    env.pop("SIGNAGE_AUDIT_KEY", None)
+    code = "import os, sys; os.umask(0o022); from signage.cli import main; sys.exit(main(sys.argv[1:]))"
+    completed = subprocess.run(
+        [sys.executable, "-c", code, "users", "list", "--repo", str(repo_dir)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+
+
+def modes(repo_dir: Path) -> dict[str, int]:
+    return {
+        path.name: stat.S_IMODE(path.stat().st_mode)
+        for path in sorted(repo_dir.iterdir())
+        if path.name.startswith("hub.sqlite3") or path.name in {"audit.key", "secret_key"}
+    }
+
+
+def test_the_hub_keeps_its_database_and_keys_private_and_the_doctor_checks_it(repo_dir: Path):
+    start_hub_database(repo_dir)
+    created = modes(repo_dir)
+    assert "hub.sqlite3" in created and "audit.key" in created
+    assert set(created.values()) == {0o600}, created
+    assert verdicts(repo_dir)["hub-database"] == (True, False)
+    # An older hub left them readable; the doctor says so, and the next start repairs them.
+    for name in ("hub.sqlite3", "hub.sqlite3-wal", "hub.sqlite3-shm"):
+        (repo_dir / name).touch()
+        (repo_dir / name).chmod(0o644)
+    found = {check.name: check for check in hub_checks(repo_dir)}
+    assert not found["hub-database"].ok
+    assert (
+        "hub.sqlite3 (644)" in found["hub-database"].en
+        and "hub.sqlite3-wal (644)" in found["hub-database"].en
+    )
+    assert found["hub-database"].fix.startswith("chmod 600")
+    start_hub_database(repo_dir)
+    assert set(modes(repo_dir).values()) == {0o600}, modes(repo_dir)
+    assert verdicts(repo_dir)["hub-database"] == (True, False)

@@ -1,15 +1,29 @@
-"""The audit log's tables: the events, append-only, and the head that seals the end of the chain."""
+"""The audit log's tables: the events, append-only, and the head that seals the end of the chain.
+
+The chain is keyed (:mod:`signage.hub.audit.chain`): the key is ``settings.SIGNAGE_AUDIT_KEY``, read from
+``DIR/audit.key`` or the environment, never stored in the database.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
+from django.conf import settings
 from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
-from signage.hub.audit.chain import GENESIS, ChainEvent, Verdict, event_hash, verify_chain
+from signage.hub.audit.chain import (
+    GENESIS,
+    ChainEvent,
+    Head,
+    Verdict,
+    event_hash,
+    head_seal,
+    verify_chain,
+)
 
 
 class Action(models.TextChoices):
@@ -26,7 +40,13 @@ class Action(models.TextChoices):
     TAKEDOWN = "takedown", _("撤回")
     REINSTATE = "reinstate", _("恢复")
     ROLLBACK = "rollback", _("回滚")
+    LOGOUT = "logout", _("退出登录")
     USER_ADDED = "user-added", _("添加用户")
+    USER_CHANGED = "user-changed", _("修改用户")
+    USER_REMOVED = "user-removed", _("删除用户")
+    USER_UNLOCKED = "user-unlocked", _("解锁用户")
+    ROLE_CHANGED = "role-changed", _("修改角色或权限")
+    SCREEN_CHANGED = "screen-changed", _("修改屏幕")
     SCREEN_ADDED = "screen-added", _("添加屏幕")
     SCREEN_REMOVED = "screen-removed", _("移除屏幕")
 
@@ -35,11 +55,25 @@ class AppendOnly(Exception):
     """Raised on any attempt to change or delete a stored audit event."""
 
 
+class AppendOnlyQuerySet(models.QuerySet["AuditEvent"]):
+    """Bulk changes refused too: ``AuditEvent.objects.filter(...).update(...)`` or ``.delete()`` raise."""
+
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise AppendOnly("audit events are never changed")
+
+    def delete(self) -> NoReturn:
+        raise AppendOnly("audit events are never deleted")
+
+    def _raw_delete(self, using: Any) -> NoReturn:
+        raise AppendOnly("audit events are never deleted")
+
+
 class AuditHead(models.Model):
-    """The one row that records the last event's sequence number and hash."""
+    """The one row that records the last event's sequence number and digest, sealed with the audit key."""
 
     sequence = models.BigIntegerField(default=0)
     digest = models.CharField(max_length=64, default=GENESIS)
+    seal = models.CharField(max_length=64, default="")
 
 
 class AuditEvent(models.Model):
@@ -63,6 +97,8 @@ class AuditEvent(models.Model):
     details = models.JSONField(default=dict, blank=True)
     previous = models.CharField(max_length=64)
     digest = models.CharField(max_length=64, unique=True)
+
+    objects = models.Manager.from_queryset(AppendOnlyQuerySet)()
 
     class Meta:
         ordering = ["-sequence"]
@@ -130,23 +166,77 @@ def record(
             details=dict(details or {}),
             previous=head.digest,
         )
-        event.digest = event_hash(event.chain_fields(), head.digest)
+        key = audit_key()
+        event.digest = event_hash(event.chain_fields(), head.digest, key)
         event.save()
         head.sequence = event.sequence
         head.digest = event.digest
-        head.save(update_fields=["sequence", "digest"])
+        head.seal = head_seal(event.sequence, event.digest, key)
+        head.save(update_fields=["sequence", "digest", "seal"])
     return event
 
 
-def verify() -> Verdict:
-    """Check the whole stored chain against its head."""
+def audit_key() -> bytes:
+    """The chain's key (``settings.SIGNAGE_AUDIT_KEY``)."""
+    return str(settings.SIGNAGE_AUDIT_KEY).encode("utf-8")
+
+
+def _stored_head(key: bytes) -> Head:
     head = AuditHead.objects.filter(pk=1).first()
-    events: Iterable[ChainEvent] = (
+    if head is None:  # a log nothing was ever written to
+        return Head(0, GENESIS, head_seal(0, GENESIS, key))
+    return Head(head.sequence, head.digest, head.seal)
+
+
+def _chain_events(after: int) -> Iterable[ChainEvent]:
+    return (
         ChainEvent(event.sequence, event.chain_fields(), event.previous, event.digest)
-        for event in AuditEvent.objects.order_by("sequence").iterator(chunk_size=2000)
+        for event in AuditEvent.objects.filter(sequence__gt=after)
+        .order_by("sequence")
+        .iterator(chunk_size=2000)
     )
-    return verify_chain(
-        events,
-        head_sequence=head.sequence if head else 0,
-        head_digest=head.digest if head else GENESIS,
-    )
+
+
+def verify() -> Verdict:
+    """Check the whole stored chain against its head (``signage audit verify``)."""
+    key = audit_key()
+    return verify_chain(_chain_events(0), head=_stored_head(key), key=key)
+
+
+#: The last (sequence, digest) a check in this process found intact, for :func:`verify_recent`. Kept in the
+#: process, not in the database, so someone with only the database cannot move it forward.
+_checkpoint: tuple[int, str] = (0, GENESIS)
+_checkpoint_lock = threading.Lock()
+
+
+def forget_checkpoint() -> None:
+    """Make the next :func:`verify_recent` check the whole chain again."""
+    global _checkpoint
+    with _checkpoint_lock:
+        _checkpoint = (0, GENESIS)
+
+
+def verify_recent() -> Verdict:
+    """Check only the events written since the last intact check in this process (the audit page's check).
+
+    The event at the checkpoint must still be there with the same digest and seal; otherwise (or the first
+    time) the whole chain is checked. ``Verdict.events`` is the number of events in the log. The full check
+    stays :func:`verify`.
+    """
+    global _checkpoint
+    key = audit_key()
+    with _checkpoint_lock:
+        start = _checkpoint
+        if start[0]:
+            anchor = AuditEvent.objects.filter(sequence=start[0]).first()
+            if (
+                anchor is None
+                or anchor.digest != start[1]
+                or event_hash(anchor.chain_fields(), anchor.previous, key) != start[1]
+            ):
+                start = (0, GENESIS)
+        head = _stored_head(key)
+        verdict = verify_chain(_chain_events(start[0]), head=head, key=key, start=start)
+        if verdict.ok:
+            _checkpoint = (head.sequence, head.digest or GENESIS)
+        return Verdict(verdict.ok, start[0] + verdict.events, verdict.problems)

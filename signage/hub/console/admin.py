@@ -1,5 +1,6 @@
 """The Django admin (``/admin/``, admins only: only the admin role is ``is_staff``): accounts (Django's own
-user admin), screens (name and location editable; the token hash shown, never changed here), and the
+user admin, with the login name fixed once made: the four-eyes rules compare names, so a renamed account
+could review its own takedown; every change is audited by :mod:`signage.hub.audit.signals`), screens (name and location editable; the token hash shown, never changed here), and the
 console's submissions and published versions, which are read-only: they are changed only by the acts the
 console records in the audit log.
 """
@@ -9,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -18,6 +21,18 @@ from signage.hub.screens.models import Screen
 admin.site.site_header = _("失信被执行人公示 · 管理")
 admin.site.site_title = _("管理")
 admin.site.index_title = _("账号、屏幕与记录")
+
+
+class HubUserAdmin(UserAdmin):
+    """Django's user admin, except that an existing account's name cannot be changed."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return fields if obj is None else (*fields, "username")
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), HubUserAdmin)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
