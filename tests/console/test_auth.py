@@ -90,7 +90,8 @@ def test_a_login_while_the_gate_is_full_is_answered_503_at_once(hub, make_user, 
         assert response.status_code == 503
         assert response["Retry-After"] == "5"
         html = response.content.decode()
-        assert "此刻登录的人太多" in html and "Too many logins at this moment" in html
+        # The page's language (Chinese by default; the English text is shown to those who chose English).
+        assert "此刻登录的人太多" in html
         # Nothing was checked, so nothing counts against the account; the login page itself still opens.
         assert browser.get(path).status_code == 200
     assert not AuditEvent.objects.filter(action="login-failed").exists()

@@ -102,10 +102,15 @@ def recover_interrupted_jobs() -> dict[str, int]:
         status=Submission.Status.IMPORT_FAILED, error=IMPORT_INTERRUPTED
     )
     counts = {"uploads_deleted": deleted, "imports_failed": imports, "published": 0, "publishes_failed": 0}
-    repository = context.repository()
-    for submission in Submission.objects.filter(status=Submission.Status.PUBLISHING).select_related(
-        "uploaded_by", "reviewed_by"
-    ):
+    interrupted = list(
+        Submission.objects.filter(status=Submission.Status.PUBLISHING).select_related(
+            "uploaded_by", "reviewed_by"
+        )
+    )
+    # The repository is opened only when there is a publish to settle: a hub serving a repository it
+    # cannot open still starts, serves what it can and says why in the pages that need the repository.
+    repository = context.repository() if interrupted else None
+    for submission in interrupted:
         if _reconcile(submission, repository, context.clock()):
             counts["published"] += 1
         else:
