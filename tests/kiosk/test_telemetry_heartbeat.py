@@ -33,7 +33,7 @@ TOKEN = "t" * 43
 class _Hub(BaseHTTPRequestHandler):
     bodies: list[dict[str, Any]]
 
-    def do_POST(self) -> None:  # noqa: N802 (the name http.server calls)
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if self.path.endswith("/telemetry/heartbeat"):
             self.server.bodies.append(json.loads(body))  # type: ignore[attr-defined]
@@ -90,7 +90,9 @@ def test_the_heartbeat_says_the_list_is_not_covered_and_gives_the_slide_size(
     telemetry.start()
     bodies: list[dict[str, Any]] = hub.bodies  # type: ignore[attr-defined]
     try:
-        built.qtbot.waitUntil(lambda: any("coverage" in body for body in bodies), timeout=WAIT_SECONDS * 1000)
+        built.qtbot.waitUntil(
+            lambda: any("coverage" in body for body in bodies), timeout=int(WAIT_SECONDS * 1000)
+        )
     finally:
         telemetry.stop()
 
