@@ -124,5 +124,6 @@ def test_the_fleets_screen_shapes_most_common_first(hub, client):
     for number, (width, height) in enumerate(shapes):
         display = {"width": width, "height": height, "layout": "landscape"}
         assert _post_heartbeat(client, f"s-{number}", display=display).status_code == 200
-    assert _post_heartbeat(client, "old-player").status_code == 200  # a player before issue 13 says nothing of its size
+    # A player before issue 13 says nothing of its size.
+    assert _post_heartbeat(client, "old-player").status_code == 200
     assert fleet_screen_sizes() == [(1080, 1920), (1920, 1080), (1366, 768), (1920, 360)]
