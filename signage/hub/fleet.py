@@ -9,7 +9,10 @@ For every registered screen, :func:`fleet_status` says:
   after which the screen shows no debtor slides;
 - *clock skew*: the offset the screen measured against the hub, flagged beyond :data:`SKEW_TOLERANCE_S`;
 - *unacknowledged takedowns*: the applied revocations version is the takedown acknowledgement, so the
-  entries revoked after the version a screen applied are the ones it may still be showing.
+  entries revoked after the version a screen applied are the ones it may still be showing;
+- *coverage*: whether the screen's list goes round within its loop (every entry shown every day), from the
+  page plan the screen reports; a screen that cannot cover its list needs attention (issue 13);
+- *display*: the slide size and layout the screen reports.
 
 Revocations documents are cumulative (each version lists every takedown since the last publish, and a
 publish carries the whole ledger), so "revoked after version v" is ``entries(current) - entries(v)``.
@@ -23,6 +26,7 @@ template (``screens/fleet.html``) over :func:`cells`, which escapes every value 
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import enum
@@ -38,6 +42,8 @@ STALE_WITHIN: Final = dt.timedelta(minutes=30)
 SKEW_TOLERANCE_S: Final = 30.0
 #: Seconds between automatic reloads of the HTML page.
 PAGE_REFRESH_S: Final = 30
+#: The loop the players plan for (``signage.rotation.Paging.loop_hours``); the heartbeat does not carry it.
+LOOP_TARGET_HOURS: Final = 24
 
 
 class Presence(enum.StrEnum):
@@ -93,6 +99,63 @@ class ChannelState:
 
 
 @dataclass(frozen=True)
+class Coverage:
+    """A screen's page plan as its heartbeat reports it.
+
+    Attributes:
+        entries_per_page: Entries on each page.
+        loop_hours: Hours one cycle of the list takes; None when it never completes (no showing time).
+        covered: Whether that is within the loop target: every entry shown every day.
+        capacity: The densest legible page of the screen.
+    """
+
+    entries_per_page: int
+    loop_hours: float | None
+    covered: bool
+    capacity: int
+
+    def note(self) -> str:
+        """The attention item of a screen that cannot cover its list, in English (empty when covered)."""
+        if self.covered:
+            return ""
+        loop = "never completes" if self.loop_hours is None else f"{self.loop_hours:.1f} h"
+        return f"not covered: {self.entries_per_page} entries per page, loop {loop} > {LOOP_TARGET_HOURS} h"
+
+    @classmethod
+    def from_document(cls, document: object) -> Coverage | None:
+        """Read leniently: None unless every field has its type."""
+        if not isinstance(document, Mapping):
+            return None
+        per_page, capacity = _integer(document.get("entries_per_page")), _integer(document.get("capacity"))
+        covered, loop = document.get("covered"), document.get("loop_hours")
+        if per_page is None or capacity is None or not isinstance(covered, bool):
+            return None
+        if loop is not None and _number(loop) is None:
+            return None
+        return cls(per_page, _number(loop), covered, capacity)
+
+
+@dataclass(frozen=True)
+class Display:
+    """A screen's slide size in pixels and its layout, as its heartbeat reports them."""
+
+    width: int
+    height: int
+    layout: str
+
+    @classmethod
+    def from_document(cls, document: object) -> Display | None:
+        """Read leniently: None unless every field has its type."""
+        if not isinstance(document, Mapping):
+            return None
+        width, height = _integer(document.get("width")), _integer(document.get("height"))
+        layout = _text(document.get("layout"))
+        if width is None or height is None or layout is None:
+            return None
+        return cls(width, height, layout)
+
+
+@dataclass(frozen=True)
 class Heartbeat:
     """The fields of a stored heartbeat that the fleet view uses (see ``docs/fleet.md``)."""
 
@@ -109,6 +172,8 @@ class Heartbeat:
     clock_offset_s: float | None = None
     on_screen: str | None = None
     sent_at: dt.datetime | None = None
+    coverage: Coverage | None = None
+    display: Display | None = None
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> Heartbeat:
@@ -131,6 +196,8 @@ class Heartbeat:
             clock_offset_s=_number(document.get("clock_offset_s")),
             on_screen=_text(document.get("on_screen")),
             sent_at=_moment(document.get("sent_at")),
+            coverage=Coverage.from_document(document.get("coverage")),
+            display=Display.from_document(document.get("display")),
         )
 
 
@@ -168,6 +235,16 @@ class ScreenStatus:
     name: str = ""
     location: str = ""
 
+    @property
+    def coverage(self) -> Coverage | None:
+        """The page plan the screen last reported; None if it never did (a player before issue 13)."""
+        return self.heartbeat.coverage
+
+    @property
+    def display(self) -> Display | None:
+        """The slide size and layout the screen last reported, or None."""
+        return self.heartbeat.display
+
     def attention(self) -> list[str]:
         """What the operator should look at, most urgent first (short English phrases)."""
         notes = []
@@ -186,7 +263,26 @@ class ScreenStatus:
             notes.append("clock skew")
         if self.heartbeat.disk_read_only:
             notes.append("disk read-only")
+        if self.coverage is not None and not self.coverage.covered:
+            notes.append(self.coverage.note())
         return notes
+
+
+#: The thumbnail shapes when no screen has reported its size: a 1080p landscape screen and a bus bar.
+DEFAULT_SCREEN_SIZES: Final = ((1920, 1080), (1920, 360))
+#: Most screen shapes a preview shows.
+MAX_SCREEN_SIZES: Final = 4
+
+
+def screen_sizes(
+    displays: Iterable[Display | None], *, limit: int = MAX_SCREEN_SIZES
+) -> list[tuple[int, int]]:
+    """The distinct (width, height) among ``displays``, most common first (ties: smaller first), at most
+    ``limit``; :data:`DEFAULT_SCREEN_SIZES` when none is known."""
+    counts = collections.Counter((d.width, d.height) for d in displays if d is not None)
+    if not counts:
+        return list(DEFAULT_SCREEN_SIZES)
+    return sorted(counts, key=lambda size: (-counts[size], size))[:limit]
 
 
 def fleet_status(
@@ -245,6 +341,8 @@ def as_json(status: ScreenStatus) -> dict[str, Any]:
         "fresh_for_s": status.fresh_for.total_seconds() if status.fresh_for is not None else None,
         "skewed": status.skewed,
         "attention": status.attention(),
+        "coverage": heartbeat["coverage"],
+        "display": heartbeat["display"],
         "heartbeat": heartbeat,
     }
 
@@ -261,8 +359,20 @@ HEADERS: Final = (
     "FRESH",
     "SKEW",
     "SYNC",
+    "PAGES",
 )
-HEADERS_ZH: Final = ("屏幕", "状态", "上次心跳", "频道", "名单版本", "撤回", "有效期", "时钟偏差", "同步")
+HEADERS_ZH: Final = (
+    "屏幕",
+    "状态",
+    "上次心跳",
+    "频道",
+    "名单版本",
+    "撤回",
+    "有效期",
+    "时钟偏差",
+    "同步",
+    "轮播",
+)
 
 
 def render_text(
@@ -289,6 +399,11 @@ def render_text(
             bound = "" if status.unacknowledged_exact else " (at least)"
             pending = ", ".join(" ".join(known.get(entry, (entry,))) for entry in status.unacknowledged)
             lines.append(f"  {status.screen_id} has not applied{bound}: {pending}")
+    for status in statuses:
+        if status.coverage is not None and not status.coverage.covered:
+            lines.append(
+                f"  {status.screen_id} {status.coverage.note()} / 名单无法在 {LOOP_TARGET_HOURS} 小时内轮播一遍"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -357,7 +472,8 @@ def _status(
 
 def cells(status: ScreenStatus, now: dt.datetime) -> tuple[str, ...]:
     """The table cells of ``status`` for the fleet page: id, presence, last seen, channel, playlist, takedowns,
-    freshness, clock skew and the last sync's state."""
+    freshness, clock skew, the last sync's state and the pages (entries per page, loop hours, ``!`` when the
+    list is not covered)."""
     heartbeat = status.heartbeat
     last_seen = "never" if status.last_seen is None else f"{_duration(now - status.last_seen)} ago"
     channel = heartbeat.channel or "-"
@@ -393,17 +509,34 @@ def cells(status: ScreenStatus, now: dt.datetime) -> tuple[str, ...]:
         fresh,
         skew,
         sync,
+        _pages(status.coverage),
     )
+
+
+def display_text(display: Display) -> str:
+    """``1920×1080 landscape``."""
+    return f"{display.width}×{display.height} {display.layout}"
+
+
+def _pages(coverage: Coverage | None) -> str:
+    """``12/page 18.5h``; ``!`` after a loop beyond the target; ``-`` when the screen never said."""
+    if coverage is None:
+        return "-"
+    loop = "never" if coverage.loop_hours is None else f"{coverage.loop_hours:.1f}h"
+    return f"{coverage.entries_per_page}/page {loop}{'' if coverage.covered else ' !'}"
 
 
 def summary(statuses: Sequence[ScreenStatus]) -> str:
-    """One line: how many screens, how many online, stale and offline, how many with takedowns not applied."""
+    """One line: how many screens, how many online, stale and offline, how many with takedowns not applied
+    and (when any) how many cannot cover their list."""
     counts = {presence: sum(s.presence is presence for s in statuses) for presence in Presence}
     pending = sum(bool(s.unacknowledged) for s in statuses)
-    return (
+    uncovered = sum(s.coverage is not None and not s.coverage.covered for s in statuses)
+    line = (
         f"{len(statuses)} screens: {counts[Presence.ONLINE]} online, {counts[Presence.STALE]} stale, "
         f"{counts[Presence.OFFLINE]} offline; {pending} with takedowns not applied"
     )
+    return line + (f"; {uncovered} not covering their list" if uncovered else "")
 
 
 def _duration(span: dt.timedelta) -> str:

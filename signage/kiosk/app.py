@@ -41,6 +41,7 @@ from signage.rotation import DirectoryStore, Paging, QuietHours, QuietMode, Rota
 from signage.sync.cache import ContentCache, ObjectRef
 from signage.sync.client import ContentSnapshot, ScreenSync, SyncResult
 from signage.sync.fetcher import HttpFetcher
+from signage.telemetry.heartbeat import Display
 
 log = logging.getLogger(__name__)
 
@@ -206,10 +207,12 @@ def run_player(
     # The rotation saves its position with every decision; the writes (fsync) go to a worker thread.
     store = BackgroundStore(DirectoryStore(config.cache_dir))
     size = window.slide_size()
-    # `signage status` plans pages for the size the slides really have, recorded here.
+    display = Display(size.width(), size.height(), layout_of(config, size))
+    # `signage status` plans pages for the size the slides really have, recorded here (and the heartbeat
+    # reports it, so the console draws thumbnails in the shapes the fleet has).
     store.save(
         pages.PLAYER_STATE_FILE,
-        pages.player_state(config.screen_id, size.width(), size.height(), layout_of(config, size)),
+        pages.player_state(config.screen_id, display.width, display.height, display.layout),
     )
     rotation = Rotation(
         config.screen_id,
@@ -264,7 +267,13 @@ def run_player(
     for number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(number, lambda *_: app.quit())
 
-    telemetry = Telemetry(config, player, clock=clock)
+    telemetry = Telemetry(
+        config,
+        player,
+        clock=clock,
+        plan=lambda: rotation.plan,
+        display=display,
+    )
     # systemd: READY once the first slide is painted, WATCHDOG pings from this (GUI) thread, and a planned
     # restart between slides when memory passes the ceiling.
     health = Health(

@@ -3,7 +3,7 @@
 When a slide leaves the screen, its play (entry id and record hash, start, duration) is written to the local
 play log on the telemetry thread: a power cut loses at most the slide on screen. Every ``heartbeat_seconds``
 the GUI thread hands the worker a snapshot of what it knows (versions, freshness, last sync, the entry on
-screen); the worker adds RSS, free disk and read-only state, queues the heartbeat, sends what it can, uploads
+screen, the rotation's page plan); the worker adds RSS, free disk and read-only state, the slide size, queues the heartbeat, sends what it can, uploads
 play batches and prunes the log. Nothing here blocks the GUI thread, and no failure stops the player.
 """
 
@@ -25,8 +25,15 @@ from signage import __version__
 from signage.config import PlayerConfig
 from signage.errors import DiskError
 from signage.kiosk.player import Player
+from signage.pages import PagePlan
 from signage.rotation import Slide, SlideKind
-from signage.telemetry.heartbeat import build_heartbeat, filesystem_read_only, free_disk_bytes, rss_bytes
+from signage.telemetry.heartbeat import (
+    Display,
+    build_heartbeat,
+    filesystem_read_only,
+    free_disk_bytes,
+    rss_bytes,
+)
 from signage.telemetry.plays import Play, PlayLog, debtor_play, notice_play, standby_play
 from signage.telemetry.uploader import HeartbeatQueue, Uploader
 
@@ -44,6 +51,7 @@ class _Seen(NamedTuple):
     last_sync_state: str | None
     last_sync_message: str
     on_screen: str | None
+    coverage: PagePlan | None
 
 
 class Telemetry(QObject):
@@ -53,13 +61,26 @@ class Telemetry(QObject):
         config: The screen's settings (token file, heartbeat interval, cache folder).
         player: The player whose ``slide_shown`` signal is recorded.
         clock: The current time (aware UTC).
+        plan: The rotation's page plan now (``Rotation.plan``), read on the GUI thread at each heartbeat:
+            the hub's fleet view shows a screen whose list does not go round within the loop.
+        display: The slide size and layout the player recorded at start.
     """
 
-    def __init__(self, config: PlayerConfig, player: Player, *, clock: Callable[[], dt.datetime]) -> None:
+    def __init__(
+        self,
+        config: PlayerConfig,
+        player: Player,
+        *,
+        clock: Callable[[], dt.datetime],
+        plan: Callable[[], PagePlan | None] = lambda: None,
+        display: Display | None = None,
+    ) -> None:
         super().__init__(player)
         self._config = config
         self._player = player
         self._clock = clock
+        self._plan = plan
+        self._display = display
         self._started = time.monotonic()
         # Play writes get their own thread: a hub that does not answer must never hold a finished play in
         # memory, where a power cut would lose it. Heartbeats and uploads run on the other.
@@ -154,6 +175,7 @@ class Telemetry(QObject):
             last_sync_message="" if last is None else last.en,
             # A page names its first entry (the heartbeat carries one entry id).
             on_screen=None if current is None or not current.entries else current.entries[0].entry_id,
+            coverage=self._plan(),
         )
         # A heartbeat still running (a slow hub) is not joined by another: they would pile up.
         if self._beating is None or self._beating.done():
@@ -195,6 +217,8 @@ class Telemetry(QObject):
                 last_sync_state=state.last_sync_state,
                 last_sync_message=state.last_sync_message,
                 on_screen=state.on_screen,
+                coverage=state.coverage,
+                display=self._display,
             )
             self._queue.put(heartbeat)
             if uploader is None:

@@ -9,6 +9,12 @@ heartbeat with a missing reading is better than none.
 The applied revocation version is the takedown acknowledgement: once a screen reports version *n*, every
 takedown up to *n* is off its screen. ``disk_read_only`` reports a filesystem remounted read-only after
 errors, which the screen survives (it plays from what it has) but cannot repair.
+
+Two optional parts came with issue 13: ``coverage`` (whether the list goes round within the loop, from the
+rotation's page plan) and ``display`` (the slide size and layout, so the console draws thumbnails in the
+shapes the fleet has). The hub checks both against the bounds below (:data:`DISPLAY_SIDE_PX` and the rest);
+:func:`build_heartbeat` keeps every value inside them, because a heartbeat the hub refuses stays queued and
+blocks the ones after it. Hubs before issue 13 keep only the fields they know and ignore these two.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from signage.config import ID_RE
-from signage.pages import PagePlan
+from signage.pages import LAYOUTS, PagePlan
 from signage.playlist import utc_text
 from signage.telemetry.plays import is_play_entry_id
 
@@ -31,6 +37,25 @@ MAX_HEARTBEAT_BYTES = 16 * 1024
 #: The sync message is cut to this many characters (both languages of a SyncResult fit easily).
 MAX_MESSAGE_CHARS = 1000
 MAX_STATE_CHARS = 32
+#: Contract with the hub: the bounds of ``display`` and ``coverage`` (the hub refuses values outside).
+DISPLAY_SIDE_PX = (64, 8192)
+MAX_ENTRIES_PER_PAGE = 1000
+MAX_CAPACITY = 1000
+#: A longer loop is reported as this many hours: still far beyond any target, so still "not covered".
+MAX_LOOP_HOURS = 10_000.0
+
+
+@dataclass(frozen=True)
+class Display:
+    """The player's slide size in pixels and its layout (one of :data:`signage.pages.LAYOUTS`)."""
+
+    width: int
+    height: int
+    layout: str
+
+    def to_json(self) -> dict[str, object]:
+        """The ``display`` part of the heartbeat."""
+        return {"width": self.width, "height": self.height, "layout": self.layout}
 
 
 @dataclass(frozen=True)
@@ -56,6 +81,7 @@ class Heartbeat:
         coverage: The page plan of the current list (``signage.pages.PagePlan.to_json``:
             ``entries_per_page`` int, ``loop_hours`` number or null, ``covered`` bool, ``capacity`` int), or
             ``None`` before the first list; ``covered`` false means not everyone is shown every day.
+        display: The slide size and layout (:meth:`Display.to_json`), or ``None`` when unknown.
     """
 
     screen_id: str
@@ -73,6 +99,7 @@ class Heartbeat:
     on_screen: str | None
     sent_at: dt.datetime
     coverage: dict[str, object] | None = None
+    display: dict[str, object] | None = None
 
     def to_json(self) -> dict[str, object]:
         """The heartbeat as the contract spells it, times as ``2026-11-26T08:00:00Z``."""
@@ -91,9 +118,11 @@ class Heartbeat:
             "on_screen": self.on_screen,
             "sent_at": _utc_text(self.sent_at),
         }
-        # Only when known: hubs that predate issue 13 refuse unknown fields.
+        # Only when known: a hub before issue 13 ignores them, and a null says nothing more than absence.
         if self.coverage is not None:
             document["coverage"] = self.coverage
+        if self.display is not None:
+            document["display"] = self.display
         return document
 
     def encode(self) -> bytes:
@@ -125,6 +154,7 @@ def build_heartbeat(
     clock_offset_s: float | None,
     on_screen: str | None,
     coverage: PagePlan | None = None,
+    display: Display | None = None,
 ) -> Heartbeat:
     """A heartbeat from values the caller read (pure).
 
@@ -146,7 +176,11 @@ def build_heartbeat(
         disk_read_only: From :func:`filesystem_read_only`.
         clock_offset_s: From :func:`clock_offset`, or ``None`` before the hub's time is known.
         on_screen: The entry on screen, or ``None`` (nothing shown, e.g. a black quiet hour).
-        coverage: ``Rotation.plan``: whether the list goes round every day (issue 13).
+        coverage: ``Rotation.plan``: whether the list goes round every day (issue 13). Numbers beyond the
+            hub's bounds are brought within them (a loop of more than :data:`MAX_LOOP_HOURS` is reported as
+            that many, still not covered).
+        display: The slide size and layout; left out when the size is outside :data:`DISPLAY_SIDE_PX` or
+            the layout unknown, rather than have the hub refuse the heartbeat.
 
     Raises:
         ValueError: a naive time, an id that is not one, or ``on_screen`` naming something other than an
@@ -179,8 +213,27 @@ def build_heartbeat(
         clock_offset_s=None if clock_offset_s is None else round(clock_offset_s, 3),
         on_screen=on_screen,
         sent_at=_utc(now),
-        coverage=None if coverage is None else coverage.to_json(),
+        coverage=None if coverage is None else _coverage(coverage),
+        display=None if display is None else _display(display),
     )
+
+
+def _coverage(plan: PagePlan) -> dict[str, object]:
+    document = plan.to_json()
+    capacity = min(max(plan.capacity, 1), MAX_CAPACITY)
+    document["capacity"] = capacity
+    document["entries_per_page"] = min(max(plan.entries_per_page, 1), capacity, MAX_ENTRIES_PER_PAGE)
+    loop = document["loop_hours"]
+    if isinstance(loop, int | float):
+        document["loop_hours"] = min(max(float(loop), 0.0), MAX_LOOP_HOURS)
+    return document
+
+
+def _display(display: Display) -> dict[str, object] | None:
+    low, high = DISPLAY_SIDE_PX
+    if not (low <= display.width <= high and low <= display.height <= high) or display.layout not in LAYOUTS:
+        return None
+    return display.to_json()
 
 
 # --- readings ----------------------------------------------------------------------------------------

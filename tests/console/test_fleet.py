@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
@@ -74,3 +75,55 @@ def test_a_clerk_without_fleet_rights_gets_403_and_anonymous_goes_to_login(hub, 
 def test_no_screens_is_said_plainly(hub, login):
     html = login("lin", "clerk").get("/screens/").content.decode()
     assert "还没有登记的屏幕" in html
+
+
+# --- coverage and screen shapes (issue 13) --------------------------------------------------------------
+
+UNCOVERED = {"entries_per_page": 12, "loop_hours": 30.5, "covered": False, "capacity": 12}
+
+
+def _post_heartbeat(client, screen_id: str, **fields):
+    """Register ``screen_id`` with a token and post a heartbeat through the real ingest endpoint."""
+    from signage.hub.screens import records
+    from signage.hub.screens.ingest import hash_token, new_token
+
+    token = new_token()
+    records.add_screen(screen_id, hash_token(token), added_at=NOW, name=f"示例 {screen_id}", replace=True)
+    body = {"screen_id": screen_id, "channel": CHANNEL, "sent_at": NOW.isoformat(), **fields}
+    return client.post(
+        "/telemetry/heartbeat",
+        json.dumps(body),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+
+def test_a_screen_that_cannot_cover_its_list_is_among_those_needing_attention(hub, login, client, clock):
+    clerk = login("lin", "clerk")
+    covered = {**UNCOVERED, "loop_hours": 20.0, "covered": True}
+    assert _post_heartbeat(client, "hall-1", coverage=covered).status_code == 200
+    portrait = {"width": 1080, "height": 1920, "layout": "portrait"}
+    assert _post_heartbeat(client, "hall-2", coverage=UNCOVERED, display=portrait).status_code == 200
+    refused = _post_heartbeat(client, "hall-3", display={**portrait, "layout": "sideways"})
+    assert refused.status_code == 400 and "'display.layout'" in refused.json()["error"]
+    html = clerk.get("/screens/").content.decode()
+    first, second = html.index("示例 hall-2"), html.index("示例 hall-1")
+    assert first < second  # needing attention first, though its id sorts after
+    row = html[first:second]
+    assert "未覆盖：每屏 12 条，轮播一遍 30.5 小时 &gt; 24 小时" in row and "1080×1920 portrait" in row
+    assert "每屏 12 条，20.0 小时轮播一遍" in html[second:]
+    # hall-3 (registered, its only heartbeat refused: offline) and hall-2 need attention.
+    assert 'class="unhealthy"' in html[:first] and "<b>2</b>需要关注" in html.replace("\n", "")
+
+
+def test_the_fleets_screen_shapes_most_common_first(hub, client):
+    from signage.hub.screens.shapes import fleet_screen_sizes
+
+    assert fleet_screen_sizes() == [(1920, 1080), (1920, 360)]
+    shapes = [(1920, 1080), (1080, 1920), (1920, 1080), (1920, 360), (1366, 768), (3840, 2160), (1080, 1920)]
+    for number, (width, height) in enumerate(shapes):
+        display = {"width": width, "height": height, "layout": "landscape"}
+        assert _post_heartbeat(client, f"s-{number}", display=display).status_code == 200
+    # A player before issue 13 says nothing of its size.
+    assert _post_heartbeat(client, "old-player").status_code == 200
+    assert fleet_screen_sizes() == [(1080, 1920), (1920, 1080), (1366, 768), (1920, 360)]

@@ -205,6 +205,7 @@ def test_the_text_table():
         "FRESH",
         "SKEW",
         "SYNC",
+        "PAGES",
     ]
     assert lines[2].split() == [
         "bus-0412",
@@ -218,6 +219,7 @@ def test_the_text_table():
         "20h",
         "+0.4s",
         "unchanged",
+        "-",
     ]
     assert lines[3].split() == [
         "bus-0413",
@@ -233,6 +235,7 @@ def test_the_text_table():
         "20h",
         "-95.0s",
         "!",
+        "-",
         "-",
     ]
     assert "expired 3h ago" in lines[4] and "offline" in lines[4]
@@ -417,6 +420,45 @@ def test_signage_fleet_shows_each_screen_against_the_repository(repo_dir: Path):
     out = run("fleet", "--repo", repo_dir, "--entry", case_number_for("A4").replace("（", "("))[1]
     assert f"林小雨 {case_number_for('A4')}" in out
     assert "bus-0412  applied" in out and "bus-0413  not applied" in out and "1 of 2 screens" in out
+
+
+@pytest.mark.django_db
+def test_signage_fleet_says_which_screen_cannot_cover_its_list(repo_dir: Path):
+    for screen_id in ("bus-0412", "hall-1"):
+        run("screens", "add", "--repo", repo_dir, screen_id)
+    beat = {"channel": CHANNEL, "playlist_version": 1, "revocations_version": 5, "clock_offset_s": 0.2}
+    coverage = {"entries_per_page": 12, "loop_hours": 30.5, "covered": False, "capacity": 12}
+    display = {"width": 1920, "height": 1080, "layout": "landscape"}
+    records.record_heartbeat(
+        "bus-0412", {**beat, "coverage": {**coverage, "loop_hours": 3.2, "covered": True}}, NOW
+    )
+    records.record_heartbeat("hall-1", {**beat, "coverage": coverage, "display": display}, NOW)
+
+    status, out, _ = run("fleet", "--repo", repo_dir)
+    assert status == 0, out
+    lines = out.splitlines()
+    # By screen id, as the rest of the table; the PAGES column ends each row, "!" when not covered.
+    assert lines[2].split()[0] == "bus-0412" and lines[2].endswith("12/page 3.2h")
+    assert lines[3].split()[0] == "hall-1" and lines[3].endswith("12/page 30.5h !")
+    assert "1 not covering their list" in out
+    assert "hall-1 not covered: 12 entries per page, loop 30.5 h > 24 h" in out
+
+    document = json.loads(run("fleet", "--repo", repo_dir, "--json")[1])
+    bus, hall = document
+    assert hall["screen_id"] == "hall-1" and hall["coverage"] == coverage and hall["display"] == display
+    assert "not covered: 12 entries per page, loop 30.5 h > 24 h" in hall["attention"]
+    assert bus["display"] is None and bus["attention"] == [] and bus["coverage"]["covered"] is True
+
+
+def test_stored_coverage_and_display_are_read_leniently():
+    odd = Heartbeat.from_document({"coverage": {"entries_per_page": "12"}, "display": [1920, 1080]})
+    assert odd.coverage is None and odd.display is None
+    never = Heartbeat.from_document(
+        {"coverage": {"entries_per_page": 1, "loop_hours": None, "covered": False, "capacity": 1}}
+    )
+    assert never.coverage is not None and never.coverage.note() == (
+        "not covered: 1 entries per page, loop never completes > 24 h"
+    )
 
 
 # Requests in-process open and close their own connections, as under waitress: the rows must be committed.

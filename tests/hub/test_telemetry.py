@@ -180,6 +180,30 @@ def test_a_heartbeat_may_leave_optional_fields_null_or_out(ingest: Ingest):
     assert stored["rss_bytes"] is None and stored["last_sync"] is None and stored["verified_until"] is None
 
 
+#: A screen whose list does not go round in a day, even at its densest legible page (issue 13).
+UNCOVERED = {"entries_per_page": 12, "loop_hours": 30.5, "covered": False, "capacity": 12}
+DISPLAY = {"width": 1920, "height": 1080, "layout": "landscape"}
+
+
+def test_a_heartbeat_with_coverage_and_display_keeps_both(ingest: Ingest):
+    body = heartbeat(coverage=UNCOVERED, display=DISPLAY)
+    assert ingest.post("/telemetry/heartbeat", body).status_code == 200
+    (stored,) = ingest.store.latest_heartbeats()
+    assert stored.heartbeat == body
+    never = heartbeat("bus-0413", coverage={**UNCOVERED, "loop_hours": None}, display=None)
+    assert ingest.post("/telemetry/heartbeat", never, screen_id="bus-0413").status_code == 200
+    stored = ingest.store.latest_heartbeats()[1].heartbeat
+    assert stored["coverage"]["loop_hours"] is None and "display" not in stored
+
+
+def test_fields_the_hub_does_not_know_are_left_out_not_refused(ingest: Ingest):
+    # What lets a newer screen talk to this hub: it keeps what it knows.
+    body = heartbeat(coverage=UNCOVERED, from_the_future={"x": 1})
+    assert ingest.post("/telemetry/heartbeat", body).status_code == 200
+    stored = ingest.store.latest_heartbeats()[0].heartbeat
+    assert "from_the_future" not in stored and stored["coverage"] == UNCOVERED
+
+
 def test_plays_are_counted_once_and_a_retry_is_a_duplicate(ingest: Ingest):
     first = ingest.post("/telemetry/plays", batch(count=5))
     assert first.status_code == 200 and first.json() == {"accepted": 5, "duplicate": False}
@@ -363,12 +387,28 @@ def test_plays_with_a_wrong_field_are_a_400_naming_it(
         (_set("on_screen", "x" * 201), "'on_screen'"),
         (_set("verified_until", "2026-11-27"), "'verified_until'"),
         (_set("sent_at", _DELETE), "'sent_at'"),
+        (_set("coverage", "covered"), "'coverage': must be a JSON object"),
+        (_set("coverage.entries_per_page", 0), "'coverage.entries_per_page'"),
+        (_set("coverage.entries_per_page", 13), "'coverage.entries_per_page'"),  # over the capacity
+        (_set("coverage.entries_per_page", 2.0), "'coverage.entries_per_page'"),
+        (_set("coverage.capacity", 1001), "'coverage.capacity'"),
+        (_set("coverage.capacity", _DELETE), "'coverage.capacity': is missing"),
+        (_set("coverage.loop_hours", -0.5), "'coverage.loop_hours'"),
+        (_set("coverage.loop_hours", 10_000.5), "'coverage.loop_hours'"),
+        (_set("coverage.loop_hours", "30"), "'coverage.loop_hours'"),
+        (_set("coverage.covered", 0), "'coverage.covered'"),
+        (_set("display", [1920, 1080]), "'display': must be a JSON object"),
+        (_set("display.width", 63), "'display.width'"),
+        (_set("display.height", 8193), "'display.height'"),
+        (_set("display.height", True), "'display.height'"),
+        (_set("display.layout", "wide"), "'display.layout'"),
+        (_set("display.layout", _DELETE), "'display.layout': is missing"),
     ],
 )
 def test_heartbeats_with_a_wrong_field_are_a_400_naming_it(
     ingest: Ingest, change: Callable[..., None], field_name: str
 ):
-    body = heartbeat()
+    body = heartbeat(coverage=dict(UNCOVERED), display=dict(DISPLAY))
     change(body)
     assert_error(ingest.post("/telemetry/heartbeat", body), 400, field_name)
     assert ingest.store.latest_heartbeats() == []
@@ -578,6 +618,23 @@ def test_the_fleet_page_shows_screens_escaped_and_reloads_itself(start_ingest: I
     assert "v7 (-2)" in page.text and "A7" in page.text
     head = requests.head(ingest.url("/fleet"), timeout=5)
     assert head.status_code == 200 and head.content == b""
+
+
+def test_the_fleet_page_puts_a_screen_that_cannot_cover_its_list_among_those_needing_attention(
+    start_ingest: IngestFactory,
+):
+    channels = {"jinan-station": ChannelState(7, 2, {2: frozenset()})}
+    ingest = start_ingest(channels=lambda: channels)
+    covered = {**UNCOVERED, "loop_hours": 20.0, "covered": True}
+    assert ingest.post("/telemetry/heartbeat", heartbeat(coverage=covered)).status_code == 200
+    uncovered = heartbeat("bus-0413", coverage=UNCOVERED, display=DISPLAY)
+    assert ingest.post("/telemetry/heartbeat", uncovered, screen_id="bus-0413").status_code == 200
+    page = requests.get(ingest.url("/fleet"), timeout=5).text
+    assert "not covered: 12 entries per page, loop 30.5 h &gt; 24 h" in page
+    assert "1 not covering their list" in page and "1920×1080 landscape" in page
+    # The uncovered screen is first, though its id sorts after the healthy one.
+    assert page.index("bus-0413") < page.index("bus-0412")
+    assert "12/page 30.5h !" in page and "12/page 20.0h" in page
 
 
 def call(repository: Repository, path: str, remote: str, **headers: str) -> tuple[str, bytes]:

@@ -10,9 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from signage.hub.screens import ingest
+from signage.pages import LAYOUTS, PagePlan, page_capacity, plan_pages
 from signage.telemetry.heartbeat import (
     MAX_HEARTBEAT_BYTES,
+    MAX_LOOP_HOURS,
     MAX_MESSAGE_CHARS,
+    Display,
     Heartbeat,
     build_heartbeat,
     clock_offset,
@@ -162,3 +166,54 @@ def test_a_read_only_remount_is_detected_by_flags_and_by_probe(tmp_path: Path) -
     flags, probe, free = result.stdout.split()
     assert (flags, probe) == ("True", "True")
     assert int(free) > 0
+
+
+# --- coverage and display (issue 13) --------------------------------------------------------------------
+
+
+def test_coverage_and_display_are_sent_when_known() -> None:
+    plan = plan_pages(60_000, dwell_s=10, notices_every=None, capacity=12)
+    document = json.loads(heartbeat(coverage=plan, display=Display(1920, 1080, "landscape")).encode())
+    assert document["coverage"] == plan.to_json()
+    assert document["display"] == {"width": 1920, "height": 1080, "layout": "landscape"}
+    assert set(json.loads(heartbeat().encode())) == HEARTBEAT_KEYS  # neither, before the first list
+
+
+def test_values_beyond_the_hubs_bounds_are_brought_within_or_left_out() -> None:
+    # Quiet all day: the loop never completes (null); a list so long the loop passes 10,000 hours.
+    never = plan_pages(10, dwell_s=10, notices_every=None, quiet=[(dt.time(0), dt.time(0))], capacity=1)
+    endless = PagePlan(entries_per_page=1, loop_hours=50_000.0, covered=False, capacity=1)
+    huge = PagePlan(entries_per_page=454, loop_hours=2.0, covered=True, capacity=2000)
+    assert heartbeat(coverage=never).coverage == {
+        "entries_per_page": 1,
+        "loop_hours": None,
+        "covered": False,
+        "capacity": 1,
+    }
+    assert heartbeat(coverage=endless).coverage == {
+        "entries_per_page": 1,
+        "loop_hours": MAX_LOOP_HOURS,
+        "covered": False,
+        "capacity": 1,
+    }
+    assert heartbeat(coverage=huge).coverage == {
+        "entries_per_page": 454,
+        "loop_hours": 2.0,
+        "covered": True,
+        "capacity": 1000,
+    }
+    for display in (Display(32, 1080, "landscape"), Display(1920, 9000, "bar"), Display(1920, 1080, "wide")):
+        assert heartbeat(display=display).display is None
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_the_hub_accepts_every_plan_and_size_a_player_reports(layout: str) -> None:
+    now = dt.datetime(2026, 11, 26, 8, 0, 30, tzinfo=dt.UTC)
+    for width, height in ((64, 64), (1920, 360), (1080, 1920), (3840, 2160), (8192, 8192)):
+        capacity = page_capacity(layout, width, height)
+        for records in (0, 1, 300, 20_000, 10_000_000):
+            for forced in (None, 1, 500):
+                plan = plan_pages(records, dwell_s=10, notices_every=5, capacity=capacity, forced=forced)
+                body = json.loads(heartbeat(coverage=plan, display=Display(width, height, layout)).encode())
+                checked = ingest.heartbeat(body, "bus-0412", now=now, limits=ingest.Limits())
+                assert checked["coverage"] == body["coverage"] and checked["display"] == body["display"]

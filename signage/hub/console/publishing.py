@@ -58,19 +58,17 @@ MAX_DIFF_ITEMS = 2_000
 #: Entries whose slides are rendered as thumbnails (added first, then changed).
 MAX_THUMBNAIL_ENTRIES = MAX_THUMBNAIL_RECORDS
 #: Screen shapes rendered when the fleet's are not known: a landscape screen and a bus bar.
-DEFAULT_SCREEN_SIZES: tuple[tuple[int, int], ...] = ((1920, 1080), (1920, 360))
 THUMBNAIL_TIMEOUT = 120.0
 #: Pauses before the audit write of an act already done is tried again (a busy or restarting database).
 AUDIT_RETRY_DELAYS = (0.1, 0.5, 1.5)
 
 
 def fleet_screen_sizes() -> tuple[tuple[int, int], ...]:
-    """The screen shapes thumbnails are rendered in: :data:`DEFAULT_SCREEN_SIZES` for now.
+    """The screen shapes thumbnails are rendered in: those the registered screens reported in their
+    heartbeats (distinct, the most common first, at most four), else 1920×1080 and the 1920×360 bus bar."""
+    from signage.hub.screens.shapes import fleet_screen_sizes as reported
 
-    It will read the registered screens' reported display sizes (from their heartbeats, distinct, the most
-    common first) and fall back to the defaults when no screen has reported one.
-    """
-    return DEFAULT_SCREEN_SIZES
+    return tuple(reported())
 
 
 def photos_dir() -> Path:

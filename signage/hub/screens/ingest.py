@@ -23,7 +23,9 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from signage.config import ID_RE
+from signage.pages import LAYOUTS
 from signage.playlist import CHINA_STANDARD_TIME, is_channel_id
+from signage.telemetry.heartbeat import DISPLAY_SIDE_PX, MAX_CAPACITY, MAX_ENTRIES_PER_PAGE, MAX_LOOP_HOURS
 
 #: What waitress should refuse on its own, from Content-Length, before buffering a body for the
 #: application (``Hub(max_request_body_size=...)``): above the largest body any route accepts, so that
@@ -430,6 +432,11 @@ def heartbeat(
         }
     fields.optional_moment("verified_until")
     fields.moment("sent_at", latest=now + limits.max_ahead)
+    extras = {
+        key: value
+        for key, value in (("coverage", _coverage(fields)), ("display", _display(fields)))
+        if value is not None
+    }
     return {
         "screen_id": screen_id,
         "channel": channel,
@@ -444,4 +451,41 @@ def heartbeat(
         "clock_offset_s": fields.number("clock_offset_s", -_TEN_YEARS_S, _TEN_YEARS_S, optional=True),
         "on_screen": fields.text("on_screen", 200, optional=True),
         "sent_at": fields.text("sent_at", 40),
+        # Stored only when sent, so a heartbeat from a screen before issue 13 reads back as it came.
+        **extras,
+    }
+
+
+def _coverage(fields: _Fields) -> dict[str, Any] | None:
+    """The optional page plan: entries per page within the capacity, the loop's hours (null: it never
+    completes, e.g. quiet all day), whether it is within the target."""
+    if fields.raw("coverage", optional=True) is None:
+        return None
+    coverage = _Fields(fields.raw("coverage"), "coverage")
+    capacity = int(coverage.integer("capacity", 1, MAX_CAPACITY))
+    return {
+        "entries_per_page": coverage.integer("entries_per_page", 1, min(capacity, MAX_ENTRIES_PER_PAGE)),
+        "loop_hours": coverage.number("loop_hours", 0, MAX_LOOP_HOURS, optional=True),
+        "covered": coverage.boolean("covered"),
+        "capacity": capacity,
+    }
+
+
+def _display(fields: _Fields) -> dict[str, Any] | None:
+    """The optional slide size in pixels and the layout the player chose for it."""
+    if fields.raw("display", optional=True) is None:
+        return None
+    display = _Fields(fields.raw("display"), "display")
+    low, high = DISPLAY_SIDE_PX
+    layout = display.text("layout", 20)
+    if layout not in LAYOUTS:
+        raise _field_error(
+            display.name("layout"),
+            f"{str(layout)[:20]!r} is not one of {', '.join(LAYOUTS)}",
+            f"{str(layout)[:20]!r} 不是 {', '.join(LAYOUTS)} 之一",
+        )
+    return {
+        "width": display.integer("width", low, high),
+        "height": display.integer("height", low, high),
+        "layout": layout,
     }

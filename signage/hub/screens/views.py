@@ -36,7 +36,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from signage.hub.context import hub_context
-from signage.hub.fleet import HEADERS, HEADERS_ZH, PAGE_REFRESH_S, ChannelState, ScreenStatus, cells, summary
+from signage.hub.fleet import (
+    HEADERS,
+    HEADERS_ZH,
+    PAGE_REFRESH_S,
+    ChannelState,
+    ScreenStatus,
+    cells,
+    display_text,
+    summary,
+)
 from signage.hub.screens import ingest, queries, records
 from signage.hub.screens.ingest import Limits, RateLimiter, Refused, client_address
 
@@ -325,6 +334,7 @@ def fleet_page_context(statuses: list[ScreenStatus], *, now: dt.datetime, note: 
             "exact": status.unacknowledged_exact,
             "name": status.name,
             "location": status.location,
+            "display": "" if status.display is None else display_text(status.display),
         }
         for status in statuses
     ]

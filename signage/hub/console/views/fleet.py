@@ -1,5 +1,6 @@
 """The fleet page (``console:fleet``): every screen with its name and place, when it was last heard from,
-the version it applied and the takedowns it has not applied yet; screens that need attention first.
+the version it applied, the takedowns it has not applied yet, and whether its list goes round within the
+loop (with its slide size); screens that need attention first.
 
 The statuses come from :func:`fleet_snapshot`, which reads the screens' stored heartbeats through the
 screens app (:mod:`signage.hub.screens.queries`) and the repository's current versions; the decisions are
@@ -19,7 +20,14 @@ from django.views.generic import TemplateView
 from signage.hub.channels import RepositoryChannels
 from signage.hub.console.views.common import PermittedMixin
 from signage.hub.context import hub_context
-from signage.hub.fleet import Acknowledgement, ChannelState, Presence, ScreenStatus, acknowledgements
+from signage.hub.fleet import (
+    LOOP_TARGET_HOURS,
+    Acknowledgement,
+    ChannelState,
+    Presence,
+    ScreenStatus,
+    acknowledgements,
+)
 from signage.hub.screens import queries, records
 from signage.publish.ledger import Ledger, Takedown
 
@@ -91,6 +99,8 @@ class FleetView(PermittedMixin, TemplateView):
                     "attention": status.attention(),
                     "healthy": not status.attention(),
                     "expired": status.fresh_for is not None and status.fresh_for <= dt.timedelta(0),
+                    "uncovered": status.coverage is not None and not status.coverage.covered,
+                    "loop_target": LOOP_TARGET_HOURS,
                 }
             )
         context.update(
