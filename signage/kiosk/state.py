@@ -37,6 +37,8 @@ class BackgroundStore:
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._queue: list[tuple[str, bytes]] = []
+        #: The document the worker is writing now: newer than the disk until its write returns.
+        self._writing: tuple[str, bytes] | None = None
         self._busy = False
         self._closed = False
         self._failed = False
@@ -45,11 +47,13 @@ class BackgroundStore:
         self.written = 0
 
     def load(self, name: str) -> bytes | None:
-        """The newest document ``name``: still queued, or as the inner store reads it."""
+        """The newest document ``name``: still queued, being written, or as the inner store reads it."""
         with self._lock:
             for queued, data in reversed(self._queue):
                 if queued == name:
                     return data
+            if self._writing is not None and self._writing[0] == name:
+                return self._writing[1]
         return self._inner.load(name)
 
     def save(self, name: str, data: bytes) -> None:
@@ -80,11 +84,12 @@ class BackgroundStore:
     def _drain(self) -> None:
         while True:
             with self._lock:
+                self._writing = None
                 if not self._queue:
                     self._busy = False
                     self._idle.notify_all()
                     return
-                name, data = self._queue.pop(0)
+                name, data = self._writing = self._queue.pop(0)
             self._write(name, data)
 
     def _write(self, name: str, data: bytes) -> None:
