@@ -96,6 +96,7 @@ class Telemetry(QObject):
         player.slide_shown.connect(self._on_slide_shown)
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._on_beat)
+        self._stopped = False
 
     def start(self) -> None:
         """Begin heartbeats (GUI thread); the first one goes out a few seconds after start."""
@@ -104,6 +105,8 @@ class Telemetry(QObject):
 
     def stop(self) -> None:
         """Record the slide on screen and finish pending writes (at shutdown)."""
+        # The first beat is a single shot that may still be pending: it must find the workers gone quietly.
+        self._stopped = True
         self._timer.stop()
         self._finish_current(self._clock())
         self._writer.shutdown(wait=True, cancel_futures=False)
@@ -162,6 +165,8 @@ class Telemetry(QObject):
         return None  # black during quiet hours is not a play
 
     def _on_beat(self) -> None:
+        if self._stopped:
+            return
         snapshot = self._player.snapshot
         last = self._player.last_sync
         current = self._player.current
