@@ -22,7 +22,7 @@ Slow and many clients (issue 14), which waitress alone does not hold off: a conn
 request's headers within ``header_timeout`` seconds of their first byte (of accepting it, for the first),
 however steadily it trickles them, or it is closed; one address may hold ``per_address_limit`` connections
 (generous: a bus fleet of 200 screens behind one NAT), further ones are closed on accepting them; and the
-headers, request line included, may not exceed :data:`MAX_HEADER_BYTES` (waitress answers 431). So 260 or
+headers, request line included, may not exceed :data:`MAX_HEADER_BYTES` (waitress answers 431, or 414 when the request line alone is that long). So 260 or
 400 trickling connections from one address cannot take every connection of the hub. In production nginx is
 in front as well (``signage hub nginx-config``, docs/deploy.md).
 
@@ -56,6 +56,7 @@ from waitress import wasyncore
 from waitress.channel import HTTPChannel  # type: ignore[import-untyped]
 from waitress.parser import HTTPRequestParser  # type: ignore[import-untyped]
 from waitress.server import BaseWSGIServer  # type: ignore[import-untyped]
+from waitress.utilities import BadRequest, RequestHeaderFieldsTooLarge  # type: ignore[import-untyped]
 
 from signage.errors import ConfigError, SignageError
 
@@ -119,10 +120,13 @@ class _PathLimitedParser(HTTPRequestParser):
     """
 
     adj: Any  # waitress's Adjustments
+    error: Any  # waitress's Error, or None
 
     def __init__(self, adj: Any, limits: BodyLimits) -> None:
         super().__init__(adj)
         self._limits = limits
+        #: Bytes of the request line seen so far, until its end arrives (then None).
+        self._line_bytes: int | None = 0
 
     def parse_header(self, header_plus: bytes) -> None:
         super().parse_header(header_plus)
@@ -132,11 +136,24 @@ class _PathLimitedParser(HTTPRequestParser):
         self.adj = adj
 
     def received(self, data: bytes) -> int:
+        if self._line_bytes is not None:
+            end = data.find(b"\n")
+            self._line_bytes = None if end >= 0 else self._line_bytes + len(data)
         consumed: int = super().received(data)
+        if isinstance(self.error, RequestHeaderFieldsTooLarge) and self._line_bytes is not None:
+            # The request line alone is over the header limit: the path is what is too long (414, as nginx).
+            self.error = _URITooLong(f"the request line exceeds {MAX_HEADER_BYTES} bytes")
         if self.error is not None:
             # The channel would otherwise answer "Expect: 100-continue" and invite the body it refuses.
             self.expect_continue = False
         return consumed
+
+
+class _URITooLong(BadRequest):
+    """waitress's error answer for a request line over the header limit."""
+
+    code = 414
+    reason = "URI Too Long"
 
 
 class _Connections:
