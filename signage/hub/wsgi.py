@@ -6,8 +6,8 @@ serves them from ``public/`` in production. Every other path goes to Django.
 
 A path (with its query) over :data:`MAX_PATH_BYTES` is answered 414 here, before either: no route of the hub
 is that long, and nginx's default ``large_client_header_buffers`` refuses the same in production. waitress
-refuses a request whose headers (request line included) exceed ``max_request_header_size`` with 431 (414 for a request line that long) before
-the application sees it (:mod:`signage.hub.server`).
+refuses a request whose headers (request line included) exceed ``max_request_header_size`` with 431 (414 for
+a request line that long) before the application sees it (:mod:`signage.hub.server`).
 """
 
 from __future__ import annotations
