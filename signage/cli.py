@@ -443,11 +443,17 @@ def _add_player_commands(commands: Any) -> None:
         "--hub",
         type=Path,
         metavar="DIR",
-        help="check the hub of repository DIR instead of a screen: key file modes, keys encrypted at rest, no "
-        "root key on the hub, the secret key, DEBUG off",
+        help="check the hub of repository DIR instead of a screen: key file modes and owners, their folders, "
+        "keys encrypted at rest, no root key on the hub, the secret key, the database files, DEBUG off",
     )
     doctor.add_argument(
         "--keys", type=Path, metavar="KEYS", help="with --hub: the online keys (default DIR/keys)"
+    )
+    doctor.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help="with --hub: the address screens and browsers reach the hub at (as in hub_url); a non-loopback "
+        "one must be answered by nginx, not the embedded server (one HEAD request is sent there)",
     )
     doctor.set_defaults(handler=_doctor)
 
@@ -496,8 +502,13 @@ def _doctor(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStat
 
     if arguments.hub is not None:
         from signage.hub.doctor import hub_checks
+        from signage.hub.nginx import parse_address
 
-        checks = hub_checks(arguments.hub, arguments.keys)
+        listen = None
+        if arguments.listen is not None:
+            address = parse_address(arguments.listen, option="--listen")
+            listen = (address.host, address.port)
+        checks = hub_checks(arguments.hub, arguments.keys, listen=listen)
         out.write(render_report(checks))
         return ExitStatus(exit_status(checks))
     from signage.kiosk.health import check_fonts

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import errno
+import grp
 import hashlib
 import json
 import os
@@ -730,6 +731,10 @@ def check_token(path: Path, *, account: Account | None = None) -> Check:
             f"{path} has mode {stat.st_mode & 0o777:o}: every user can read it; a token is a secret, restrict it",
             f"sudo chmod o-rwx {path}",
         )
+    loose = _loose_secret(path, stat, account)
+    if loose is not None:
+        zh, en, fix = loose
+        return Check("token", False, zh, en, fix)
     if stat.st_size == 0:
         return Check("token", False, f"{path} 是空文件", f"{path} is empty", fix_install)
     if account is not None and not _may(stat, account, _READ):
@@ -741,6 +746,54 @@ def check_token(path: Path, *, account: Account | None = None) -> Check:
             f"sudo chgrp {account.name} {path} && sudo chmod 640 {path}",
         )
     return Check("token", True, f"令牌文件 {path} 权限正确", f"the token file {path} is present and private")
+
+
+def _loose_secret(path: Path, status: os.stat_result, account: Account | None) -> tuple[str, str, str] | None:
+    """Why a secret file at ``path`` is open to someone it should not be (zh, en, fix), or None.
+
+    Other bits are checked by the caller. Here: the owner is root or the service's user (the current user
+    when not run as root); the group may read, never write or run, and only when it is a group of the service's
+    user; the folder holding it is writable by its owner only (whoever may write the folder may replace the
+    file with their own token, or move it away).
+    """
+    owners = {0, account.uid if account is not None else os.geteuid()}
+    groups = account.gids if account is not None else frozenset({os.getegid(), *_group_ids(SERVICE_USER)})
+    mode = status.st_mode & 0o777
+    if status.st_uid not in owners:
+        return (
+            f"{path} 的所有者是 uid {status.st_uid}；只应属于 root 或服务用户",
+            f"{path} is owned by uid {status.st_uid}; only root or the service's user may own it",
+            f"sudo chown root:{SERVICE_USER} {path}",
+        )
+    if mode & 0o030 or (mode & 0o040 and status.st_gid not in groups):
+        return (
+            f"{path} 的权限是 {mode:o}（组 gid {status.st_gid}）；同组用户只可读取，且只能是服务用户的组",
+            f"{path} has mode {mode:o} (group gid {status.st_gid}): its group may only read it, and only the "
+            "service's own group",
+            f"sudo chown root:{SERVICE_USER} {path} && sudo chmod 640 {path}",
+        )
+    folder = path.parent
+    try:
+        folder_status = folder.stat()
+    except OSError as error:
+        return (f"无法检查 {folder}（{error.strerror}）", f"cannot check {folder} ({error.strerror})", "")
+    if folder_status.st_mode & 0o022 or folder_status.st_uid not in owners:
+        folder_mode = folder_status.st_mode & 0o7777
+        return (
+            f"{path} 所在目录 {folder} 的权限是 {folder_mode:o}（所有者 uid {folder_status.st_uid}），"
+            "其他用户可以替换令牌；目录只应由 root 或服务用户写入",
+            f"the folder {folder} holding {path} has mode {folder_mode:o} (owner uid {folder_status.st_uid}): "
+            "someone else could replace the token; only root or the service's user may write it",
+            f"sudo chown root: {folder} && sudo chmod go-w {folder}",
+        )
+    return None
+
+
+def _group_ids(name: str) -> set[int]:
+    try:
+        return {grp.getgrnam(name).gr_gid}
+    except KeyError:
+        return set()
 
 
 # --- all together -----------------------------------------------------------------------------------------
@@ -828,6 +881,8 @@ _TITLES = {
     "hub-secret-key": "会话密钥 / secret key",
     "hub-database": "数据库文件权限 / database file modes",
     "hub-debug": "调试模式关闭 / DEBUG off",
+    "hub-owners": "密钥的所有者与目录 / key owners and folders",
+    "hub-front": "nginx 在前 / nginx in front",
 }
 
 

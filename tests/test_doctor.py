@@ -442,3 +442,30 @@ def test_the_doctor_module_stays_qt_free():
         check=True,
     )
     assert done.stdout.strip() == "False"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+def test_token_group_bits_owner_and_folder(tmp_path):
+    # Issue 14: the token check looked at the other bits only.
+    folder = tmp_path / "etc-signage"
+    folder.mkdir(mode=0o755)
+    path = folder / "token"
+    path.write_text("t0ken")
+    path.chmod(0o660)
+    writable = check_token(path)
+    assert not writable.ok and "its group may only read it" in writable.en and "chmod 640" in writable.fix
+    path.chmod(0o640)
+    os.chown(path, -1, 65534)  # a group that is neither ours nor the service's
+    stranger = check_token(path)
+    assert not stranger.ok and "gid 65534" in stranger.en
+    path.chmod(0o600)
+    assert check_token(path).ok  # no group bits: its group does not matter
+    os.chown(path, 65534, -1)
+    owned = check_token(path)
+    assert not owned.ok and "owned by uid 65534" in owned.en
+    os.chown(path, os.geteuid(), -1)
+    folder.chmod(0o777)
+    replaceable = check_token(path)
+    assert not replaceable.ok and f"the folder {folder}" in replaceable.en and "777" in replaceable.en
+    folder.chmod(0o755)
+    assert check_token(path).ok

@@ -9,14 +9,25 @@ settings (nothing is created or changed; the fix is printed):
 - ``hub-secret-key``: the session-signing key exists, is long enough and is private;
 - ``hub-database``: the SQLite database and its ``-wal``/``-shm`` files (sessions, password and token hashes)
   give no access to group or others;
-- ``hub-debug``: Django's DEBUG is off (a debug page shows settings and stack frames to anyone).
+- ``hub-debug``: Django's DEBUG is off (a debug page shows settings and stack frames to anyone);
+- ``hub-owners``: the keys, their folder and the secret key belong to the hub's user (the owner of ``DIR``),
+  and neither ``DIR`` nor the keys' folder nor its parent can be written by group or others (whoever may
+  write a folder may swap the key files in it);
+- ``hub-front`` (with ``--listen HOST:PORT``, the address screens and browsers use, as in the players'
+  ``hub_url``): a loopback address reaches only this machine and passes; any other address must be answered
+  by nginx (its ``Server`` header), not by the embedded waitress server (``Server: signage-hub``), which has
+  no per-address request rate limits and serves the files from Python. The doctor sends one HEAD request to
+  that address; it cannot see a proxy that hides its name, and says so.
 """
 
 from __future__ import annotations
 
+import http.client
 import importlib
+import ipaddress
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
@@ -27,17 +38,132 @@ _ENCRYPTED_PEM: Final = b"-----BEGIN ENCRYPTED PRIVATE KEY-----"
 _MIN_SECRET_LENGTH: Final = 50
 
 
-def hub_checks(repo_dir: Path, keys_dir: Path | None = None) -> list[Check]:
-    """Every hub check for repository ``DIR`` (keys in ``DIR/keys`` unless ``keys_dir`` is given)."""
+#: What answers at an address: the ``Server`` header, or None when nothing answered (with the error).
+ServerProbe = Callable[[str, int], tuple[str | None, str]]
+
+
+def hub_checks(
+    repo_dir: Path,
+    keys_dir: Path | None = None,
+    *,
+    listen: tuple[str, int] | None = None,
+    probe: ServerProbe | None = None,
+) -> list[Check]:
+    """Every hub check for repository ``DIR`` (keys in ``DIR/keys`` unless ``keys_dir`` is given); with
+    ``listen``, the address clients use, whether nginx answers there (``probe`` asks, :func:`server_header`
+    by default)."""
     keys = keys_dir or repo_dir / "keys"
-    return [
+    checks = [
         check_key_modes(keys),
         check_keys_encrypted(keys),
         check_no_root_key(keys),
         check_secret_key(repo_dir),
         check_database_files(repo_dir),
         check_debug(repo_dir),
+        check_owners(repo_dir, keys),
     ]
+    if listen is not None:
+        checks.append(check_front(*listen, probe=probe or server_header))
+    return checks
+
+
+def check_owners(repo_dir: Path, keys: Path) -> Check:
+    """The keys, their folder and the secret key belong to the owner of ``DIR`` (the hub's user); ``DIR``,
+    the keys' folder and its parent are not writable by group or others."""
+    try:
+        owner = repo_dir.stat().st_uid
+        secret = repo_dir / "secret_key"
+        owned = [keys, *sorted(keys.glob("*.pem")), *([secret] if secret.exists() else [])]
+        strangers = [path for path in owned if path.stat().st_uid != owner]
+        folders = dict.fromkeys([repo_dir, keys, keys.parent])
+        writable = [folder for folder in folders if folder.is_dir() and folder.stat().st_mode & 0o022]
+    except OSError as error:
+        return Check("hub-owners", False, f"无法检查（{error}）", f"cannot check ({error})")
+    if strangers:
+        listed = ", ".join(f"{path} (uid {path.stat().st_uid})" for path in strangers)
+        return Check(
+            "hub-owners",
+            False,
+            f"以下文件不属于集线器的用户（{repo_dir} 的所有者 uid {owner}）：{listed}",
+            f"these do not belong to the hub's user (the owner of {repo_dir}, uid {owner}): {listed}",
+            f"sudo chown -R {owner} {keys}",
+        )
+    if writable:
+        listed = ", ".join(f"{folder} ({stat.S_IMODE(folder.stat().st_mode):o})" for folder in writable)
+        return Check(
+            "hub-owners",
+            False,
+            f"以下目录可被同组或其他用户写入，他们可以替换其中的密钥：{listed}",
+            f"these folders can be written by group or others, who could swap the keys in them: {listed}",
+            "chmod go-w " + " ".join(str(folder) for folder in writable),
+        )
+    return Check(
+        "hub-owners",
+        True,
+        f"密钥与会话密钥属于集线器的用户，目录只有它能写入（uid {owner}）",
+        f"the keys and the secret key belong to the hub's user, and only it can write their folders (uid {owner})",
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or ``localhost``) reaches only this machine."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def server_header(host: str, port: int) -> tuple[str | None, str]:
+    """The ``Server`` header of a HEAD / at ``host:port`` (plain HTTP), or None and why nothing answered."""
+    connection = http.client.HTTPConnection(host, port, timeout=5)
+    try:
+        connection.request("HEAD", "/")
+        return connection.getresponse().getheader("Server", ""), ""
+    except (OSError, http.client.HTTPException) as error:
+        return None, str(error) or type(error).__name__
+    finally:
+        connection.close()
+
+
+def check_front(host: str, port: int, *, probe: ServerProbe) -> Check:
+    """A hub reached at a non-loopback ``host:port`` must be answered there by nginx, not by waitress."""
+    where = f"{host}:{port}"
+    if is_loopback(host):
+        return Check(
+            "hub-front",
+            True,
+            f"{where} 只能从本机访问",
+            f"{where} is reachable from this machine only",
+        )
+    server, error = probe(host, port)
+    if server is None:
+        return Check(
+            "hub-front",
+            False,
+            f"无法连接 {where}（{error}），不能确认前面有 nginx",
+            f"cannot reach {where} ({error}), so cannot tell whether nginx is in front",
+        )
+    if server.lower().startswith("nginx"):
+        return Check("hub-front", True, f"{where} 由 nginx 应答", f"nginx answers at {where}")
+    fix = "signage hub --host 127.0.0.1 ... && signage hub nginx-config --listen " + where
+    if server.startswith("signage-hub"):
+        return Check(
+            "hub-front",
+            False,
+            f"集线器在 {where} 直接面对客户端，前面没有 nginx；请让集线器只监听 127.0.0.1，并按 docs/deploy.md 配置 nginx",
+            f"the hub faces clients directly at {where}, with no nginx in front; listen on 127.0.0.1 only and put "
+            "nginx in front as docs/deploy.md says",
+            fix,
+        )
+    return Check(
+        "hub-front",
+        False,
+        f"{where} 由 “{server[:40]}” 应答，不是 nginx；无法确认",
+        f"{where} is answered by '{server[:40]}', not nginx; cannot confirm the front",
+        warning=True,
+    )
 
 
 def _open_to_others(path: Path) -> int:

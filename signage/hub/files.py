@@ -58,7 +58,12 @@ _ERROR_BODY: Final = b"internal error\n"
 _TEXT_HEADERS: Final = (("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", REVALIDATE))
 # errno values that mean "no such file here", whatever raced with us: a name removed, a component
 # that is not a directory, or a symbolic link swapped in after the name was resolved (O_NOFOLLOW).
-_NOT_FOUND_ERRNOS: Final = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.ENXIO})
+# ENAMETOOLONG: a component over the file system's 255 bytes names nothing that can exist here (issue 14).
+_NOT_FOUND_ERRNOS: Final = frozenset(
+    {errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.ENXIO, errno.ENAMETOOLONG}
+)
+#: Characters of a request's path that a log line keeps: a hostile path cannot make a long line.
+LOGGED_PATH_CHARS: Final = 200
 
 
 def make_app(public_dir: Path) -> WSGIApplication:
@@ -194,7 +199,13 @@ class _FileApp:
 
     def _open(self, parts: tuple[str, ...]) -> BinaryIO | None:
         """The regular file at ``parts`` opened for reading, or None when there is none to serve."""
-        real = Path(os.path.realpath(self._root.joinpath(*parts)))
+        try:
+            real = Path(os.path.realpath(self._root.joinpath(*parts)))
+        except OSError as error:
+            # realpath() stats each component; a component too long for the file system raises here.
+            if error.errno in _NOT_FOUND_ERRNOS:
+                return None
+            raise
         if not real.is_relative_to(self._root) or not _acceptable(real.relative_to(self._root).parts):
             return None
         # O_NONBLOCK so that a FIFO planted in the tree cannot hang a worker in open(); it changes
@@ -271,12 +282,19 @@ class _FileApp:
             level,
             "%s %r %s %d%s",
             environ.get("REQUEST_METHOD"),
-            environ.get("PATH_INFO"),
+            logged_path(str(environ.get("PATH_INFO", ""))),
             response.status[:3],
             response.body_bytes,
             f" ({response.note})" if response.note else "",
         )
         start_response(response.status, response.headers)
+
+
+def logged_path(path: str) -> str:
+    """``path`` cut to :data:`LOGGED_PATH_CHARS` characters for a log line, saying how long it was."""
+    if len(path) <= LOGGED_PATH_CHARS:
+        return path
+    return f"{path[:LOGGED_PATH_CHARS]}… ({len(path)} characters)"
 
 
 class _FileChunks:

@@ -565,6 +565,12 @@ def _number(value: object) -> float | None:
     return float(value)
 
 
+#: The times the fleet reads back, whatever was stored before the ingest bounded them (issue 14): outside
+#: this window a time is unknown (None), so that no subtraction or zone change can overflow.
+_EARLIEST: Final = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+_LATEST: Final = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+
+
 def _moment(value: object) -> dt.datetime | None:
     if not isinstance(value, str):
         return None
@@ -572,4 +578,6 @@ def _moment(value: object) -> dt.datetime | None:
         moment = dt.datetime.fromisoformat(value)
     except ValueError:
         return None
-    return moment.astimezone(dt.UTC) if moment.tzinfo is not None else None
+    if moment.tzinfo is None or not _EARLIEST <= moment < _LATEST:
+        return None
+    return moment.astimezone(dt.UTC)

@@ -18,6 +18,14 @@ Threads, and what each may touch:
 Request bodies are bounded per method and path (:class:`BodyLimits`) by waitress's parser on the loop
 thread, from the headers, before any of the body is read or spooled to disk.
 
+Slow and many clients (issue 14), which waitress alone does not hold off: a connection must complete each
+request's headers within ``header_timeout`` seconds of their first byte (of accepting it, for the first),
+however steadily it trickles them, or it is closed; one address may hold ``per_address_limit`` connections
+(generous: a bus fleet of 200 screens behind one NAT), further ones are closed on accepting them; and the
+headers, request line included, may not exceed :data:`MAX_HEADER_BYTES` (waitress answers 431, or 414 when the request line alone is that long). So 260 or
+400 trickling connections from one address cannot take every connection of the hub. In production nginx is
+in front as well (``signage hub nginx-config``, docs/deploy.md).
+
 The scheduler keeps its own clock (it is the shell around the core, not the core), so
 ``refresh_interval`` is the only time this module is given.
 """
@@ -27,10 +35,12 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as dt
-import functools
 import logging
+import resource
 import signal
 import threading
+import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
@@ -46,6 +56,7 @@ from waitress import wasyncore
 from waitress.channel import HTTPChannel  # type: ignore[import-untyped]
 from waitress.parser import HTTPRequestParser  # type: ignore[import-untyped]
 from waitress.server import BaseWSGIServer  # type: ignore[import-untyped]
+from waitress.utilities import BadRequest, RequestHeaderFieldsTooLarge  # type: ignore[import-untyped]
 
 from signage.errors import ConfigError, SignageError
 
@@ -58,11 +69,21 @@ DEFAULT_CHANNEL_TIMEOUT: Final = 30
 #: Open connections at once. waitress stops accepting above it (the kernel backlog queues the rest), so
 #: a burst of screens waking together slows down instead of running the hub out of descriptors: each
 #: connection streaming a file holds two.
-DEFAULT_CONNECTION_LIMIT: Final = 250
+DEFAULT_CONNECTION_LIMIT: Final = 1000
+#: Connections one client address may hold at once: a NAT in front of 200 buses, each with a connection or
+#: two during a sync, fits; one host cannot take all of :data:`DEFAULT_CONNECTION_LIMIT`.
+DEFAULT_PER_ADDRESS_LIMIT: Final = 300
+#: Seconds a client has to send a request's headers, from their first byte (nginx's client_header_timeout
+#: counts the same way in production: for the whole header, not between two reads).
+DEFAULT_HEADER_TIMEOUT: Final = 10.0
+#: The largest request header, request line included; waitress answers 431 above it (its default is 256 KB).
+MAX_HEADER_BYTES: Final = 64 * 1024
 DEFAULT_THREADS: Final = 8
 #: How long the loop may sleep in select(); stop() wakes it at once anyway, through waitress's trigger.
 _LOOP_TIMEOUT_SECONDS: Final = 1.0
 _JOIN_TIMEOUT_SECONDS: Final = 15.0
+#: How often the loop looks for connections past the header deadline; a deadline is met within this much.
+_SWEEP_SECONDS: Final = 0.5
 #: A body's limit when nothing else is said: the screens' telemetry never needs more.
 DEFAULT_MAX_BODY_BYTES: Final = 2 * 1024 * 1024
 
@@ -99,10 +120,14 @@ class _PathLimitedParser(HTTPRequestParser):
     """
 
     adj: Any  # waitress's Adjustments
+    error: Any  # waitress's Error, or None
+    body_rcv: Any  # waitress's body receiver, None for a request without a body
 
     def __init__(self, adj: Any, limits: BodyLimits) -> None:
         super().__init__(adj)
         self._limits = limits
+        #: Bytes of the request line seen so far, until its end arrives (then None).
+        self._line_bytes: int | None = 0
 
     def parse_header(self, header_plus: bytes) -> None:
         super().parse_header(header_plus)
@@ -110,27 +135,120 @@ class _PathLimitedParser(HTTPRequestParser):
         # waitress refuses a body of max_request_body_size bytes or more; the limit itself is allowed.
         adj.max_request_body_size = self._limits.for_request(self.command, self.path) + 1
         self.adj = adj
+        if self.body_rcv is None:
+            # No body to invite: waitress would answer "Expect: 100-continue" anyway and, in doing so, mark the
+            # request incomplete again, so that it never reached a worker and the client waited until the
+            # idle timeout (found by tests/hub/test_fuzz.py).
+            self.expect_continue = False
 
     def received(self, data: bytes) -> int:
+        if self._line_bytes is not None:
+            end = data.find(b"\n")
+            self._line_bytes = None if end >= 0 else self._line_bytes + len(data)
         consumed: int = super().received(data)
+        if isinstance(self.error, RequestHeaderFieldsTooLarge) and self._line_bytes is not None:
+            # The request line alone is over the header limit: the path is what is too long (414, as nginx).
+            self.error = _URITooLong(f"the request line exceeds {MAX_HEADER_BYTES} bytes")
         if self.error is not None:
             # The channel would otherwise answer "Expect: 100-continue" and invite the body it refuses.
             self.expect_continue = False
         return consumed
 
 
+class _URITooLong(BadRequest):
+    """waitress's error answer for a request line over the header limit."""
+
+    code = 414
+    reason = "URI Too Long"
+
+
+class _Connections:
+    """Open connections by client address, for the per-address limit; touched on the loop thread only."""
+
+    def __init__(self, per_address: int) -> None:
+        self.per_address = per_address
+        self._open: Counter[str] = Counter()
+        self._refusing: set[str] = set()
+
+    def admit(self, host: str) -> bool:
+        """Count a new connection from ``host``; False (nothing counted) when it holds its limit already."""
+        if self._open[host] >= self.per_address:
+            if host not in self._refusing:
+                # Once per flood: a flood must not fill the journal.
+                self._refusing.add(host)
+                logger.warning(
+                    "%s holds %d connections, the limit; closing its new ones", host, self.per_address
+                )
+            return False
+        self._refusing.discard(host)
+        self._open[host] += 1
+        return True
+
+    def closed(self, host: str) -> None:
+        self._open[host] -= 1
+        if self._open[host] <= 0:
+            del self._open[host]
+
+
 class _Channel(HTTPChannel):
-    """waitress's connection, parsing each request with :class:`_PathLimitedParser`."""
+    """waitress's connection, parsing each request with :class:`_PathLimitedParser`, and knowing since when
+    it has been sending the headers of a request (:attr:`header_since`)."""
 
     def __init__(
-        self, server: Any, sock: Any, addr: Any, adj: Any, map: Any = None, *, limits: BodyLimits
+        self,
+        server: Any,
+        sock: Any,
+        addr: Any,
+        adj: Any,
+        map: Any = None,
+        *,
+        limits: BodyLimits,
+        connections: _Connections,
     ) -> None:
         self._body_limits = limits
+        self._connections = connections
+        self._host = str(addr[0]) if isinstance(addr, tuple) else str(addr)
+        self._counted = True
+        #: When the headers now arriving began (monotonic), or None between requests and once they are in.
+        self.header_since: float | None = time.monotonic()
         super().__init__(server, sock, addr, adj, map=map)
 
     def parser_class(self, adj: Any) -> _PathLimitedParser:
         # waitress calls self.parser_class(adj) for every request, and for the error it answers.
         return _PathLimitedParser(adj, self._body_limits)
+
+    def received(self, data: bytes) -> bool:
+        before = self.request
+        result: bool = super().received(data)
+        request = self.request
+        if request is None or request.headers_finished or request.error is not None:
+            # Complete (queued for a worker), or on to its body: the header deadline is met.
+            self.header_since = None
+        elif request is not before or self.header_since is None:
+            # The headers of a new request began in this data.
+            self.header_since = time.monotonic()
+        return result
+
+    def del_channel(self, map: Any = None) -> None:
+        super().del_channel(map)
+        if self._counted:
+            self._counted = False
+            self._connections.closed(self._host)
+
+
+def _channel_factory(limits: BodyLimits, connections: _Connections) -> Callable[..., _Channel | None]:
+    """What waitress calls for each accepted socket: a :class:`_Channel`, or nothing for an address at its
+    limit (the socket is closed at once; waitress ignores the return value)."""
+
+    def make(server: Any, sock: Any, addr: Any, adj: Any, map: Any = None) -> _Channel | None:
+        host = str(addr[0]) if isinstance(addr, tuple) else str(addr)
+        if not connections.admit(host):
+            with contextlib.suppress(OSError):
+                sock.close()
+            return None
+        return _Channel(server, sock, addr, adj, map=map, limits=limits, connections=connections)
+
+    return make
 
 
 class Hub:
@@ -145,6 +263,8 @@ class Hub:
         threads: waitress worker threads.
         connection_limit: Connections open at once before waitress stops accepting.
         channel_timeout: Seconds before an idle connection is closed.
+        per_address_limit: Connections one client address may hold; more are closed on accepting them.
+        header_timeout: Seconds from a request's first byte by which its headers must be complete.
         body_limits: The largest request body by method and path, refused (413) from its headers.
     """
 
@@ -159,6 +279,8 @@ class Hub:
         threads: int = DEFAULT_THREADS,
         connection_limit: int = DEFAULT_CONNECTION_LIMIT,
         channel_timeout: int = DEFAULT_CHANNEL_TIMEOUT,
+        per_address_limit: int = DEFAULT_PER_ADDRESS_LIMIT,
+        header_timeout: float = DEFAULT_HEADER_TIMEOUT,
         body_limits: BodyLimits | None = None,
     ) -> None:
         if refresh_interval <= dt.timedelta(0):
@@ -174,6 +296,8 @@ class Hub:
         self._threads = threads
         self._connection_limit = connection_limit
         self._channel_timeout = channel_timeout
+        self._connections = _Connections(per_address_limit)
+        self._header_timeout = header_timeout
         self._body_limits = BodyLimits() if body_limits is None else body_limits
         self._lock = threading.Lock()
         self._stop_requested = threading.Event()
@@ -216,6 +340,7 @@ class Hub:
             if self._started:
                 raise RuntimeError("a Hub is started once; create a new one to serve again")
             self._started = True
+            _raise_descriptor_limit(2 * self._connection_limit + 256)
             try:
                 self._server = self._listen()
             except BaseException:
@@ -286,6 +411,7 @@ class Hub:
                 # Each request gets its own limit from _PathLimitedParser; this one is what a request
                 # whose headers cannot be parsed is held to.
                 max_request_body_size=self._body_limits.default + 1,
+                max_request_header_size=MAX_HEADER_BYTES,
                 # poll() has no FD_SETSIZE ceiling of 1024 descriptors, unlike select().
                 asyncore_use_poll=True,
                 ident="signage-hub",
@@ -301,7 +427,7 @@ class Hub:
         for dispatcher in self._map.values():
             if isinstance(dispatcher, BaseWSGIServer):
                 # Set before the loop runs, so every connection accepted gets the per-path limits.
-                dispatcher.channel_class = functools.partial(_Channel, limits=self._body_limits)
+                dispatcher.channel_class = _channel_factory(self._body_limits, self._connections)
         listening = getattr(server, "effective_listen", None)
         self._addresses = (
             [(str(host), int(port)) for host, port in listening]
@@ -314,9 +440,14 @@ class Hub:
         """waitress's event loop, one poll at a time so that a stop request is seen; then clean up."""
         use_poll = bool(self._server.adj.asyncore_use_poll)
         try:
+            next_sweep = 0.0
             while not self._stop_requested.is_set():
                 try:
                     wasyncore.loop(timeout=_LOOP_TIMEOUT_SECONDS, map=self._map, use_poll=use_poll, count=1)
+                    now = time.monotonic()
+                    if now >= next_sweep:
+                        next_sweep = now + _SWEEP_SECONDS
+                        self._close_late_headers(now)
                 except Exception:
                     # waitress handles errors of one connection itself; what reaches here is the loop's
                     # own failure. Keep serving, but not in a tight loop if it persists.
@@ -324,6 +455,24 @@ class Hub:
                     self._stop_requested.wait(1.0)
         finally:
             self._close_server()
+
+    def _close_late_headers(self, now: float) -> None:
+        """Close every connection whose request headers began more than ``header_timeout`` ago (loop thread)."""
+        late = [
+            channel
+            for channel in list(self._map.values())
+            if isinstance(channel, _Channel)
+            and channel.header_since is not None
+            and now - channel.header_since > self._header_timeout
+            and not channel.requests
+        ]
+        for channel in late:
+            try:
+                channel.handle_close()
+            except Exception:
+                logger.debug("closing %r failed", channel, exc_info=True)
+        if late:
+            logger.info("closed %d connections that did not send their headers in time", len(late))
 
     def _close_server(self) -> None:
         """Close every connection and the listening sockets, then let the workers finish."""
@@ -390,6 +539,18 @@ class Hub:
             )
             # The traceback is for whoever debugs it; the line above is for whoever runs the hub.
             logger.debug("refresh traceback", exc_info=True)
+
+
+def _raise_descriptor_limit(needed: int) -> None:
+    """Raise this process's soft limit of open files towards ``needed`` (within the hard limit): Debian's
+    default soft limit, 1,024, is below what the connection limit needs."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return
+    target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    if target > soft:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def _bracketed(host: str) -> str:

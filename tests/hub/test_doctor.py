@@ -41,6 +41,7 @@ def test_a_fresh_repository_passes_with_warnings_for_plain_keys_and_the_root_key
         "hub-secret-key": (True, False),
         "hub-database": (True, False),
         "hub-debug": (True, False),
+        "hub-owners": (True, False),
     }
     assert main(["doctor", "--hub", str(repo_dir)]) == 0
     out = capsys.readouterr().out
@@ -124,3 +125,70 @@ def test_the_hub_keeps_its_database_and_keys_private_and_the_doctor_checks_it(re
     start_hub_database(repo_dir)
     assert set(modes(repo_dir).values()) == {0o600}, modes(repo_dir)
     assert verdicts(repo_dir)["hub-database"] == (True, False)
+
+
+# --- issue 14: owners and folders of the keys; nginx in front of a hub on a public address ---------------
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+def test_key_folders_writable_by_others_or_keys_of_another_user_fail(repo_dir: Path):
+    repo_dir.chmod(0o775)
+    found = {check.name: check for check in hub_checks(repo_dir)}
+    assert not found["hub-owners"].ok and f"{repo_dir} (775)" in found["hub-owners"].en
+    assert found["hub-owners"].fix == f"chmod go-w {repo_dir}"
+    repo_dir.chmod(0o755)
+    os.chown(repo_dir / "keys" / "targets.pem", 65534, -1)
+    found = {check.name: check for check in hub_checks(repo_dir)}
+    assert not found["hub-owners"].ok and "targets.pem (uid 65534)" in found["hub-owners"].en
+
+
+def _never(host: str, port: int) -> tuple[str | None, str]:
+    raise AssertionError("a loopback address is not probed")
+
+
+@pytest.mark.parametrize(
+    ("answer", "ok", "warning", "words"),
+    [
+        (("signage-hub", ""), False, False, "with no nginx in front"),
+        (("nginx", ""), True, False, "nginx answers"),
+        (("nginx/1.22.1", ""), True, False, "nginx answers"),
+        (("Apache", ""), False, True, "not nginx"),
+        ((None, "timed out"), False, False, "cannot reach"),
+    ],
+)
+def test_a_hub_reached_at_a_public_address_needs_nginx_in_front(
+    repo_dir: Path, answer: tuple[str | None, str], ok: bool, warning: bool, words: str
+):
+    asked: list[tuple[str, int]] = []
+
+    def probe(host: str, port: int) -> tuple[str | None, str]:
+        asked.append((host, port))
+        return answer
+
+    # 203.0.113.0/24 is documentation space: the probe is given, nothing is sent there.
+    (front,) = [
+        c for c in hub_checks(repo_dir, listen=("203.0.113.7", 443), probe=probe) if c.name == "hub-front"
+    ]
+    assert (front.ok, front.warning) == (ok, warning) and words in front.en
+    assert asked == [("203.0.113.7", 443)]
+    (local,) = [
+        c for c in hub_checks(repo_dir, listen=("127.0.0.1", 8080), probe=_never) if c.name == "hub-front"
+    ]
+    assert local.ok and "this machine only" in local.en
+
+
+def test_the_probe_reads_the_embedded_hubs_server_header(repo_dir: Path, tmp_path: Path):
+    from signage.hub.doctor import server_header
+    from signage.hub.files import make_app
+    from signage.hub.server import Hub
+
+    hub = Hub(make_app(repo_dir / "public"), lambda: None, host="127.0.0.1", port=0)
+    hub.start()
+    try:
+        assert server_header("127.0.0.1", hub.port) == ("signage-hub", "")
+        main_status = main(["doctor", "--hub", str(repo_dir), "--listen", f"127.0.0.1:{hub.port}"])
+        assert main_status == 0
+    finally:
+        hub.stop()
+    server, error = server_header("127.0.0.1", hub.port)
+    assert server is None and error

@@ -143,8 +143,10 @@ class Slowloris:
     Counts what the server does to them: how many it closed, and how long each had lived by then.
     """
 
-    def __init__(self, port: int, count: int, interval: float) -> None:
+    def __init__(self, port: int, count: int, interval: float, *, source: str = "127.0.0.1") -> None:
         self._port = port
+        #: The loopback address the connections come from (any of 127.0.0.0/8 reaches this machine).
+        self._source = source
         self._count = count
         self._interval = interval
         self._selector = selectors.DefaultSelector()
@@ -178,6 +180,7 @@ class Slowloris:
         next_byte: dict[socket.socket, float] = {}
         for index in range(self._count):
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind((self._source, 0))
             sock.setblocking(False)
             sock.connect_ex(("127.0.0.1", self._port))
             self._selector.register(sock, selectors.EVENT_WRITE)

@@ -145,3 +145,19 @@ def test_an_upload_sized_body_to_upload_reaches_django(hub: Hub):
             remaining -= len(part)
         # waitress read every byte and handed the request on: Django refuses an anonymous upload itself.
         assert status_of(connection) in (302, 403)
+
+
+@pytest.mark.parametrize("length", ["Content-Length: 0", ""])
+def test_expect_100_continue_without_a_body_is_answered_at_once(hub: Hub, length: str):
+    # waitress sent "100 Continue" for a request with no body and then waited for that body forever.
+    headers = ["Expect: 100-continue", *([length] if length else [])]
+    with connect(hub) as connection:
+        connection.sendall(head("GET", "/telemetry/plays", *headers))
+        answer = b""
+        while answer.count(b"\r\n\r\n") < 1 or (
+            answer.startswith(b"HTTP/1.1 100") and answer.count(b"\r\n\r\n") < 2
+        ):
+            chunk = connection.recv(4096)
+            assert chunk, answer
+            answer += chunk
+    assert b"HTTP/1.1 100" not in answer and b" 405 " in answer.split(b"\r\n", 1)[0]

@@ -448,7 +448,8 @@ def test_a_flooding_screen_gets_429_and_is_logged_once(
     assert ingest.post("/telemetry/heartbeat", heartbeat("bus-0413"), screen_id="bus-0413").status_code == 200
 
 
-def test_an_address_that_keeps_failing_authentication_gets_429(start_ingest: IngestFactory):
+def test_a_token_that_keeps_failing_authentication_gets_429(start_ingest: IngestFactory):
+    # Per token, never per address: tests/hub/test_bounded_input.py shows the screens behind the same NAT.
     ingest = start_ingest(Limits(failure_burst=3, failure_refill_seconds=3000))
     bad = {"Authorization": f"Bearer {new_token()}"}
     statuses = [
@@ -458,22 +459,7 @@ def test_an_address_that_keeps_failing_authentication_gets_429(start_ingest: Ing
         for _ in range(4)
     ]
     assert statuses == [401, 401, 401, 429]
-    assert_error(ingest.post("/telemetry/heartbeat", heartbeat()), 429, "failed authentications")
-
-
-def test_behind_a_local_proxy_failures_are_counted_per_real_client(start_ingest: IngestFactory):
-    ingest = start_ingest(Limits(failure_burst=2, failure_refill_seconds=3000))
-    bad = {"Authorization": f"Bearer {new_token()}"}
-    for address in ("198.51.100.1", "198.51.100.1", "198.51.100.2"):
-        headers = {**bad, "X-Real-IP": address}
-        response = requests.post(
-            ingest.url("/telemetry/heartbeat"), json=heartbeat(), headers=headers, timeout=5
-        )
-        assert response.status_code == 401
-    assert_error(ingest.post("/telemetry/heartbeat", heartbeat(), **{"X-Real-IP": "198.51.100.1"}), 429)
-    assert (
-        ingest.post("/telemetry/heartbeat", heartbeat(), **{"X-Real-IP": "198.51.100.2"}).status_code == 200
-    )
+    assert ingest.post("/telemetry/heartbeat", heartbeat()).status_code == 200
 
 
 def test_rate_limiter_refills_evenly():

@@ -44,6 +44,9 @@ _MAX_VERSION: Final = 2**53
 _MAX_DURATION_MS: Final = 86_400_000
 _TEN_YEARS_S: Final = 10 * 366 * 86400
 _EARLIEST: Final = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+#: No time a screen sends is later: far inside what ``datetime`` can hold whatever the zone and the arithmetic
+#: (``9999-12-31T23:59:59-23:59`` parses, but moving it to UTC overflows).
+_LATEST: Final = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 _ADDRESS: Final = re.compile(r"[0-9A-Fa-f.:]{2,45}")
 LOOPBACK: Final = re.compile(r"127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+")
 
@@ -99,10 +102,16 @@ class Limits:
         max_plays: Most plays in one batch.
         burst: Requests one screen may make at once; refilled evenly over ``refill_seconds``.
         refill_seconds: Time for an empty bucket to fill up again (10 per 10 s: one a second).
-        failure_burst: Failed authentications one client address may make before it gets 429 …
-        failure_refill_seconds: … refilled evenly over this long.
+        failure_burst: Failed authentications with one token (by its hash) before that token gets 429 …
+        failure_refill_seconds: … refilled evenly over this long. Never per client address: a bus fleet
+            shares one address behind its mobile operator's NAT, and one broken screen must not lock out the rest.
+        global_failure_burst: Failed authentications of all clients together before unknown tokens get 429
+            without a database lookup (tokens that authenticated since the hub started are never held back) …
+        global_failure_refill_seconds: … refilled evenly over this long.
         concurrent: Telemetry requests working at once; keep it below the hub's waitress threads.
         max_ahead: How far after the hub's time a play may start or a heartbeat be sent (clock trouble).
+        max_fresh_for: How far after the hub's time a heartbeat's ``verified_until`` may be (the TUF
+            metadata a screen verified expires within days; a year and a month is generous).
     """
 
     plays_body_bytes: int = 1024 * 1024
@@ -112,8 +121,11 @@ class Limits:
     refill_seconds: float = 10.0
     failure_burst: int = 20
     failure_refill_seconds: float = 60.0
+    global_failure_burst: int = 600
+    global_failure_refill_seconds: float = 60.0
     concurrent: int = 4
     max_ahead: dt.timedelta = dt.timedelta(days=1)
+    max_fresh_for: dt.timedelta = dt.timedelta(days=400)
 
 
 class RateLimiter:
@@ -229,9 +241,17 @@ def check_length(content_length: str, limit: int) -> int | None:
 
 
 def parse(data: bytes) -> dict[str, Any]:
-    """The JSON object in ``data``; 400 for anything else (NaN and Infinity included)."""
+    """The JSON object in ``data``; 400 for anything else (NaN, Infinity and lone surrogates included)."""
     try:
         document = json.loads(data.decode("utf-8"), parse_constant=_no_constant)
+        # JSON's "\ud800" escapes decode to a lone surrogate, which no UTF-8 column, log line or answer
+        # can hold; refused here, it is a 400 the screen drops instead of a 500 it retries forever.
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise _bad(
+            "the JSON holds a lone surrogate (an invalid \\uD800-\\uDFFF escape); send valid Unicode",
+            "JSON 中含有孤立的代理字符（无效的 \\uD800-\\uDFFF 转义）；请发送有效的 Unicode",
+        ) from None
     except UnicodeDecodeError:
         raise _bad("the body is not UTF-8", "请求内容不是 UTF-8 编码") from None
     except (ValueError, RecursionError) as error:
@@ -328,7 +348,7 @@ class _Fields:
         return value
 
     def moment(self, key: str, *, latest: dt.datetime | None = None) -> dt.datetime:
-        """A required ISO 8601 time with a zone, not before 2020 and not after ``latest``."""
+        """A required ISO 8601 time with a zone, from 2020 to 2100 and not after ``latest``."""
         moment = self.optional_moment(key, latest=latest)
         if moment is None:
             raise _field_error(self.name(key), "is missing", "缺失")
@@ -349,7 +369,8 @@ class _Fields:
                 f"{text!r} is not an ISO 8601 time with a zone, like 2026-11-26T08:00:00Z",
                 f"{text!r} 不是带时区的 ISO 8601 时间，例如 2026-11-26T08:00:00Z",
             )
-        if moment < _EARLIEST or (latest is not None and moment > latest):
+        # Compared, never converted: aware comparison cannot overflow, astimezone() at year 9999 can.
+        if not _EARLIEST <= moment < _LATEST or (latest is not None and moment > latest):
             raise _field_error(
                 self.name(key),
                 f"{text!r} is out of range (is the screen's clock wrong?)",
@@ -430,7 +451,7 @@ def heartbeat(
             "state": sync.text("state", 32),
             "message": sync.text("message", 1000, optional=True) or "",
         }
-    fields.optional_moment("verified_until")
+    fields.optional_moment("verified_until", latest=now + limits.max_fresh_for)
     fields.moment("sent_at", latest=now + limits.max_ahead)
     extras = {
         key: value

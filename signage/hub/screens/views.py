@@ -10,8 +10,8 @@ never touch ``request.user``, so django-axes cannot lock a screen out. Every ref
 ``{"error": "...", "zh": "..."}`` with one log line: 401 (no token, or one the hub does not know), 403 (the
 token of another screen), 400 (not JSON, or a field of the wrong type or out of bounds: the message names the
 field), 413 (too large: judged from ``Content-Length`` before anything is read, and reading is capped as well),
-429 (a flood: a token bucket per token, decided in memory before any database work, and one per client address
-for failed authentications), 405, 404; 503 when the database is busy or the telemetry share of the workers is
+429 (a flood: a token bucket per token, decided in memory before any database work, and for failed
+authentications one per presented token and one for the whole hub, never per client address), 405, 404; 503 when the database is busy or the telemetry share of the workers is
 taken (try again later), 500 for a bug. A flood's 429s are logged at WARNING once, then at DEBUG until it
 subsides, so that a flood cannot fill the journal.
 
@@ -52,6 +52,8 @@ from signage.hub.screens.ingest import Limits, RateLimiter, Refused, client_addr
 logger = logging.getLogger(__name__)
 
 _MAX_NAMES = 100_000
+#: The key of the hub-wide failure bucket.
+_ALL = "*"
 _JSON = "application/json; charset=utf-8"
 
 Channels = Callable[[], Mapping[str, ChannelState]]
@@ -80,34 +82,56 @@ class Telemetry:
         self.fleet_page_public = fleet_page_public
         self._tokens = RateLimiter(limits.burst, limits.refill_seconds, monotonic=monotonic)
         self._failures = RateLimiter(limits.failure_burst, limits.failure_refill_seconds, monotonic=monotonic)
+        self._all_failures = RateLimiter(
+            limits.global_failure_burst, limits.global_failure_refill_seconds, monotonic=monotonic
+        )
         self._gate = threading.BoundedSemaphore(limits.concurrent)
         self._flooding: set[str] = set()
         #: Token hash -> screen id of recent successful authentications, for naming floods in the log.
         self._names: dict[str, str] = {}
         self._lock = threading.Lock()
 
+    # --- authentication: failures limited per credential and globally, never per address (issue 14) ---
+
     def bearer(self, request: HttpRequest) -> str:
-        """The hash of the request's bearer token; 401 without one, 429 for an address that keeps failing."""
-        address = client_address(request.META)
-        if not self._failures.has_tokens(address):
-            raise self._flood(f"address {address}", "too many failed authentications from this address")
-        self._flood_over(f"address {address}")
+        """The hash of the request's bearer token; 401 without one, 429 for a token that keeps failing.
+
+        Failures are counted per presented token (its hash) and for all clients together, never per client
+        address: a bus fleet reaches the hub from one address behind its mobile operator's NAT, and a broken
+        or hostile client there must not lock the other screens out. A missing token costs no database work,
+        so it is answered 401 without counting.
+        """
         match = ingest.BEARER.fullmatch(str(request.META.get("HTTP_AUTHORIZATION", "")).strip())
         if match is None:
-            self._failures.take(address)
             raise Refused(
                 401,
                 "missing or malformed token: send 'Authorization: Bearer <token>'",
                 "缺少令牌或格式错误：请发送 Authorization: Bearer <令牌>",
                 [("WWW-Authenticate", 'Bearer realm="signage"')],
             )
-        return ingest.hash_token(match.group(1))
+        token_hash = ingest.hash_token(match.group(1))
+        with self._lock:
+            known = token_hash in self._names
+        if not known:
+            key = f"token sha256 {token_hash[:12]}…"
+            if not self._failures.has_tokens(token_hash):
+                raise self._flood(key, "too many failed authentications with this token")
+            self._flood_over(key)
+            if not self._all_failures.has_tokens(_ALL):
+                # Unknown tokens from everywhere at once (a guessing run): refused before the database.
+                raise self._flood("every client", "too many failed authentications on this hub")
+            self._flood_over("every client")
+        return token_hash
 
     def authenticate(self, request: HttpRequest, token_hash: str) -> str:
-        """The screen the token belongs to; 401 for an unknown token."""
+        """The screen the token belongs to; 401 for an unknown token, counted against it and the hub."""
         screen_id = records.check_token(token_hash)
         if screen_id is None:
-            self._failures.take(client_address(request.META))
+            self._failures.take(token_hash)
+            self._all_failures.take(_ALL)
+            with self._lock:
+                # A token removed from the register is a stranger again.
+                self._names.pop(token_hash, None)
             raise Refused(
                 401,
                 "unknown token: register the screen with 'signage screens add' and install its token",
