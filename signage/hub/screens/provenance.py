@@ -29,7 +29,7 @@ import json
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -231,3 +231,22 @@ def console_versions(channel: str, version: int) -> Issued | None:
 def default_versions(repo_dir: Path, *, monotonic: Callable[[], float]) -> PublishedVersions:
     """The repository's playlist files first (they know the notices), then the console's rows."""
     return PublishedVersions([RepositoryPlaylists(repo_dir), console_versions], monotonic=monotonic)
+
+
+def refusal_text(refused: Mapping[str, int], over_quota: int) -> tuple[str, str]:
+    """What the fleet pages say of one screen's refused plays and 429s of a day, in Chinese and English.
+
+    Empty strings when there were none.
+    """
+    zh_parts: list[str] = []
+    en_parts: list[str] = []
+    total = sum(refused.values())
+    if total:
+        texts = {reason.value: REASON_TEXT[reason] for reason in Reason}
+        named = [(texts.get(reason, (reason, reason)), count) for reason, count in sorted(refused.items())]
+        zh_parts.append(f"拒收 {total} 条播放（" + "，".join(f"{zh} {n}" for (zh, _), n in named) + "）")
+        en_parts.append(f"{total} plays refused (" + ", ".join(f"{en}: {n}" for (_, en), n in named) + ")")
+    if over_quota:
+        zh_parts.append(f"超出每日配额被拒 {over_quota} 次")
+        en_parts.append(f"{over_quota} requests over the daily quota")
+    return "；".join(zh_parts), "; ".join(en_parts)

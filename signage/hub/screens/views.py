@@ -401,14 +401,28 @@ def fleet(request: HttpRequest) -> HttpResponse:
         channels, note = {}, _("无法读取当前版本：%(error)s") % {"error": error}
     with state.working():
         statuses = queries.fleet_statuses(now, channels)
-    context = fleet_page_context(statuses, now=now, note=note)
+        days = records.screen_days(ingest.china_day(now))
+    context = fleet_page_context(statuses, now=now, note=note, days=days)
     response = render(request, "screens/fleet.html", context)
     response["Cache-Control"] = "no-store"
     return response
 
 
-def fleet_page_context(statuses: list[ScreenStatus], *, now: dt.datetime, note: str = "") -> dict[str, Any]:
-    """What ``screens/fleet.html`` shows: one row of plain text cells per screen (the template escapes them)."""
+def fleet_page_context(
+    statuses: list[ScreenStatus],
+    *,
+    now: dt.datetime,
+    note: str = "",
+    days: Mapping[str, records.ScreenDayCounts] | None = None,
+) -> dict[str, Any]:
+    """What ``screens/fleet.html`` shows: one row of plain text cells per screen (the template escapes them).
+
+    ``days`` has what each screen sent today (China Standard Time): its refused plays and 429s are shown.
+    """
+    refusals = {
+        screen_id: provenance.refusal_text(counts.refused, counts.over_quota)
+        for screen_id, counts in (days or {}).items()
+    }
     rows = [
         {
             "presence": status.presence.value,
@@ -419,6 +433,7 @@ def fleet_page_context(statuses: list[ScreenStatus], *, now: dt.datetime, note: 
             "name": status.name,
             "location": status.location,
             "display": "" if status.display is None else display_text(status.display),
+            "refused": refusals.get(status.screen_id, ("", "")),
         }
         for status in statuses
     ]
