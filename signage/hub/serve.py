@@ -104,6 +104,8 @@ def with_telemetry_upkeep(
     """
     import logging
 
+    from django.db import connections
+
     from signage.hub.screens import retention
     from signage.hub.screens.ingest import china_day
 
@@ -116,6 +118,9 @@ def with_telemetry_upkeep(
                 retention.maintain(china_day(now), now, raw_play_days=raw_play_days)
             except Exception:
                 logging.getLogger(__name__).exception("telemetry roll-up failed; retried at the next refresh")
+            finally:
+                # The scheduler's thread holds no connection between runs (an hour apart).
+                connections.close_all()
 
     return refresh_then_upkeep
 
