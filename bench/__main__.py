@@ -40,8 +40,9 @@ class Step:
     arguments: tuple[str, ...] = ()
 
 
-#: In the order of issue 6's list, then the importer's figures from issues 2 and 10. The arguments trade length
-#: for a ``make bench`` of about 45 minutes on two cores; each module's ``--help`` says how to go longer.
+#: In the order of issue 6's list, then the importer's figures from issues 2 and 10, then the hub's telemetry
+#: (issue 14). The arguments trade length for a ``make bench`` of about an hour on two cores; each module's
+#: ``--help`` says how to go longer.
 STEPS = (
     Step("chromium", ("--seconds", "60", "--rounds", "3", "--dwell", "2", "10")),
     Step("profile", ("--seconds", "60", "--dwell", "2")),
@@ -52,6 +53,8 @@ STEPS = (
     Step("metered"),
     Step("import_speed", ("--rounds", "3")),
     Step("import_bombs", ("--before",)),
+    Step("ingest", ("--through", "both")),
+    Step("telemetry_disk", ("--batch-minutes", "5", "--postgres")),
 )
 
 #: Section titles in the order the page shows them; any other section follows, in the order met.
@@ -63,6 +66,8 @@ SECTIONS = (
     "Takedown latency",
     "A day compressed",
     "Metered link",
+    "Hub intake (telemetry)",
+    "Telemetry on disk: one screen-year",
 )
 
 

@@ -122,6 +122,12 @@ def add_fleet_commands(commands: Any, *, clock: Clock) -> None:
     report.add_argument(
         "--entry", metavar="QUERY", help="only this entry (a case number in any spelling, a name, or an id)"
     )
+    report.add_argument(
+        "--rollup",
+        action="store_true",
+        help="first roll the raw plays of finished days up into daily totals and delete raw plays older than "
+        "raw_play_days (DIR/hub.toml, 30 by default), as the running hub does every hour; totals do not change",
+    )
     report.set_defaults(handler=functools.partial(report_command, clock=clock))
 
 
@@ -226,7 +232,10 @@ def report_command(arguments: argparse.Namespace, out: TextIO, err: TextIO, *, c
         raise UsageError(
             f"开始日期 {day_from} 晚于结束日期 {day_to}", f"--from {day_from} is after --to {day_to}"
         )
-    rows = _records(arguments.repo).exposure(day_from, day_to)
+    records = _records(arguments.repo)
+    if arguments.rollup:
+        _roll_up(arguments.repo, clock(), err)
+    rows = records.exposure(day_from, day_to)
     names = entry_names(arguments.repo)
     if arguments.entry:
         entry_id, _ = _resolve_entry(names, arguments.entry)
@@ -235,6 +244,21 @@ def report_command(arguments: argparse.Namespace, out: TextIO, err: TextIO, *, c
         render_report_csv(rows, names) if arguments.csv else render_report(rows, day_from, day_to, names)
     )
     return ExitStatus.OK
+
+
+def _roll_up(repo_dir: Path, now: dt.datetime, err: TextIO) -> None:
+    """The hub's roll-up and retention, by hand (Django is set up); says what it did on ``err``."""
+    from signage.hub.options import load_options
+    from signage.hub.screens import retention
+
+    raw_play_days = load_options(repo_dir).raw_play_days
+    done = retention.maintain(china_day(now), now, raw_play_days=raw_play_days)
+    err.write(
+        f"汇总：{done.rolled_plays} 条播放计入 {done.aggregates} 行每日统计；删除 {raw_play_days} 天前的原始播放 "
+        f"{done.deleted_plays} 条、批次 {done.deleted_batches} 个\n"
+        f"roll-up: {done.rolled_plays} plays into {done.aggregates} daily rows; deleted {done.deleted_plays} raw "
+        f"plays and {done.deleted_batches} batches older than {raw_play_days} days\n"
+    )
 
 
 def _resolve_entry(names: Mapping[str, tuple[str, str]], query: str) -> tuple[str, str]:

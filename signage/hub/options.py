@@ -1,7 +1,7 @@
 """The hub's own settings file, ``DIR/hub.toml`` (optional, never served), read without Django.
 
-Its one key today is ``fleet_page_public`` (serve ``/fleet`` to every client, not only to the hub's own
-machine). The database is no longer named here: it is ``DATABASE_URL`` (SQLite ``DIR/hub.sqlite3`` when
+Its keys: ``fleet_page_public`` (serve ``/fleet`` to every client, not only to the hub's own machine) and
+``raw_play_days`` (days raw proof-of-play rows are kept after their day; the daily roll-ups are kept for good). The database is no longer named here: it is ``DATABASE_URL`` (SQLite ``DIR/hub.sqlite3`` when
 unset; see :mod:`signage.hub.settings`), so a file that still has ``telemetry_store`` is refused with a message
 saying what to do instead.
 """
@@ -17,7 +17,10 @@ from signage.errors import ConfigError
 
 #: The hub's own settings file, next to ``repo.json``.
 SETTINGS_FILE: Final = "hub.toml"
-_KEYS: Final = {"fleet_page_public": bool}
+_KEYS: Final = {"fleet_page_public": bool, "raw_play_days": int}
+#: Days raw plays are kept by default, and the bounds of ``raw_play_days``.
+DEFAULT_RAW_PLAY_DAYS: Final = 30
+RAW_PLAY_DAYS: Final = (1, 3660)
 
 
 @dataclass(frozen=True)
@@ -26,9 +29,11 @@ class HubOptions:
 
     Attributes:
         fleet_page_public: Serve ``/fleet`` to every client, not only to loopback addresses.
+        raw_play_days: Days raw plays are kept after their day (then only their daily roll-up is).
     """
 
     fleet_page_public: bool = False
+    raw_play_days: int = DEFAULT_RAW_PLAY_DAYS
 
 
 def load_options(repo_dir: Path) -> HubOptions:
@@ -73,4 +78,13 @@ def load_options(repo_dir: Path) -> HubOptions:
                 f"{settings_file} 中“{key}”的值类型错误，应为 {kind.__name__}",
                 f"{settings_file}: '{key}' must be a {kind.__name__}",
             )
-    return HubOptions(fleet_page_public=bool(document.get("fleet_page_public", False)))
+    raw_play_days = int(document.get("raw_play_days", DEFAULT_RAW_PLAY_DAYS))
+    low, high = RAW_PLAY_DAYS
+    if not low <= raw_play_days <= high:
+        raise ConfigError(
+            f"{settings_file} 中 raw_play_days 必须在 {low} 到 {high} 之间（天），而不是 {raw_play_days}",
+            f"{settings_file}: raw_play_days must be between {low} and {high} (days), not {raw_play_days}",
+        )
+    return HubOptions(
+        fleet_page_public=bool(document.get("fleet_page_public", False)), raw_play_days=raw_play_days
+    )

@@ -14,6 +14,7 @@ from pathlib import Path
 from signage.hub.context import Clock, HubContext, configure
 from signage.hub.fleet import ChannelState
 from signage.hub.screens.ingest import MAX_REQUEST_BODY_BYTES, Limits
+from signage.hub.screens.provenance import Issued
 from signage.hub.server import BodyLimits, Hub
 
 
@@ -31,6 +32,7 @@ def make_hub(
     fleet_page_public: bool | None = None,
     monotonic: Callable[[], float] = time.monotonic,
     setup: bool = True,
+    versions: Callable[[str, int], Issued | None] | None = None,
 ) -> Hub:
     """A :class:`~signage.hub.server.Hub` (not started) serving ``DIR/public`` and the Django hub.
 
@@ -47,6 +49,8 @@ def make_hub(
         fleet_page_public: Serve ``/fleet`` to every client; by default as ``DIR/hub.toml`` says.
         monotonic: The time the ingest's rate limits count in.
         setup: Set Django up for ``DIR`` and migrate first (a test whose database pytest-django made says no).
+        versions: What each channel's versions published, to judge plays by; by default the repository's
+            playlist files and the console's published versions.
 
     Raises:
         ConfigError: ``DIR/hub.toml`` is invalid, or the database cannot be opened or migrated.
@@ -78,14 +82,47 @@ def make_hub(
         channels=channels,
         fleet_page_public=options.fleet_page_public if fleet_page_public is None else fleet_page_public,
         monotonic=monotonic,
+        versions=versions,
     )
     return Hub(
         make_hub_application(repo_dir / "public"),
-        refresh,
+        with_telemetry_upkeep(refresh, clock, raw_play_days=options.raw_play_days),
         host=host,
         port=port,
         body_limits=upload_body_limits(reverse("console:upload"), MAX_UPLOAD_BYTES),
     )
+
+
+def with_telemetry_upkeep(
+    refresh: Callable[[], None], clock: Clock, *, raw_play_days: int
+) -> Callable[[], None]:
+    """``refresh``, then the telemetry's roll-up and retention (:mod:`signage.hub.screens.retention`).
+
+    They ride on the hub's hourly refresh job: the roll-up only has work once a China-local day has ended
+    (and for late plays), and both are idempotent. A roll-up failure is logged and retried the next hour; it
+    never stops the refresh, which runs first.
+    """
+    import logging
+
+    from django.db import connections
+
+    from signage.hub.screens import retention
+    from signage.hub.screens.ingest import china_day
+
+    def refresh_then_upkeep() -> None:
+        try:
+            refresh()
+        finally:
+            try:
+                now = clock()
+                retention.maintain(china_day(now), now, raw_play_days=raw_play_days)
+            except Exception:
+                logging.getLogger(__name__).exception("telemetry roll-up failed; retried at the next refresh")
+            finally:
+                # The scheduler's thread holds no connection between runs (an hour apart).
+                connections.close_all()
+
+    return refresh_then_upkeep
 
 
 def upload_body_limits(upload_path: str, max_upload_bytes: int) -> BodyLimits:

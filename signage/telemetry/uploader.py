@@ -4,8 +4,12 @@ The contract with the hub (its side is built against exactly this)::
 
     POST {hub_url}telemetry/plays       Authorization: Bearer <token>, Content-Type: application/json
         {"batch_id": "<uuid4 hex>", "screen_id": "...", "plays": [play, ...]}   <= 5000 plays, <= 1 MiB
-        200 {"accepted": n, "duplicate": true|false}   (a batch id seen before: 200, duplicate, not recounted)
-        401 unknown token, 413 too large, 400 malformed, 429 too many requests, 5xx
+        200 {"accepted": n, "duplicate": true|false, "refused": {reason: n, ...}}
+            (a batch id seen before: 200, duplicate, not recounted; ``refused``, which an older hub leaves out,
+            counts the plays the hub did not believe, such as an entry its channel never published: they are
+            deleted with the batch like the others, since sending them again would change nothing)
+        401 unknown token, 409 the hub has no heartbeat from this screen yet, 413 too large, 400 malformed,
+        429 too many requests (``Retry-After``; until the hub's next day when the daily quota is spent), 5xx
     POST {hub_url}telemetry/heartbeat   the same headers; the heartbeat's JSON, <= 16 KiB
         200 {"hub_time": "<ISO 8601>"}
 
@@ -88,6 +92,8 @@ class UploadResult:
         plays: Plays in them (deleted from the log).
         duplicates: Of the batches, those the hub had already counted (retries of a lost answer).
         retry_after: Seconds the hub asked to wait (429 with ``Retry-After``), else ``None``.
+        refused: Of the plays, those the hub refused (not published to this screen's channel, or at
+            impossible times); deleted all the same.
     """
 
     state: UploadState
@@ -97,6 +103,7 @@ class UploadResult:
     plays: int = 0
     duplicates: int = 0
     retry_after: float | None = None
+    refused: int = 0
 
     @property
     def ok(self) -> bool:
@@ -200,10 +207,10 @@ class Uploader:
         After a 413 the batch is dissolved and its plays are sent again in halves (the hub counted none).
         Never raises for network trouble, hub errors or a full disk.
         """
-        batches = plays = duplicates = 0
+        batches = plays = duplicates = refused = 0
 
         def result(state: UploadState, zh: str, en: str, retry_after: float | None = None) -> UploadResult:
-            return UploadResult(state, zh, en, batches, plays, duplicates, retry_after)
+            return UploadResult(state, zh, en, batches, plays, duplicates, retry_after, refused)
 
         for _attempt in range(max_batches):
             try:
@@ -213,7 +220,7 @@ class Uploader:
             if batch is None:
                 break
             try:
-                duplicate = _plays_answer(self._post("telemetry/plays", batch.body()))
+                duplicate, not_believed = _plays_answer(self._post("telemetry/plays", batch.body()))
             except _Failed as failure:
                 if failure.status == 413 and len(batch.plays) > 1:
                     self._batch_limit = max(1, len(batch.plays) // 2)
@@ -231,11 +238,14 @@ class Uploader:
             batches += 1
             plays += len(batch.plays)
             duplicates += duplicate
+            refused += not_believed
         if batches:
             return result(
                 UploadState.SENT,
-                f"已上传 {plays} 条播放记录（{batches} 批）",
-                f"uploaded {plays} plays in {batches} batches",
+                f"已上传 {plays} 条播放记录（{batches} 批）"
+                + (f"，其中 {refused} 条被运营方服务器拒收" if refused else ""),
+                f"uploaded {plays} plays in {batches} batches"
+                + (f"; the hub refused {refused} of them" if refused else ""),
             )
         return result(UploadState.IDLE, "没有待上传的播放记录", "no plays waiting")
 
@@ -365,13 +375,19 @@ class HeartbeatQueue:
         return delivered
 
 
-def _plays_answer(data: bytes) -> bool:
-    """Whether the hub's answer to a batch says "duplicate"; :class:`_Failed` if it is not the contract's."""
+def _plays_answer(data: bytes) -> tuple[bool, int]:
+    """Whether the hub's answer to a batch says "duplicate", and how many plays it refused.
+
+    :class:`_Failed` if it is not the contract's. ``refused`` is optional (older hubs do not send it).
+    """
     document = _json_object(data)
     accepted, duplicate = document.get("accepted"), document.get("duplicate")
     if type(accepted) is not int or accepted < 0 or type(duplicate) is not bool:
         raise _bad_answer("应答缺少 accepted/duplicate", 'the answer lacks "accepted" and "duplicate"')
-    return duplicate
+    refused = document.get("refused", {})
+    if not isinstance(refused, dict) or not all(type(n) is int and n >= 0 for n in refused.values()):
+        raise _bad_answer("应答中的 refused 格式错误", 'the answer\'s "refused" is not a count per reason')
+    return duplicate, sum(refused.values())
 
 
 def _heartbeat_answer(data: bytes) -> dt.datetime:

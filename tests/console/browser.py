@@ -119,10 +119,12 @@ class Screen:
         return wait_until(synced, timeout=PAGE_SECONDS, interval=0.2, what=what)
 
     def report(self, hub_url: str, token: str, *, plays_each: int = 3) -> None:
-        """Send what the player would: proof of play of every displayable entry, then a heartbeat.
+        """Send what the player would: a heartbeat, then proof of play of every displayable entry.
 
         The screen's own code builds and sends both (its cache, ``debtor_play``, the ``Heartbeat`` and the
-        ``Uploader`` with this screen's token), so the hub sees exactly what a playing screen posts.
+        ``Uploader`` with this screen's token), so the hub sees exactly what a playing screen posts. The
+        heartbeat goes first, as the player's does, so the hub knows the screen's channel; the plays start
+        now, after the version was published (the hub refuses plays from before its publication).
         """
         from signage.config import load_player_config
         from signage.sync.client import ScreenSync
@@ -137,21 +139,19 @@ class Screen:
         assert display.playlist_version is not None
         log = PlayLog(self.cache_dir.parent / "plays.sqlite", clock=lambda: now)
         try:
-            for index in range(plays_each):
+            for _ in range(plays_each):
                 for record in display.records:
-                    started = now - dt.timedelta(minutes=10 * (index + 1))
                     log.record(
                         debtor_play(
                             config.screen_id,
                             record,
                             playlist_version=display.playlist_version,
-                            started=started,
+                            started=dt.datetime.now(dt.UTC),
                             duration_ms=10_000,
                         )
                     )
             with requests.Session() as session:
                 uploader = Uploader(hub_url, token, session=session, clock=lambda: now)
-                assert uploader.upload(log).ok
                 heartbeat = Heartbeat(
                     screen_id=config.screen_id,
                     channel=display.channel,
@@ -169,6 +169,7 @@ class Screen:
                     sent_at=now,
                 )
                 assert uploader.send_heartbeat(heartbeat) is not None
+                assert uploader.upload(log).ok
         finally:
             log.close()
 

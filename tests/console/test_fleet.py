@@ -127,3 +127,17 @@ def test_the_fleets_screen_shapes_most_common_first(hub, client):
     # A player before issue 13 says nothing of its size.
     assert _post_heartbeat(client, "old-player").status_code == 200
     assert fleet_screen_sizes() == [(1080, 1920), (1920, 1080), (1366, 768), (1920, 360)]
+
+
+def test_the_fleet_shows_a_screens_refused_plays_and_requests_over_its_quota_today(fleet):
+    from signage.hub.screens import records
+    from signage.hub.screens.ingest import china_day
+
+    day = china_day(NOW)
+    records.record_batch("bus-0412", "r" * 32, [], received_at=NOW, refused={"future": 2}, day=day)
+    records.count_over_quota("bus-0412", day)
+    html = fleet.get("/screens/").content.decode()
+    bus_row = html[html.index("示例 K12 路公交") :].split("</tr>")[0]
+    assert "今日拒收" in html and "拒收 2 条播放（晚于当前时间 2）；超出每日配额被拒 1 次" in bus_row
+    hall_row = html[html.index("示例法院大厅") :].split("</tr>")[0]
+    assert "拒收" not in hall_row

@@ -28,6 +28,7 @@ from django.db import connection, connections
 from signage.hub.fleet import ChannelState
 from signage.hub.screens import records
 from signage.hub.screens.ingest import Limits, RateLimiter, hash_token, new_token
+from signage.hub.screens.provenance import Issued
 from signage.hub.serve import make_hub
 from signage.hub.server import Hub
 from signage.hub.wsgi import make_hub_application
@@ -38,6 +39,8 @@ from .conftest import Repository
 NOW = dt.datetime(2026, 11, 26, 8, 0, tzinfo=dt.UTC)
 HASH = "ab" * 32
 SCREENS = ("bus-0412", "bus-0413")
+#: What the channel of :func:`heartbeat` published: version 7, a day before :data:`NOW`, with A0–A2.
+PUBLISHED = {("jinan-station", 7): Issued(NOW - dt.timedelta(days=1), frozenset({"A0", "A1", "A2"}))}
 #: The views log under this name.
 VIEWS_LOGGER = "signage.hub.screens.views"
 # A real server thread writes: every test's rows are committed, and the tables emptied afterwards.
@@ -72,6 +75,12 @@ class Ingest:
         all_headers = {**self.auth(screen_id), "Content-Type": "application/json", **headers}
         return requests.post(self.url(path), data=data, headers=all_headers, timeout=10)
 
+    def hear(self, *screen_ids: str) -> None:
+        """A heartbeat from each screen (default bus-0412): the hub learns its channel, and takes plays."""
+        for screen_id in screen_ids or ("bus-0412",):
+            response = self.post("/telemetry/heartbeat", heartbeat(screen_id), screen_id=screen_id)
+            assert response.status_code == 200, response.text
+
 
 IngestFactory = Callable[..., Ingest]
 
@@ -83,6 +92,7 @@ def start_ingest(repository: Repository) -> Iterator[IngestFactory]:
     def start(limits: Limits | None = None, **options: Any) -> Ingest:
         clock = Clock(NOW)
         options.setdefault("channels", dict)
+        options.setdefault("versions", lambda channel, version: PUBLISHED.get((channel, version)))
         hub = make_hub(
             repository.root, clock=clock, refresh=lambda: None, port=0, limits=limits, setup=False, **options
         )
@@ -117,7 +127,7 @@ def batch(
                 "entry_id": f"A{index % 3}",
                 "entry_hash": HASH,
                 "playlist_version": 7,
-                "started": f"2026-11-26T08:{index // 60 % 60:02d}:{index % 60:02d}Z",
+                "started": f"2026-11-26T07:{index // 60 % 60:02d}:{index % 60:02d}Z",
                 "duration_ms": 10_000,
             }
             for index in range(count)
@@ -205,23 +215,26 @@ def test_fields_the_hub_does_not_know_are_left_out_not_refused(ingest: Ingest):
 
 
 def test_plays_are_counted_once_and_a_retry_is_a_duplicate(ingest: Ingest):
+    ingest.hear()
     first = ingest.post("/telemetry/plays", batch(count=5))
-    assert first.status_code == 200 and first.json() == {"accepted": 5, "duplicate": False}
+    assert first.status_code == 200 and first.json() == {"accepted": 5, "duplicate": False, "refused": {}}
     again = ingest.post("/telemetry/plays", batch(count=5))
-    assert again.status_code == 200 and again.json() == {"accepted": 5, "duplicate": True}
+    assert again.status_code == 200 and again.json() == {"accepted": 5, "duplicate": True, "refused": {}}
     assert plays_today(ingest.store) == 5
 
 
 def test_notices_and_standby_have_no_entry_hash(ingest: Ingest):
+    ingest.hear()
     body = batch(count=2)
     body["plays"][0].update(entry_id="notice:hours", entry_hash="")
     body["plays"][1].update(entry_id="standby", entry_hash="", playlist_version=0)
-    assert ingest.post("/telemetry/plays", body).json() == {"accepted": 2, "duplicate": False}
+    assert ingest.post("/telemetry/plays", body).json() == {"accepted": 2, "duplicate": False, "refused": {}}
     day = dt.date(2026, 11, 26)
     assert [row.entry_id for row in ingest.store.exposure(day, day)] == ["notice:hours", "standby"]
 
 
 def test_concurrent_duplicate_posts_from_two_threads_are_counted_once(ingest: Ingest):
+    ingest.hear()
     barrier = threading.Barrier(2)
     answers: list[dict[str, Any]] = []
 
@@ -285,6 +298,7 @@ def test_bodies_over_the_routes_limit_are_413_from_content_length(ingest: Ingest
 
 def test_too_many_plays_is_a_400_naming_the_field(start_ingest: IngestFactory):
     ingest = start_ingest(Limits(max_plays=3))
+    ingest.hear()
     assert_error(ingest.post("/telemetry/plays", batch(count=4)), 400, "'plays'", "at most 3")
     assert ingest.post("/telemetry/plays", batch(count=3)).status_code == 200
 
@@ -479,6 +493,7 @@ def test_rate_limiter_refills_evenly():
 )
 def test_files_are_served_while_telemetry_floods(start_ingest: IngestFactory, limits: Limits):
     ingest = start_ingest(limits)
+    ingest.hear(*SCREENS)
     stop = threading.Event()
     statuses: list[int] = []
 

@@ -145,6 +145,8 @@ def test_hub_down_raises_nothing_and_keeps_the_plays(session: requests.Session, 
         b'{"accepted": true, "duplicate": false}',
         b'{"accepted": -1, "duplicate": false}',
         b'{"accepted": 3, "duplicate": "no"}',
+        b'{"accepted": 3, "duplicate": false, "refused": [1]}',
+        b'{"accepted": 3, "duplicate": false, "refused": {"future": -1}}',
         b"",
     ],
 )
@@ -156,6 +158,19 @@ def test_a_garbage_answer_is_a_failure_and_the_batch_stays(
     result = uploader(hub.url, session).upload(log)
     assert result.state is UploadState.BAD_ANSWER
     assert log.counts().plays == 3
+
+
+def test_plays_the_hub_refused_are_deleted_with_their_batch_and_counted(
+    hub: HubStub, session: requests.Session, log: PlayLog
+) -> None:
+    # Sending them again would change nothing (an entry the channel never published stays unpublished).
+    record(log, 3)
+    answer = b'{"accepted": 1, "duplicate": false, "refused": {"unknown_entry": 1, "future": 1}}'
+    hub.script(PLAYS, Answer(status=200, body=answer))
+    result = uploader(hub.url, session).upload(log)
+    assert result.ok and result.plays == 3 and result.refused == 2
+    assert "refused 2" in result.en and "拒收" in result.zh
+    assert log.counts().plays == 0
 
 
 @pytest.mark.parametrize(

@@ -92,6 +92,19 @@ def china_day(moment: dt.datetime) -> dt.date:
     return (moment.astimezone(dt.UTC) + CHINA_STANDARD_TIME).date()
 
 
+# --- daily quotas (issue 14), from what a real screen can produce ---------------------------------------
+#: Pages a screen can show in a day at the shortest dwell its settings allow (2 s).
+_PAGES_PER_DAY: Final = 86_400 // 2
+#: Entries on the densest page of a common panel (1080×1920 portrait: 27, ``signage.pages.page_capacity``);
+#: every entry on a page is one play.
+_DENSEST_PAGE: Final = 27
+#: Plays per screen per day: 43,200 pages × 27 = 1,166,400 at the very most, with a little margin.
+PLAYS_PER_DAY: Final = max(1_200_000, _PAGES_PER_DAY * _DENSEST_PAGE)
+#: Heartbeats per screen per day: one a minute is 1,440; a screen back online sends its queue (up to 60) at
+#: once, and a restart sends one more, so about 7 times that.
+HEARTBEATS_PER_DAY: Final = 10_000
+
+
 @dataclass(frozen=True)
 class Limits:
     """Bounds of the ingest.
@@ -112,6 +125,9 @@ class Limits:
         max_ahead: How far after the hub's time a play may start or a heartbeat be sent (clock trouble).
         max_fresh_for: How far after the hub's time a heartbeat's ``verified_until`` may be (the TUF
             metadata a screen verified expires within days; a year and a month is generous).
+        plays_per_day: Plays one screen may send per China-local day (:data:`PLAYS_PER_DAY`).
+        heartbeats_per_day: Heartbeats one screen may send per China-local day (:data:`HEARTBEATS_PER_DAY`).
+        play_skew: How far after the hub's time a play may start and still be believed.
     """
 
     plays_body_bytes: int = 1024 * 1024
@@ -126,6 +142,9 @@ class Limits:
     concurrent: int = 4
     max_ahead: dt.timedelta = dt.timedelta(days=1)
     max_fresh_for: dt.timedelta = dt.timedelta(days=400)
+    plays_per_day: int = PLAYS_PER_DAY
+    heartbeats_per_day: int = HEARTBEATS_PER_DAY
+    play_skew: dt.timedelta = dt.timedelta(minutes=5)
 
 
 class RateLimiter:

@@ -36,7 +36,10 @@ class Batch(models.Model):
     screen_id = models.CharField(max_length=64)
     batch_id = models.CharField(max_length=32)
     received_at = models.DateTimeField()
+    #: Plays accepted from this batch (refused ones are not stored, only counted in ``refused``).
     plays = models.IntegerField()
+    #: Reason -> plays of this batch the hub refused, answered again for a duplicate.
+    refused = models.JSONField(default=dict)
 
     class Meta:
         constraints = [
@@ -55,9 +58,55 @@ class Play(models.Model):
     started = models.DateTimeField()
     day = models.DateField()
     duration_ms = models.IntegerField()
+    #: 0 while the play is raw; the id of the roll-up that counted it into :class:`DailyExposure` after.
+    rollup = models.BigIntegerField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["day", "screen_id", "entry_id"], name="plays_by_day")]
+        indexes = [
+            models.Index(fields=["day", "screen_id", "entry_id"], name="plays_by_day"),
+            models.Index(fields=["rollup", "day"], name="plays_by_rollup"),
+        ]
+
+
+class DailyExposure(models.Model):
+    """Plays of one entry on one screen on one China-local day, rolled up from the raw :class:`Play` rows.
+
+    Kept for good; the raw rows are deleted ``raw_play_days`` after their day (``DIR/hub.toml``). Time on screen
+    is kept in milliseconds, as the raw rows have it, so a report is the same before and after a roll-up.
+    """
+
+    screen_id = models.CharField(max_length=64)
+    entry_id = models.CharField(max_length=71)
+    day = models.DateField()
+    plays = models.BigIntegerField()
+    milliseconds = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "screen_id", "entry_id"], name="one_exposure_per_day")
+        ]
+
+
+class ScreenDay(models.Model):
+    """What one screen sent on one China-local day: for its daily quota and the fleet page.
+
+    Attributes:
+        plays: Plays received in new batches (accepted and refused), counted against the quota.
+        heartbeats: Heartbeats received, counted against the quota.
+        refused: Reason -> plays refused (``unknown_version``, ``unknown_entry``, ``before_publication``,
+            ``future``).
+        over_quota: Requests answered 429 because the day's quota was spent.
+    """
+
+    screen_id = models.CharField(max_length=64)
+    day = models.DateField()
+    plays = models.BigIntegerField(default=0)
+    heartbeats = models.BigIntegerField(default=0)
+    refused = models.JSONField(default=dict)
+    over_quota = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["screen_id", "day"], name="one_row_per_screen_day")]
 
 
 class Heartbeat(models.Model):

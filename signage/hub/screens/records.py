@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from django.db import DatabaseError, IntegrityError, OperationalError, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, F, Sum
 
 from signage.errors import NetworkError, UsageError
 from signage.hub.screens import models
@@ -31,16 +31,37 @@ class StoreUnavailable(NetworkError):
     """The telemetry database is busy, unreachable or cannot be written; try again later."""
 
 
+class QuotaExceeded(Exception):
+    """The screen has spent its quota of the day; nothing was stored."""
+
+
 class BatchResult(NamedTuple):
     """What :func:`record_batch` did.
 
     Attributes:
         accepted: Plays the hub holds for this batch (for a duplicate: from the first time it arrived).
         duplicate: The batch had arrived before; nothing was counted again.
+        refused: Reason -> plays of the batch the hub refused (for a duplicate: the first time's).
     """
 
     accepted: int
     duplicate: bool
+    refused: Mapping[str, int] = {}
+
+
+@dataclass(frozen=True)
+class ScreenDayCounts:
+    """What one screen sent on one China-local day (:class:`~signage.hub.screens.models.ScreenDay`)."""
+
+    plays: int
+    heartbeats: int
+    refused: Mapping[str, int]
+    over_quota: int
+
+    @property
+    def refused_plays(self) -> int:
+        """Plays refused, whatever the reason."""
+        return sum(self.refused.values())
 
 
 @dataclass(frozen=True)
@@ -171,18 +192,51 @@ def check_token(token_hash: str) -> str | None:
 
 
 def record_batch(
-    screen_id: str, batch_id: str, plays: Sequence[Play], *, received_at: dt.datetime
+    screen_id: str,
+    batch_id: str,
+    plays: Sequence[Play],
+    *,
+    received_at: dt.datetime,
+    refused: Mapping[str, int] | None = None,
+    day: dt.date | None = None,
+    quota: int | None = None,
 ) -> BatchResult:
-    """Store a batch of plays once: a batch id seen before for this screen counts nothing again."""
+    """Store a batch of plays once: a batch id seen before for this screen counts nothing again.
+
+    Args:
+        plays: The plays the hub believes; only these are stored.
+        refused: Reason -> plays of the batch refused; counted for the screen's day, not stored.
+        day: The China-local day the batch counts against (the quota's and the fleet page's).
+        quota: Plays (accepted and refused) the screen may send on ``day``; None for no limit.
+
+    Raises:
+        QuotaExceeded: the batch would take the screen past ``quota``; nothing was stored or counted.
+    """
+    refused = {reason: count for reason, count in (refused or {}).items() if count}
+    received = len(plays) + sum(refused.values())
     with _database(), transaction.atomic():
         try:
             with transaction.atomic():
                 batch = models.Batch.objects.create(
-                    screen_id=screen_id, batch_id=batch_id, received_at=received_at, plays=len(plays)
+                    screen_id=screen_id,
+                    batch_id=batch_id,
+                    received_at=received_at,
+                    plays=len(plays),
+                    refused=refused,
                 )
         except IntegrityError:
             first = models.Batch.objects.get(screen_id=screen_id, batch_id=batch_id)
-            return BatchResult(first.plays, True)
+            return BatchResult(first.plays, True, dict(first.refused or {}))
+        if day is not None:
+            counts = _screen_day(screen_id, day)
+            if quota is not None and counts.plays + received > quota:
+                raise QuotaExceeded
+            counts.plays += received
+            merged = dict(counts.refused or {})
+            for reason, count in refused.items():
+                merged[reason] = int(merged.get(reason, 0)) + count
+            counts.refused = merged
+            counts.save()
         models.Play.objects.bulk_create(
             [
                 models.Play(
@@ -199,17 +253,76 @@ def record_batch(
             ],
             batch_size=500,
         )
-    return BatchResult(len(plays), False)
+    return BatchResult(len(plays), False, refused)
 
 
-def record_heartbeat(screen_id: str, heartbeat: Mapping[str, Any], received_at: dt.datetime) -> None:
-    """Keep ``heartbeat`` as the screen's latest; note when its revocations version changed."""
+def _screen_day(screen_id: str, day: dt.date) -> models.ScreenDay:
+    """The screen's row of ``day``, locked until the transaction ends (created if missing)."""
+    row = models.ScreenDay.objects.select_for_update().filter(screen_id=screen_id, day=day).first()
+    if row is not None:
+        return row
+    try:
+        with transaction.atomic():
+            return models.ScreenDay.objects.create(screen_id=screen_id, day=day)
+    except IntegrityError:
+        # Created by a concurrent request in between (PostgreSQL): take that one.
+        return models.ScreenDay.objects.select_for_update().get(screen_id=screen_id, day=day)
+
+
+def count_over_quota(screen_id: str, day: dt.date) -> None:
+    """Count one request refused (429) because the screen's quota of ``day`` was spent."""
+    with _database(), transaction.atomic():
+        row = _screen_day(screen_id, day)
+        row.over_quota += 1
+        row.save(update_fields=["over_quota"])
+
+
+def screen_days(day: dt.date) -> dict[str, ScreenDayCounts]:
+    """Screen id -> what it sent on ``day`` (screens that sent nothing are missing)."""
+    with _database():
+        return {
+            row.screen_id: ScreenDayCounts(row.plays, row.heartbeats, dict(row.refused or {}), row.over_quota)
+            for row in models.ScreenDay.objects.filter(day=day)
+        }
+
+
+def screen_channel(screen_id: str) -> str | None:
+    """The channel the screen's latest heartbeat names, or None before its first heartbeat."""
+    with _database():
+        body = models.Heartbeat.objects.filter(screen_id=screen_id).values_list("body", flat=True).first()
+    channel = body.get("channel") if isinstance(body, dict) else None
+    return channel if isinstance(channel, str) else None
+
+
+def record_heartbeat(
+    screen_id: str,
+    heartbeat: Mapping[str, Any],
+    received_at: dt.datetime,
+    *,
+    day: dt.date | None = None,
+    quota: int | None = None,
+) -> None:
+    """Keep ``heartbeat`` as the screen's latest; note when its revocations version changed.
+
+    Args:
+        day: The China-local day the heartbeat counts against (for the quota).
+        quota: Heartbeats the screen may send on ``day``; None for no limit.
+
+    Raises:
+        QuotaExceeded: the screen has sent ``quota`` heartbeats on ``day`` already; nothing was stored.
+    """
     version = heartbeat.get("revocations_version")
     with _database(), transaction.atomic():
         # The screen's row is locked so that a removal cannot slip in between; a heartbeat that raced with
         # the removal of its screen is dropped.
         if not models.Screen.objects.select_for_update().filter(screen_id=screen_id).exists():
             return
+        if day is not None:
+            counts = _screen_day(screen_id, day)
+            if quota is not None and counts.heartbeats >= quota:
+                raise QuotaExceeded
+            counts.heartbeats += 1
+            counts.save(update_fields=["heartbeats"])
         stored = models.Heartbeat.objects.select_for_update().filter(screen_id=screen_id).first()
         if stored is None:
             stored = models.Heartbeat(screen_id=screen_id)
@@ -233,18 +346,36 @@ def latest_heartbeats() -> list[StoredHeartbeat]:
 def exposure(day_from: dt.date, day_to: dt.date) -> list[ExposureRow]:
     """Plays and time per entry, screen and China-local day, ``day_from`` to ``day_to`` inclusive.
 
-    Ordered by day, screen, entry.
+    The daily roll-ups (:class:`~signage.hub.screens.models.DailyExposure`) plus the raw plays not rolled up
+    yet (today's, and late ones), read in one statement so that a roll-up running meanwhile neither hides
+    nor doubles a play. Ordered by day, screen, entry.
     """
+    keys = ("day", "screen_id", "entry_id")
+    raw = (
+        models.Play.objects.filter(rollup=0, day__range=(day_from, day_to))
+        .values(*keys)
+        .annotate(count=Count("id"), total=Sum("duration_ms"))
+        .order_by()
+    )
+    rolled = (
+        models.DailyExposure.objects.filter(day__range=(day_from, day_to))
+        .annotate(count=F("plays"), total=F("milliseconds"))
+        .values(*keys, "count", "total")
+        .order_by()
+    )
+    totals: dict[tuple[dt.date, str, str], list[int]] = {}
     with _database():
-        rows = (
-            models.Play.objects.filter(day__range=(day_from, day_to))
-            .values("day", "screen_id", "entry_id")
-            .annotate(plays=Count("id"), milliseconds=Sum("duration_ms"))
-            .order_by("day", "screen_id", "entry_id")
-        )
-        return [
-            ExposureRow(
-                row["entry_id"], row["screen_id"], row["day"], int(row["plays"]), int(row["milliseconds"])
-            )
-            for row in rows
-        ]
+        for row in raw.union(rolled, all=True):
+            key = (_as_date(row["day"]), row["screen_id"], row["entry_id"])
+            sums = totals.setdefault(key, [0, 0])
+            sums[0] += int(row["count"])
+            sums[1] += int(row["total"] or 0)
+    return [
+        ExposureRow(entry_id, screen_id, day, plays, milliseconds)
+        for (day, screen_id, entry_id), (plays, milliseconds) in sorted(totals.items())
+    ]
+
+
+def _as_date(value: Any) -> dt.date:
+    # SQLite hands a date in a UNION back as text.
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))

@@ -1,8 +1,15 @@
 """The screens' telemetry endpoints and the ``/fleet`` page, as Django views.
 
 - ``POST /telemetry/plays``: a batch of plays under an idempotency key ``batch_id``;
-  200 ``{"accepted": n, "duplicate": bool}``.
+  200 ``{"accepted": n, "duplicate": bool, "refused": {reason: n}}``. Only plays of a version published to
+  the screen's channel, at times between its publication and now plus a small skew, are stored; the rest are
+  refused one by one and counted per screen and day (:mod:`signage.hub.screens.provenance`). The batch is
+  still answered 200, so the screen deletes it and never sends the refused plays again. Before the screen's
+  first heartbeat the hub does not know its channel: 409 with ``Retry-After`` (the screen keeps the batch).
 - ``POST /telemetry/heartbeat``: the screen's state once a minute; 200 ``{"hub_time": iso}``.
+
+Each screen has a quota per China-local day (``Limits.plays_per_day``, ``Limits.heartbeats_per_day``); a
+request over it gets 429 with ``Retry-After`` until the next China-local midnight, and is counted.
 - ``GET /fleet``: the status page (template ``screens/fleet.html``), by default to the hub's own machine only.
 
 Screens authenticate with bearer tokens, never with Django's authentication: these views are CSRF-exempt and
@@ -46,8 +53,10 @@ from signage.hub.fleet import (
     display_text,
     summary,
 )
-from signage.hub.screens import ingest, queries, records
+from signage.hub.screens import ingest, provenance, queries, records
 from signage.hub.screens.ingest import Limits, RateLimiter, Refused, client_address
+from signage.hub.screens.provenance import Issued
+from signage.playlist import CHINA_STANDARD_TIME
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +66,8 @@ _ALL = "*"
 _JSON = "application/json; charset=utf-8"
 
 Channels = Callable[[], Mapping[str, ChannelState]]
+#: ``(channel, version)`` -> what it published (:class:`signage.hub.screens.provenance.PublishedVersions`).
+Versions = Callable[[str, int], Issued | None]
 
 
 class Telemetry:
@@ -67,6 +78,7 @@ class Telemetry:
         channels: The repository's current versions by channel, for the fleet page.
         fleet_page_public: Serve ``/fleet`` to every client, not only to loopback addresses.
         monotonic: The time the rate limits count in.
+        versions: What each channel's versions published, to judge plays by.
     """
 
     def __init__(
@@ -76,9 +88,11 @@ class Telemetry:
         channels: Channels,
         fleet_page_public: bool,
         monotonic: Callable[[], float],
+        versions: Versions,
     ) -> None:
         self.limits = limits
         self.channels = channels
+        self.versions = versions
         self.fleet_page_public = fleet_page_public
         self._tokens = RateLimiter(limits.burst, limits.refill_seconds, monotonic=monotonic)
         self._failures = RateLimiter(limits.failure_burst, limits.failure_refill_seconds, monotonic=monotonic)
@@ -198,8 +212,12 @@ def configure(
     channels: Channels | None = None,
     fleet_page_public: bool = False,
     monotonic: Callable[[], float] = time.monotonic,
+    versions: Versions | None = None,
 ) -> Telemetry:
-    """Set up the ingest (fresh limiters) for this process; by whoever starts the hub, or a test."""
+    """Set up the ingest (fresh limiters) for this process; by whoever starts the hub, or a test.
+
+    ``versions`` defaults to the repository's playlist files and the console's published versions.
+    """
     global _telemetry
     with _telemetry_lock:
         _telemetry = Telemetry(
@@ -207,6 +225,7 @@ def configure(
             channels=channels or dict,
             fleet_page_public=fleet_page_public,
             monotonic=monotonic,
+            versions=versions or provenance.default_versions(hub_context().repo_dir, monotonic=monotonic),
         )
         return _telemetry
 
@@ -228,6 +247,7 @@ def telemetry() -> Telemetry:
                 channels=RepositoryChannels(repo_dir),
                 fleet_page_public=load_options(repo_dir).fleet_page_public,
                 monotonic=time.monotonic,
+                versions=provenance.default_versions(repo_dir, monotonic=time.monotonic),
             )
         return _telemetry
 
@@ -288,7 +308,7 @@ def _read_body(request: HttpRequest, limit: int) -> bytes:
 
 @_answering(("POST",))
 def plays(request: HttpRequest) -> HttpResponse:
-    """``POST /telemetry/plays``: record a batch of plays once."""
+    """``POST /telemetry/plays``: record a batch of plays once; refuse, one by one, those not believed."""
     state = telemetry()
     limits = state.limits
     ingest.check_length(str(request.META.get("CONTENT_LENGTH") or ""), limits.plays_body_bytes)
@@ -299,10 +319,69 @@ def plays(request: HttpRequest) -> HttpResponse:
         document = ingest.parse(_read_body(request, limits.plays_body_bytes))
         now = hub_context().clock()
         batch_id, batch = ingest.batch(document, screen_id, now=now, limits=limits)
-        result = records.record_batch(screen_id, batch_id, batch, received_at=now)
+        believed, refused = _judge(state, screen_id, batch, now)
+        today = ingest.china_day(now)
+        try:
+            result = records.record_batch(
+                screen_id,
+                batch_id,
+                believed,
+                received_at=now,
+                refused=refused,
+                day=today,
+                quota=limits.plays_per_day,
+            )
+        except records.QuotaExceeded:
+            records.count_over_quota(screen_id, today)
+            raise _over_quota(now, f"{limits.plays_per_day} plays") from None
     duplicate = " (duplicate)" if result.duplicate else ""
-    _log(logging.DEBUG, request, 200, f"{screen_id} batch {batch_id}: {result.accepted} plays{duplicate}")
-    return _json({"accepted": result.accepted, "duplicate": result.duplicate})
+    refusals = f", refused {dict(result.refused)}" if result.refused else ""
+    _log(
+        logging.DEBUG,
+        request,
+        200,
+        f"{screen_id} batch {batch_id}: {result.accepted} plays{refusals}{duplicate}",
+    )
+    return _json(
+        {"accepted": result.accepted, "duplicate": result.duplicate, "refused": dict(result.refused)}
+    )
+
+
+def _judge(
+    state: Telemetry, screen_id: str, batch: list[ingest.Play], now: dt.datetime
+) -> tuple[list[ingest.Play], dict[str, int]]:
+    """The plays of ``batch`` the hub believes, and reason -> plays refused (:mod:`provenance`)."""
+    channel = records.screen_channel(screen_id)
+    if channel is None:
+        raise Refused(
+            409,
+            "the hub does not know this screen's channel yet: send a heartbeat first, then the plays again",
+            "集线器尚不知道这块屏幕的频道：请先发送心跳，再重新上传播放记录",
+            [("Retry-After", "60")],
+        )
+    believed: list[ingest.Play] = []
+    refused: dict[str, int] = {}
+    for play in batch:
+        issued = state.versions(channel, play.playlist_version) if play.playlist_version else None
+        reason = provenance.judge(play, issued, now=now, skew=state.limits.play_skew)
+        if reason is None:
+            believed.append(play)
+        else:
+            refused[reason.value] = refused.get(reason.value, 0) + 1
+    return believed, refused
+
+
+def _over_quota(now: dt.datetime, quota: str) -> Refused:
+    """429 until the next China-local midnight, when the screen's quota starts again."""
+    tomorrow = ingest.china_day(now) + dt.timedelta(days=1)
+    midnight = dt.datetime.combine(tomorrow, dt.time(), tzinfo=dt.timezone(CHINA_STANDARD_TIME))
+    seconds = max(1, int((midnight - now).total_seconds()) + 1)
+    return Refused(
+        429,
+        f"this screen has sent its quota of {quota} for today (China Standard Time); retry after midnight",
+        f"这块屏幕今天（北京时间）的配额（{quota}）已用完；请在午夜之后重试",
+        [("Retry-After", str(seconds))],
+    )
 
 
 @_answering(("POST",))
@@ -318,7 +397,12 @@ def heartbeat(request: HttpRequest) -> HttpResponse:
         document = ingest.parse(_read_body(request, limits.heartbeat_body_bytes))
         now = hub_context().clock()
         body = ingest.heartbeat(document, screen_id, now=now, limits=limits)
-        records.record_heartbeat(screen_id, body, now)
+        today = ingest.china_day(now)
+        try:
+            records.record_heartbeat(screen_id, body, now, day=today, quota=limits.heartbeats_per_day)
+        except records.QuotaExceeded:
+            records.count_over_quota(screen_id, today)
+            raise _over_quota(now, f"{limits.heartbeats_per_day} heartbeats") from None
     _log(logging.DEBUG, request, 200, f"{screen_id} heartbeat")
     hub_time = now.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     return _json({"hub_time": hub_time})
@@ -341,14 +425,28 @@ def fleet(request: HttpRequest) -> HttpResponse:
         channels, note = {}, _("无法读取当前版本：%(error)s") % {"error": error}
     with state.working():
         statuses = queries.fleet_statuses(now, channels)
-    context = fleet_page_context(statuses, now=now, note=note)
+        days = records.screen_days(ingest.china_day(now))
+    context = fleet_page_context(statuses, now=now, note=note, days=days)
     response = render(request, "screens/fleet.html", context)
     response["Cache-Control"] = "no-store"
     return response
 
 
-def fleet_page_context(statuses: list[ScreenStatus], *, now: dt.datetime, note: str = "") -> dict[str, Any]:
-    """What ``screens/fleet.html`` shows: one row of plain text cells per screen (the template escapes them)."""
+def fleet_page_context(
+    statuses: list[ScreenStatus],
+    *,
+    now: dt.datetime,
+    note: str = "",
+    days: Mapping[str, records.ScreenDayCounts] | None = None,
+) -> dict[str, Any]:
+    """What ``screens/fleet.html`` shows: one row of plain text cells per screen (the template escapes them).
+
+    ``days`` has what each screen sent today (China Standard Time): its refused plays and 429s are shown.
+    """
+    refusals = {
+        screen_id: provenance.refusal_text(counts.refused, counts.over_quota)
+        for screen_id, counts in (days or {}).items()
+    }
     rows = [
         {
             "presence": status.presence.value,
@@ -359,6 +457,7 @@ def fleet_page_context(statuses: list[ScreenStatus], *, now: dt.datetime, note: 
             "name": status.name,
             "location": status.location,
             "display": "" if status.display is None else display_text(status.display),
+            "refused": refusals.get(status.screen_id, ("", "")),
         }
         for status in statuses
     ]

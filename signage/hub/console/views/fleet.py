@@ -1,6 +1,7 @@
 """The fleet page (``console:fleet``): every screen with its name and place, when it was last heard from,
-the version it applied, the takedowns it has not applied yet, and whether its list goes round within the
-loop (with its slide size); screens that need attention first.
+the version it applied, the takedowns it has not applied yet, whether its list goes round within the
+loop (with its slide size), and the plays the hub refused from it today (and its requests over the daily
+quota); screens that need attention first.
 
 The statuses come from :func:`fleet_snapshot`, which reads the screens' stored heartbeats through the
 screens app (:mod:`signage.hub.screens.queries`) and the repository's current versions; the decisions are
@@ -29,6 +30,8 @@ from signage.hub.fleet import (
     acknowledgements,
 )
 from signage.hub.screens import queries, records
+from signage.hub.screens.ingest import china_day
+from signage.hub.screens.provenance import refusal_text
 from signage.publish.ledger import Ledger, Takedown
 
 
@@ -58,6 +61,11 @@ class FleetSnapshot:
         ]
 
 
+def _refused(counts: records.ScreenDayCounts | None) -> tuple[str, str]:
+    """The screen's refused plays and 429s of today, in both languages (empty when none)."""
+    return ("", "") if counts is None else refusal_text(counts.refused, counts.over_quota)
+
+
 def fleet_snapshot(now: dt.datetime) -> FleetSnapshot:
     """The screens' statuses from their stored heartbeats, and the channels' current versions.
 
@@ -84,6 +92,7 @@ class FleetView(PermittedMixin, TemplateView):
         now = hub_context().clock()
         snapshot = fleet_snapshot(now)
         takedowns = takedowns_by_channel()
+        days = records.screen_days(china_day(now))
         rows = []
         for status in snapshot.screens:
             channel = status.heartbeat.channel or ""
@@ -101,6 +110,7 @@ class FleetView(PermittedMixin, TemplateView):
                     "expired": status.fresh_for is not None and status.fresh_for <= dt.timedelta(0),
                     "uncovered": status.coverage is not None and not status.coverage.covered,
                     "loop_target": LOOP_TARGET_HOURS,
+                    "refused": _refused(days.get(status.screen_id)),
                 }
             )
         context.update(
