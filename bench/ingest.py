@@ -180,7 +180,8 @@ def _phase(
                 screens[number :: arguments.clients],
                 deadline,
                 arguments.batch,
-                number,
+                # Distinct batch ids in every run: a batch id seen before would be a duplicate, not counted.
+                number + (1000 if own_addresses else 0),
                 own_addresses,
             )
             for number in range(arguments.clients)
