@@ -85,7 +85,8 @@ def _heartbeat(screen_id: str, sent_at: str) -> dict[str, Any]:
         "channel": CHANNEL,
         "playlist_version": VERSION,
         "revocations_version": 1,
-        "verified_until": "2030-01-01T00:00:00Z",
+        # A day ahead, as a fresh playlist's expiry: the hub refuses times far outside a plausible range.
+        "verified_until": (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "last_sync": {"state": "unchanged", "message": "nothing new"},
         "uptime_s": 3600,
         "rss_bytes": 180_000_000,
