@@ -85,7 +85,8 @@ def _heartbeat(screen_id: str, sent_at: str) -> dict[str, Any]:
         "channel": CHANNEL,
         "playlist_version": VERSION,
         "revocations_version": 1,
-        "verified_until": "2030-01-01T00:00:00Z",
+        # A day ahead, as a fresh playlist's expiry: the hub refuses times far outside a plausible range.
+        "verified_until": (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "last_sync": {"state": "unchanged", "message": "nothing new"},
         "uptime_s": 3600,
         "rss_bytes": 180_000_000,
@@ -180,7 +181,8 @@ def _phase(
                 screens[number :: arguments.clients],
                 deadline,
                 arguments.batch,
-                number,
+                # Distinct batch ids in every run: a batch id seen before would be a duplicate, not counted.
+                number + (1000 if own_addresses else 0),
                 own_addresses,
             )
             for number in range(arguments.clients)
