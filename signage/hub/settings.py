@@ -71,6 +71,10 @@ def _database() -> dict[str, Any]:
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": name,
         "TEST": {"NAME": test_name},
+        # Each waitress thread keeps its connection (Django closes it on errors or after 10 minutes): opening
+        # SQLite and running the PRAGMAs on every request cost a third of the telemetry intake (bench.ingest).
+        "CONN_MAX_AGE": 600,
+        "CONN_HEALTH_CHECKS": True,
         "OPTIONS": {
             # WAL: readers never wait for the writer. FULL: a batch answered 200 is deleted by the screen, so it
             # must survive a power cut. IMMEDIATE: writers queue on the lock instead of failing mid-transaction.
