@@ -788,12 +788,13 @@ def _publish(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitSta
     repository = OperatorRepository(arguments.repo, arguments.keys, _passphrase(arguments))
     settings_file = arguments.settings or arguments.repo / "channels" / f"{channel}.toml"
     source, photos = _locate(arguments.source, arguments.photos)
+    now = _now()
     result = publish_channel(
         repository,
         channel,
         source,
         photos=photos,
-        now=_now(),
+        now=now,
         settings=load_channel_settings(settings_file),
         allow_partial=arguments.allow_partial,
         policy=MaskPolicy(arguments.mask),
@@ -813,18 +814,17 @@ def _publish(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitSta
         )
         return ExitStatus.ROWS_REFUSED
     from signage.hub.command_acts import record_publish
-    from signage.publish.channel import current_playlist
 
-    playlist = current_playlist(repository, channel)
-    if playlist is not None and playlist.version == result.version:
-        record_publish(
-            arguments.repo,
-            playlist,
-            actor=_operator(arguments),
-            at=playlist.issued,
-            source_name=source.name,
-            photos_dir=repository.photos_dir,
-        )
+    record_publish(
+        arguments.repo,
+        channel,
+        result.version,
+        result.records,
+        actor=_operator(arguments),
+        at=now,
+        source_name=source.name,
+        photos_dir=repository.photos_dir,
+    )
     print(
         f"\n已发布频道 {channel} 第 {result.version} 版：{result.published} 条，照片 {result.photos} 张\n"
         f"published channel {channel} version {result.version}: {result.published} entries, "

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from signage.playlist import Playlist
+from signage.records import DebtorRecord
 
 #: ``details["via"]`` of every event recorded here.
 VIA_COMMAND_LINE = "command line"
@@ -62,17 +62,29 @@ def record_act(
 
 
 def record_publish(
-    repo_dir: Path, playlist: Playlist, *, actor: str, at: dt.datetime, source_name: str, photos_dir: Path
+    repo_dir: Path,
+    channel: str,
+    version: int,
+    records: Sequence[DebtorRecord],
+    *,
+    actor: str,
+    at: dt.datetime,
+    source_name: str,
+    photos_dir: Path,
 ) -> bool:
-    """Audit a command-line publish and keep it as a version the console can roll back to."""
+    """Audit a command-line publish and keep it as a version the console can roll back to.
+
+    ``records`` are those the publish signed (``PublishResult.records``, read under the repository lock), so a
+    publish racing this one is never stored as this version.
+    """
     if not record_act(
         repo_dir,
         "approve",
         actor=actor,
         at=at,
-        channel=playlist.channel,
-        version=playlist.version,
-        details={"source": source_name, "entries": len(playlist.records), "second_person": False},
+        channel=channel,
+        version=version,
+        details={"source": source_name, "entries": len(records), "second_person": False},
     ):
         return False
     from signage.hub.console.models import PublishedVersion
@@ -80,17 +92,17 @@ def record_publish(
 
     kept = repo_dir / "console" / "photos"
     kept.mkdir(parents=True, exist_ok=True)
-    for digest in playlist.photos():
+    for digest in {record.photo.sha256 for record in records if record.photo is not None}:
         if not (kept / digest).exists() and (photos_dir / digest).exists():
             shutil.copyfile(photos_dir / digest, kept / digest)
     PublishedVersion.objects.get_or_create(
-        channel=playlist.channel,
-        version=playlist.version,
+        channel=channel,
+        version=version,
         defaults={
             "published_at": at,
             "published_by": actor,
-            "entry_count": len(playlist.records),
-            "records": records_to_json(playlist.records),
+            "entry_count": len(records),
+            "records": records_to_json(records),
         },
     )
     return True

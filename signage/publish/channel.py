@@ -214,10 +214,11 @@ def publish_channel(
             )
             # A takedown made while the list was imported: its entry was left out, and the report says so.
             staged.report.problems.extend(published.report.problems)
-            result.version, result.published, result.photos = (
+            result.version, result.published, result.photos, result.records = (
                 published.version,
                 published.published,
                 published.photos,
+                published.records,
             )
     finally:
         if staging.exists():
