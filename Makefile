@@ -90,13 +90,13 @@ $(VENV)/.bench-installed: pyproject.toml | venv
 	$(BIN)/python -m pip install -q -e '.[test,bench]'
 	touch $@
 
-# The console's English: collect every Chinese msgid of signage/hub into locale/en/LC_MESSAGES/django.po
+# The console's English: collect every Chinese msgid of signage/operator/hub into locale/en/LC_MESSAGES/django.po
 # (new ones arrive with an empty msgstr: translate them), then compile django.mo, which Django loads.
 # tests/console/test_i18n.py fails while a msgstr is empty or django.mo is older than django.po.
 messages: venv
-	cd signage/hub && PYTHONPATH=$(CURDIR) DJANGO_SETTINGS_MODULE=signage.hub.settings \
+	cd signage/operator/hub && PYTHONPATH=$(CURDIR) DJANGO_SETTINGS_MODULE=signage.operator.hub.settings \
 		$(CURDIR)/$(BIN)/python -m django makemessages -l en --ignore 'migrations/*' --add-location file --no-obsolete
-	cd signage/hub && PYTHONPATH=$(CURDIR) DJANGO_SETTINGS_MODULE=signage.hub.settings \
+	cd signage/operator/hub && PYTHONPATH=$(CURDIR) DJANGO_SETTINGS_MODULE=signage.operator.hub.settings \
 		$(CURDIR)/$(BIN)/python -m django compilemessages -l en
 
 sample: venv

@@ -3,7 +3,7 @@
 The sample channel is published and a screen cache filled as ``bench.player`` does it (hub stopped after the
 sync). The same displayable records and notices become a static page (``bench/html/kiosk.html`` filled in:
 one ``<section>`` per slide with the player's fields — name, masked ID or credit code and legal
-representative, amount via :func:`signage.rules.amount.display_amount`, status badge, court, case number,
+representative, amount via :func:`signage.core.rules.amount.display_amount`, status badge, court, case number,
 listing date, photo — Noto Sans CJK SC, the player's dark palette, 1920×1080, a 1 s CSS opacity crossfade,
 advancing every dwell seconds), written to a temporary folder with copies of the photos and opened from a
 ``file://`` URL.
@@ -105,11 +105,11 @@ FRAMES_GRACE = 60.0
 
 def build_page(config_path: Path, repo: Path, folder: Path, dwell: float) -> tuple[Path, int]:
     """Write the kiosk page for the screen cache of ``config_path`` into ``folder``; (page, slide count)."""
-    from signage.config import load_player_config
-    from signage.publish.repo import OperatorRepository
-    from signage.records import Organisation, Person, Status
-    from signage.rules.amount import display_amount
+    from signage.core.records import Organisation, Person, Status
+    from signage.core.rules.amount import display_amount
+    from signage.operator.publish.repo import OperatorRepository
     from signage.sync.client import ScreenSync
+    from signage.sync.config import load_player_config
     from signage.sync.fetcher import HttpFetcher
 
     config = load_player_config(config_path)

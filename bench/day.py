@@ -69,9 +69,9 @@ from bench import figures as figures_module
 from bench.figures import Figure, at_most, command_line, machine
 
 if TYPE_CHECKING:
+    from signage.core.rotation import Slide
     from signage.kiosk.player import Player
     from signage.kiosk.window import SlideWindow
-    from signage.rotation import Slide
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "day"
@@ -130,7 +130,7 @@ def child(config_path: Path, transitions: int, sample_every: int, warmup_cap: in
     """The player as ``signage play`` runs it, with a 1 ms dwell and no crossfade, until enough transitions."""
     import tracemalloc
 
-    from signage.config import load_player_config
+    from signage.sync.config import load_player_config
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr
@@ -195,7 +195,7 @@ class _Counter:
     def _on_shown(self, slide: object) -> None:
         from PyQt6.QtCore import QTimer  # noqa: TID251 - bench code, never imported by the core
 
-        from signage.rotation import Slide
+        from signage.core.rotation import Slide
 
         assert isinstance(slide, Slide)
         self._count += 1
@@ -213,7 +213,7 @@ class _Counter:
         QTimer.singleShot(self._dwell_ms, self._player.advance)
 
     def _check_warm(self, slide: Slide) -> None:
-        from signage.rotation import notice_key, record_key
+        from signage.core.rotation import notice_key, record_key
 
         self._seen.add(slide.key)
         display = self._player.display_set()
@@ -623,8 +623,8 @@ def main(argv: list[str] | None = None) -> int:
         arguments.timeout,
     )
     command = command_line("bench.day", argv)
-    from signage.config import load_player_config
     from signage.kiosk.telemetry import PLAY_LOG_NAME
+    from signage.sync.config import load_player_config
 
     play_log = load_player_config(config).cache_dir / PLAY_LOG_NAME
     lines, figures = report(run, command, load_at_start, bool(arguments.tracemalloc), play_log)

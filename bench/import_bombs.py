@@ -34,7 +34,7 @@ from pathlib import Path
 
 from bench import figures
 from bench.figures import ROOT, Figure, command_line, machine
-from signage.fictional import fictional_rows, write_csv
+from signage.operator.fictional import fictional_rows, write_csv
 from tests import bombs
 
 OUT = ROOT / "bench" / "out" / "import-bombs"

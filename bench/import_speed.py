@@ -18,8 +18,8 @@ from pathlib import Path
 
 from bench import figures
 from bench.figures import Figure, command_line, machine
-from signage.fictional import fictional_rows, portrait, write_csv
-from signage.importer import ImportOptions, import_file
+from signage.operator.fictional import fictional_rows, portrait, write_csv
+from signage.operator.importer import ImportOptions, import_file
 
 OUT = Path(__file__).resolve().parent / "out"
 SEED = 35_000

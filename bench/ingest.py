@@ -46,9 +46,9 @@ from requests.adapters import HTTPAdapter
 
 from bench import figures
 from bench.figures import Figure
-from signage.hub.screens.ingest import Limits, hash_token, new_token
-from signage.hub.screens.provenance import Issued
-from signage.hub.serve import make_hub
+from signage.operator.hub.screens.ingest import Limits, hash_token, new_token
+from signage.operator.hub.screens.provenance import Issued
+from signage.operator.hub.serve import make_hub
 
 HASH = "ab" * 32
 SECTION = "Hub intake (telemetry)"
@@ -220,8 +220,8 @@ def _free_port() -> int:
 
 def _start_nginx(root: Path, hub_port: int) -> tuple[subprocess.Popen[bytes], str]:
     """nginx with the generated configuration in front of the hub, unprivileged, in ``root/nginx``."""
-    from signage.hub.console.uploads import MAX_UPLOAD_BYTES
-    from signage.hub.nginx import STATUS_PATH, make_site, render
+    from signage.operator.hub.console.uploads import MAX_UPLOAD_BYTES
+    from signage.operator.hub.nginx import STATUS_PATH, make_site, render
 
     port = _free_port()
     site = make_site(
@@ -280,7 +280,7 @@ def _warm_up(base: str, screens: list[tuple[str, str, int]], own_addresses: bool
 def _run(
     base: str, screens: list[tuple[str, str, int]], arguments: argparse.Namespace, own_addresses: bool
 ) -> dict[str, Any]:
-    from signage.hub.screens import records
+    from signage.operator.hub.screens import records
 
     today = dt.datetime.now(dt.UTC).date()
 
@@ -334,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
             channels=dict,
             versions=_published,
         )
-        from signage.hub.screens import records
+        from signage.operator.hub.screens import records
 
         screens = [(f"bench-{number:04d}", new_token(), number) for number in range(arguments.screens)]
         for screen_id, token, _ in screens:

@@ -12,7 +12,7 @@ run, as a player keeps it). In order:
    hub's hourly re-sign of the timestamp.
 3. **One revocation** (``revoke_entries`` of one displayed entry): the takedown check, then the full sync.
 4. **One added record with a photo**: the sample republished with one extra fictional person row
-   (:func:`signage.fictional.person_row`) and its generated portrait; the full sync.
+   (:func:`signage.operator.fictional.person_row`) and its generated portrait; the full sync.
 
 Each step is counted three ways: HTTP body bytes as ``HttpFetcher.bytes_received`` counts them (headers
 left out); requests as ``HttpFetcher.requests_made`` counts them (failed ones included: python-tuf asks for
@@ -43,10 +43,10 @@ from urllib.parse import urlsplit
 from bench.figures import Figure, command_line, machine, write
 from bench.player import _table as text_table
 from bench.sync_cost import Screen, Step, new_repository, now, publish, read_rows, serve
-from signage.config import PlayerConfig
-from signage.fictional import person_row, write_csv, write_portraits
-from signage.publish.channel import ChannelSettings, revoke_entries
-from signage.publish.repo import OperatorRepository
+from signage.operator.fictional import person_row, write_csv, write_portraits
+from signage.operator.publish.channel import ChannelSettings, revoke_entries
+from signage.operator.publish.repo import OperatorRepository
+from signage.sync.config import PlayerConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "metered"

@@ -55,9 +55,9 @@ from bench.figures import Figure, at_most, command_line, machine, write
 if TYPE_CHECKING:
     from PyQt6.QtCore import QEvent, QObject  # noqa: TID251 - bench code, never imported by the core
 
-    from signage.config import PlayerConfig
     from signage.kiosk.player import Player
     from signage.kiosk.window import SlideWindow
+    from signage.sync.config import PlayerConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "player"
@@ -95,8 +95,8 @@ def configure_and_sync(config_path: Path, settings: dict[str, object], *, user_a
     """Write a screen config with ``settings`` and fill its cache with one sync from the live hub."""
     import requests
 
-    from signage.config import load_player_config
     from signage.sync.client import ScreenSync
+    from signage.sync.config import load_player_config
     from signage.sync.fetcher import HttpFetcher
 
     # JSON strings and numbers are valid TOML values.
@@ -114,12 +114,12 @@ def configure_and_sync(config_path: Path, settings: dict[str, object], *, user_a
 
 def prepare(work: Path) -> Path:
     """Publish the sample, sync a screen cache from a Hub, stop the hub; returns the player config path."""
+    from signage.core.records import Notice
     from signage.demo import CHANNEL
-    from signage.hub.files import make_app
-    from signage.hub.server import Hub
-    from signage.publish.channel import ChannelSettings, publish_channel
-    from signage.publish.repo import OperatorRepository
-    from signage.records import Notice
+    from signage.operator.hub.files import make_app
+    from signage.operator.hub.server import Hub
+    from signage.operator.publish.channel import ChannelSettings, publish_channel
+    from signage.operator.publish.repo import OperatorRepository
 
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -382,12 +382,12 @@ def measure_render(config_path: Path, repeats: int) -> dict[tuple[str, str], lis
     from PyQt6.QtCore import QSize  # noqa: TID251 - bench code, never imported by the core
     from PyQt6.QtGui import QGuiApplication  # noqa: TID251
 
-    from signage.config import load_player_config
+    from signage.core.records import Person
+    from signage.core.rotation import STANDBY_SLIDE, Slide, SlideKind, notice_key, record_key
     from signage.kiosk.app import ScreenSource
     from signage.kiosk.fonts import find_fonts
-    from signage.records import Person
-    from signage.rotation import STANDBY_SLIDE, Slide, SlideKind, notice_key, record_key
     from signage.sync.client import ScreenSync
+    from signage.sync.config import load_player_config
     from signage.sync.fetcher import HttpFetcher
 
     app = QGuiApplication.instance() or QGuiApplication(["bench.player", "-platform", "offscreen"])
@@ -497,7 +497,7 @@ def measure_run(config: Path, minutes: float, interval: float, timeout: float) -
 
 def child_play(config_path: Path) -> int:
     """``signage play`` as the CLI runs it, plus a hook that logs each slide and the first debtor slide's paint."""
-    from signage.config import load_player_config
+    from signage.sync.config import load_player_config
 
     config = load_player_config(config_path)
     logging.basicConfig(
@@ -524,7 +524,7 @@ def _paint_watch(window: SlideWindow, player: Player) -> QObject:
     """
     from PyQt6.QtCore import QEvent, QObject, QTimer  # noqa: TID251 - bench code, never imported by the core
 
-    from signage.rotation import Slide
+    from signage.core.rotation import Slide
 
     class Watch(QObject):
         def __init__(self) -> None:

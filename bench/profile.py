@@ -160,10 +160,10 @@ ACTIVITIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("slide rendering (render thread, ScreenSource.render)", ("ScreenSource.render",)),
     ("font discovery and coverage checks", ("signage/kiosk/fonts.py",)),
     ("sync (ScreenSync, TUF, HTTP)", ("signage/sync/", "tuf/", "requests/", "urllib3/")),
-    ("telemetry and play log", ("signage/telemetry/", "signage/kiosk/telemetry.py", "sqlite")),
+    ("telemetry and play log", ("signage/sync/telemetry/", "signage/kiosk/telemetry.py", "sqlite")),
     (
         "player timing (advance, watch, rotation, display set)",
-        ("signage/kiosk/player.py", "signage/rotation.py"),
+        ("signage/kiosk/player.py", "signage/core/rotation.py"),
     ),
     ("Qt event loop, other", ("QEventLoop::exec",)),
 )

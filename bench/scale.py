@@ -14,7 +14,7 @@ repository under ``bench/out/scale/``, served by a real Hub on 127.0.0.1, and me
    ``--rounds`` times.
 4. **Rotation cost per slide**, in this process: the filtering of the day's records (what
    ``ScreenSync.snapshot()`` does in the sync thread after a sync that changed the set, timed on a copy
-   of the snapshot without them), ``ContentSnapshot.display_set(now)`` from the synced cache and a :class:`~signage.rotation.Rotation` built as ``signage.kiosk.app`` builds it; the first
+   of the snapshot without them), ``ContentSnapshot.display_set(now)`` from the synced cache and a :class:`~signage.core.rotation.Rotation` built as ``signage.kiosk.app`` builds it; the first
    ``next_slide`` of a new Rotation (it hashes and sorts the day's order) and then ``--calls`` calls of
    ``next_slide`` alone and of ``display_set`` + ``next_slide`` (what the player runs per slide), each call
    timed; for the 35,000-record cache and for the fictional sample channel (``assets/sample``, 73 rows,
@@ -63,9 +63,9 @@ from bench.sync_cost import (
     serve,
     sync_into,
 )
-from signage.config import PlayerConfig, load_player_config
-from signage.rotation import QuietHours, QuietMode, Rotation
+from signage.core.rotation import QuietHours, QuietMode, Rotation
 from signage.sync.client import ContentSnapshot, ScreenSync
+from signage.sync.config import PlayerConfig, load_player_config
 from signage.sync.fetcher import HttpFetcher
 
 ROOT = Path(__file__).resolve().parent.parent

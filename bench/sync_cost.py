@@ -34,13 +34,13 @@ import requests
 from bench.figures import machine
 from bench.import_speed import prepare as prepare_photo_export
 from bench.player import _table as text_table
-from signage.config import PlayerConfig
-from signage.fictional import fictional_rows, write_csv
-from signage.hub.files import make_app
-from signage.hub.server import Hub
-from signage.publish.channel import ChannelSettings, publish_channel, revoke_entries
-from signage.publish.repo import OperatorRepository, playlist_path
+from signage.operator.fictional import fictional_rows, write_csv
+from signage.operator.hub.files import make_app
+from signage.operator.hub.server import Hub
+from signage.operator.publish.channel import ChannelSettings, publish_channel, revoke_entries
+from signage.operator.publish.repo import OperatorRepository, playlist_path
 from signage.sync.client import ScreenSync, SyncResult, SyncState
+from signage.sync.config import PlayerConfig
 from signage.sync.fetcher import HttpFetcher
 
 OUT = Path(__file__).resolve().parent / "out" / "sync-cost"
@@ -188,7 +188,7 @@ def publish(
 
 
 def read_rows(source: Path) -> list[dict[str, str]]:
-    """The rows of a CSV written by :func:`signage.fictional.write_csv`."""
+    """The rows of a CSV written by :func:`signage.operator.fictional.write_csv`."""
     with source.open(encoding="utf-8-sig", newline="") as handle:
         return list(csv.DictReader(handle))
 

@@ -1,7 +1,7 @@
 """Takedown latency, end to end on 127.0.0.1: from the moment ``signage revoke`` returns until the entry is off the screen.
 
 Set-up. The fictional sample channel is published into a fresh repository under ``bench/out/takedown/`` as
-``signage demo`` does it, and served by a real :class:`~signage.hub.server.Hub` on 127.0.0.1 (the static
+``signage demo`` does it, and served by a real :class:`~signage.operator.hub.server.Hub` on 127.0.0.1 (the static
 files and the telemetry ingest, composed as ``signage hub`` does). A screen cache is filled by one sync
 beforehand, as on a screen that has been running for a while. Then the player runs against the live hub on
 Xvfb 1920×1080: this module's instrumented child (``--child-play``) is ``signage play``'s ``run_player``
@@ -82,9 +82,9 @@ from bench.player import configure_and_sync, stop, x_environment
 if TYPE_CHECKING:
     from PyQt6.QtCore import QObject  # noqa: TID251 - bench code, never imported by the core
 
-    from signage.hub.server import Hub
     from signage.kiosk.player import Player
     from signage.kiosk.window import SlideWindow
+    from signage.operator.hub.server import Hub
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "takedown"
@@ -145,8 +145,8 @@ class Setup:
 def _publish(work: Path) -> tuple[Path, int]:
     """A fresh repository with the sample channel published; returns the repository folder and the count."""
     from signage.demo import CHANNEL
-    from signage.publish.channel import ChannelSettings, publish_channel
-    from signage.publish.repo import OperatorRepository
+    from signage.operator.publish.channel import ChannelSettings, publish_channel
+    from signage.operator.publish.repo import OperatorRepository
 
     repository = OperatorRepository.init(work / "repo", now=_now())
     result = publish_channel(
@@ -166,8 +166,8 @@ def _publish(work: Path) -> tuple[Path, int]:
 @contextmanager
 def running_hub(repo: Path) -> Iterator[Hub]:
     """``signage hub`` in this process: the files and the telemetry ingest on 127.0.0.1, a free port."""
-    from signage.hub.serve import make_hub
-    from signage.publish.repo import OperatorRepository
+    from signage.operator.hub.serve import make_hub
+    from signage.operator.publish.repo import OperatorRepository
 
     repository = OperatorRepository(repo)
 
@@ -187,8 +187,8 @@ def prepare(work: Path, hub_url: str, repo: Path, records: int, *, poll: float, 
     """The screen: a hub token, its config file, and a cache filled by one sync from the live hub."""
 
     from signage.demo import CHANNEL
-    from signage.hub.screens import records as hub_records
-    from signage.hub.screens.ingest import hash_token, new_token
+    from signage.operator.hub.screens import records as hub_records
+    from signage.operator.hub.screens.ingest import hash_token, new_token
 
     token = new_token()
     hub_records.add_screen(SCREEN_ID, hash_token(token), added_at=_now())
@@ -502,7 +502,7 @@ class Proof:
 
 def hub_play_rows(repo: Path) -> list[PlayRow]:
     """Every play of the screen the hub holds, read through the ORM (the hub runs in this process)."""
-    from signage.hub.screens.models import Play
+    from signage.operator.hub.screens.models import Play
 
     rows = Play.objects.filter(screen_id=SCREEN_ID).values_list("entry_id", "started", "duration_ms")
     return [PlayRow(entry, started.astimezone(dt.UTC), int(ms), "hub") for entry, started, ms in rows]
@@ -538,7 +538,7 @@ def wait_for_hub(repo: Path, child: ChildLog, trials: Sequence[Trial], limit: fl
 def check_after(setup: Setup, lines: Sequence[Line], trials: Sequence[Trial], proof: Proof) -> None:
     """Fill ``proof`` from the slide log, the plays (hub and screen), the last heartbeat, the verified set."""
     from signage.demo import CHANNEL
-    from signage.hub.screens import records
+    from signage.operator.hub.screens import records
     from signage.sync.cache import ContentCache
 
     for trial in trials:
@@ -558,8 +558,8 @@ def check_after(setup: Setup, lines: Sequence[Line], trials: Sequence[Trial], pr
     state = ContentCache(setup.cache).load_state(CHANNEL)
     proof.verified_revoked = state.revoked
     if state.playlist is not None:
-        from signage.config import load_player_config
         from signage.sync.client import ScreenSync
+        from signage.sync.config import load_player_config
         from signage.sync.fetcher import HttpFetcher
 
         with HttpFetcher(user_agent="bench-takedown") as fetcher:
@@ -614,7 +614,7 @@ class _MonotonicFormatter(logging.Formatter):
 
 def child_play(config_path: Path) -> int:
     """``signage play`` as the CLI runs it, plus a hook that logs slides shown, painted and gone."""
-    from signage.config import load_player_config
+    from signage.sync.config import load_player_config
 
     config = load_player_config(config_path)
     handler = logging.StreamHandler(sys.stderr)
@@ -634,7 +634,7 @@ def _screen_watch(window: SlideWindow, player: Player) -> QObject:
     """Logs each slide shown, its first paint, and the paint from which a slide's image is no longer drawn."""
     from PyQt6.QtCore import QEvent, QObject, QTimer  # noqa: TID251 - bench code, never imported by the core
 
-    from signage.rotation import Slide
+    from signage.core.rotation import Slide
 
     class Watch(QObject):
         def __init__(self) -> None:

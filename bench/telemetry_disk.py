@@ -1,11 +1,11 @@
 """Disk used by one screen's proof of play over a year, with the hub's roll-up and retention (issue 14).
 
 Ingests a simulated year of one screen's plays through the hub's real ORM code
-(:func:`signage.hub.screens.records.record_batch`, with the daily quota's bookkeeping), at the rate a real
+(:func:`signage.operator.hub.screens.records.record_batch`, with the daily quota's bookkeeping), at the rate a real
 screen produces them: one play every ``--dwell`` seconds (10 s, the player's default, one entry a page) over
 a playlist of ``--entries`` entries, in one batch every ``--batch-minutes`` (the screen uploads after every
 heartbeat, once a minute). After each day the hub's roll-up and retention run as the hub runs them
-(:func:`signage.hub.screens.retention.maintain`, ``raw_play_days`` ``--raw-play-days``). Reported: the
+(:func:`signage.operator.hub.screens.retention.maintain`, ``raw_play_days`` ``--raw-play-days``). Reported: the
 database's size at the end, its peak, the rows of each table, and bytes per raw play and per daily row, so
 other rates (a page of 12 entries is 12 plays, the quota is 1.2 million a day) scale from them.
 
@@ -43,13 +43,13 @@ FIRST_DAY = dt.date(2026, 1, 1)
 
 def _simulate(arguments: argparse.Namespace, repo_dir: Path) -> dict[str, Any]:
     """Run the year on the database Django is set up with; what it measured."""
-    from signage.hub import bootstrap
+    from signage.operator.hub import bootstrap
 
     bootstrap.setup(repo_dir)
     from django.db import connection, transaction  # noqa: TID251 - bench code, run through the hub's ORM
 
-    from signage.hub.screens import models, records, retention
-    from signage.hub.screens.ingest import PLAYS_PER_DAY, Play, hash_token
+    from signage.operator.hub.screens import models, records, retention
+    from signage.operator.hub.screens.ingest import PLAYS_PER_DAY, Play, hash_token
 
     records.add_screen(SCREEN, hash_token("x" * 43), added_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     step = dt.timedelta(seconds=arguments.dwell)

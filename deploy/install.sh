@@ -138,7 +138,7 @@ install -d -m 0755 "$prefix$etc"
 if [ ! -e "$prefix$etc/player.toml" ]; then
     say "writing the config skeleton $prefix$etc/player.toml: edit it before starting the player"
     PYTHONPATH="$source_dir" "$python" -c \
-        'import sys; from signage.config import example_config; sys.stdout.write(example_config())' \
+        'import sys; from signage.sync.config import example_config; sys.stdout.write(example_config())' \
         >"$prefix$etc/player.toml.new"
     chmod 0644 "$prefix$etc/player.toml.new"
     mv "$prefix$etc/player.toml.new" "$prefix$etc/player.toml"

@@ -24,7 +24,7 @@ import openpyxl
 from openpyxl.styles import Alignment, Font
 from stdnum.cn import ric
 
-from signage.importer.columns import SPC_PUBLICATION_HEADERS
+from signage.operator.importer.columns import SPC_PUBLICATION_HEADERS
 
 OUTPUT = Path(__file__).resolve().parent / "court-export" / "court-export.xlsx"
 HEADERS = SPC_PUBLICATION_HEADERS

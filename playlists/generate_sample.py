@@ -3,7 +3,7 @@
 Run ``python playlists/generate_sample.py [OUTPUT_FOLDER]``; the folder defaults to ``assets/sample``.
 The output is deterministic: the same code gives a byte-identical ``records.csv`` (tests check this).
 
-Every value is invented (see :mod:`signage.fictional`). Besides the accepted rows, which show long names,
+Every value is invented (see :mod:`signage.operator.fictional`). Besides the accepted rows, which show long names,
 minority names, a character outside the BMP, all three amount ranges and both statuses, the file holds one
 row for each of several refusal rules and a few rows that only warn. :func:`build_sample` lists them
 with the rows; the README is written from that list, and ``tests/test_fictional.py`` checks the list
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from signage import fictional
+from signage.operator import fictional
 
 SEED = 20261126
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "assets" / "sample"
@@ -48,7 +48,7 @@ class Intended:
 
     Attributes:
         row: Spreadsheet row number (the header is row 1), or ``None`` for the file as a whole.
-        severity: ``refused`` or ``warning``, as :class:`signage.report.Severity` spells them.
+        severity: ``refused`` or ``warning``, as :class:`signage.operator.report.Severity` spells them.
         code: The finding code the importer reports.
         column: The header the finding is about, or ``None``.
         zh: What the row shows, in Chinese.
@@ -392,7 +392,7 @@ def render_readme(sample: Sample) -> str:
         "## 生成 / How it was made",
         "",
         f"`python playlists/generate_sample.py`（种子 / seed {SEED}）writes `records.csv` (UTF-8 with BOM, "
-        "as Excel's “CSV UTF-8”), `photos/*.jpg` and this README, from `signage/fictional.py`. "
+        "as Excel's “CSV UTF-8”), `photos/*.jpg` and this README, from `signage/operator/fictional.py`. "
         "The same code gives a byte-identical `records.csv`.",
         "",
         "## `signage check assets/sample`",

@@ -1,7 +1,7 @@
 """The ``signage`` command: argparse subcommands over the pure core.
 
 ``main(argv)`` returns an exit status and is what tests call. This module is the one place that maps
-errors to exit codes (see :mod:`signage.errors`); commands raise, they do not exit.
+errors to exit codes (see :mod:`signage.core.errors`); commands raise, they do not exit.
 """
 
 from __future__ import annotations
@@ -19,13 +19,20 @@ from pathlib import Path
 from typing import Any, TextIO, cast
 
 from signage import __version__
-from signage.config import DEFAULT_CONFIG_PATH
-from signage.errors import ConfigError, ExitStatus, InputFileError, SignageError, UsageError, exit_status_for
-from signage.importer import ImportOptions, import_file
-from signage.playlist import local_time_text
-from signage.report import render_json, render_text
-from signage.rules.idcard import MaskPolicy
-from signage.terminal import TerminalWriter, for_terminal
+from signage.core.errors import (
+    ConfigError,
+    ExitStatus,
+    InputFileError,
+    SignageError,
+    UsageError,
+    exit_status_for,
+)
+from signage.core.playlist import local_time_text
+from signage.core.rules.idcard import MaskPolicy
+from signage.core.terminal import TerminalWriter, for_terminal
+from signage.operator.importer import ImportOptions, import_file
+from signage.operator.report import render_json, render_text
+from signage.sync.config import DEFAULT_CONFIG_PATH
 
 #: The fictional sample channel, shipped in the package (assets/ of the source, installed as signage.assets).
 SAMPLE_DIR = Path(str(resources.files("signage.assets"))) / "sample"
@@ -99,11 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_distribution_commands(commands)
 
     _add_player_commands(commands)
-    from signage.hub.commands import add_fleet_commands
+    from signage.operator.hub.commands import add_fleet_commands
 
     add_fleet_commands(commands, clock=_now)
-    from signage.hub.accounts import add_user_commands
-    from signage.hub.audit.commands import add_audit_commands
+    from signage.operator.hub.accounts import add_user_commands
+    from signage.operator.hub.audit.commands import add_audit_commands
 
     add_user_commands(commands, clock=_now)
     add_audit_commands(commands)
@@ -155,7 +162,7 @@ def _operator(arguments: argparse.Namespace) -> str:
     import os
 
     name = arguments.operator or os.environ.get("SIGNAGE_OPERATOR") or getpass.getuser()
-    from signage.rules.text import clean_text
+    from signage.core.rules.text import clean_text
 
     return clean_text(name, field_zh="操作员", field_en="the operator", length=(1, 60))
 
@@ -171,7 +178,7 @@ def _add_passphrase_file(parser: argparse.ArgumentParser) -> None:
 
 
 def _passphrase(arguments: argparse.Namespace) -> bytes | None:
-    from signage.publish.keys import read_passphrase
+    from signage.operator.publish.keys import read_passphrase
 
     return read_passphrase(arguments.passphrase_file)
 
@@ -498,11 +505,11 @@ def _add_player_commands(commands: Any) -> None:
 
 
 def _doctor(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
-    from signage.doctor import doctor_command, exit_status, render_report
+    from signage.sync.doctor import doctor_command, exit_status, render_report
 
     if arguments.hub is not None:
-        from signage.hub.doctor import hub_checks
-        from signage.hub.nginx import parse_address
+        from signage.operator.hub.doctor import hub_checks
+        from signage.operator.hub.nginx import parse_address
 
         listen = None
         if arguments.listen is not None:
@@ -527,7 +534,7 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def _play(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
-    from signage.config import load_player_config
+    from signage.sync.config import load_player_config
 
     config = load_player_config(arguments.config)
     from signage.kiosk.app import configure_logging, run_player
@@ -541,7 +548,7 @@ def _render(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStat
     import tempfile
 
     from signage.kiosk.preview import render_all
-    from signage.photos import DirectorySink
+    from signage.operator.photos import DirectorySink
 
     size = arguments.size
     layout = None
@@ -552,9 +559,9 @@ def _render(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStat
     progress = _progress_printer(err)
     with tempfile.TemporaryDirectory(prefix="signage-render-") as scratch:
         if arguments.repo is not None:
-            from signage.playlist import decode_playlist, decode_revocations
-            from signage.publish.channel import check_channel_id
-            from signage.publish.repo import OperatorRepository, playlist_path, revocations_path
+            from signage.core.playlist import decode_playlist, decode_revocations
+            from signage.operator.publish.channel import check_channel_id
+            from signage.operator.publish.repo import OperatorRepository, playlist_path, revocations_path
 
             if not arguments.channel:
                 raise UsageError("--repo 需要同时给出 --channel", "--repo needs --channel")
@@ -630,7 +637,7 @@ def main(
 ) -> int:
     """Run the command line and return its exit status."""
     # Every command's output passes through one filter: a court name or a screen's report holding
-    # ESC [ 2 J must not clear the operator's terminal (signage/terminal.py).
+    # ESC [ 2 J must not clear the operator's terminal (signage/core/terminal.py).
     out = cast(TextIO, TerminalWriter(stdout or _utf8(sys.stdout)))
     err = stderr or _utf8(sys.stderr)
     parser = build_parser()
@@ -692,7 +699,7 @@ def _now() -> dt.datetime:
 
 
 def _repo_init(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
-    from signage.publish.repo import OperatorRepository
+    from signage.operator.publish.repo import OperatorRepository
 
     freshness = dt.timedelta(hours=arguments.freshness_hours)
     passphrase = None
@@ -720,7 +727,7 @@ def _repo_init(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitS
 
 
 def _repo_refresh(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
-    from signage.publish.repo import TARGETS_WARNING, OperatorRepository
+    from signage.operator.publish.repo import TARGETS_WARNING, OperatorRepository
 
     repository = OperatorRepository(arguments.directory, arguments.keys, _passphrase(arguments))
     now = _now()
@@ -748,7 +755,7 @@ def _repo_refresh(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> Ex
 
 
 def _repo_rotate(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
-    from signage.publish.repo import OperatorRepository
+    from signage.operator.publish.repo import OperatorRepository
 
     repository = OperatorRepository(arguments.directory, arguments.keys, _passphrase(arguments))
     with repository.locked():
@@ -758,8 +765,8 @@ def _repo_rotate(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> Exi
 
 
 def _repo_encrypt_keys(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
-    from signage.publish.keys import encrypt_keys
-    from signage.publish.repo import OperatorRepository
+    from signage.operator.publish.keys import encrypt_keys
+    from signage.operator.publish.repo import OperatorRepository
 
     repository = OperatorRepository(arguments.directory, arguments.keys)
     passphrase = _passphrase(arguments)
@@ -781,8 +788,8 @@ def _repo_encrypt_keys(arguments: argparse.Namespace, out: TextIO, err: TextIO) 
 
 
 def _publish(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
-    from signage.publish.channel import check_channel_id, load_channel_settings, publish_channel
-    from signage.publish.repo import OperatorRepository
+    from signage.operator.publish.channel import check_channel_id, load_channel_settings, publish_channel
+    from signage.operator.publish.repo import OperatorRepository
 
     channel = check_channel_id(arguments.channel)
     repository = OperatorRepository(arguments.repo, arguments.keys, _passphrase(arguments))
@@ -813,7 +820,7 @@ def _publish(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitSta
             file=out,
         )
         return ExitStatus.ROWS_REFUSED
-    from signage.hub.command_acts import record_publish
+    from signage.operator.hub.command_acts import record_publish
 
     record_publish(
         arguments.repo,
@@ -835,8 +842,8 @@ def _publish(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitSta
 
 
 def _revoke(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
-    from signage.publish.channel import check_channel_id, revoke_entries
-    from signage.publish.repo import OperatorRepository
+    from signage.operator.publish.channel import check_channel_id, revoke_entries
+    from signage.operator.publish.repo import OperatorRepository
 
     channel = check_channel_id(arguments.channel)
     repository = OperatorRepository(arguments.repo, arguments.keys, _passphrase(arguments))
@@ -844,7 +851,7 @@ def _revoke(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStat
     revocations, records = revoke_entries(
         repository, channel, arguments.queries, reason=arguments.reason, now=now, by=_operator(arguments)
     )
-    from signage.hub.command_acts import record_act
+    from signage.operator.hub.command_acts import record_act
 
     record_act(
         arguments.repo,
@@ -868,8 +875,8 @@ def _revoke(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStat
 
 
 def _reinstate(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
-    from signage.publish.channel import check_channel_id, reinstate_entries
-    from signage.publish.repo import OperatorRepository
+    from signage.operator.publish.channel import check_channel_id, reinstate_entries
+    from signage.operator.publish.repo import OperatorRepository
 
     channel = check_channel_id(arguments.channel)
     repository = OperatorRepository(arguments.repo)
@@ -877,7 +884,7 @@ def _reinstate(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitS
     removed = reinstate_entries(
         repository, channel, arguments.queries, reason=arguments.reason, now=now, by=_operator(arguments)
     )
-    from signage.hub.command_acts import record_act
+    from signage.operator.hub.command_acts import record_act
 
     record_act(
         arguments.repo,
@@ -903,8 +910,8 @@ def _reinstate(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitS
 
 
 def _find(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
-    from signage.publish.channel import check_channel_id, find_entries
-    from signage.publish.repo import OperatorRepository
+    from signage.operator.publish.channel import check_channel_id, find_entries
+    from signage.operator.publish.repo import OperatorRepository
 
     channel = None if arguments.channel is None else check_channel_id(arguments.channel)
     found = find_entries(OperatorRepository(arguments.repo), arguments.query, channel=channel, now=_now())
@@ -953,8 +960,8 @@ def _add_nginx_config(hub_commands: Any) -> None:
 
 
 def _hub_nginx_config(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
-    from signage.hub.console.uploads import MAX_UPLOAD_BYTES
-    from signage.hub.nginx import make_site, render
+    from signage.operator.hub.console.uploads import MAX_UPLOAD_BYTES
+    from signage.operator.hub.nginx import make_site, render
 
     def absolute(path: Path | None) -> Path | None:
         return None if path is None else path.expanduser().absolute()
@@ -979,8 +986,8 @@ def _hub_nginx_config(arguments: argparse.Namespace, out: TextIO, err: TextIO) -
 
 
 def _hub(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
-    from signage.hub.serve import make_hub
-    from signage.publish.repo import OperatorRepository
+    from signage.operator.hub.serve import make_hub
+    from signage.operator.publish.repo import OperatorRepository
 
     if arguments.repo is None:
         raise UsageError("signage hub 需要 --repo DIR", "signage hub needs --repo DIR")
@@ -993,7 +1000,7 @@ def _hub(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
     def refresh() -> None:
         with repository.locked():
             result = repository.refresh(now=_now())
-        logging.getLogger("signage.hub").info(
+        logging.getLogger("signage.operator.hub").info(
             "timestamp v%d signed, verified until %s",
             result.timestamp_version,
             result.verified_until.isoformat(),
@@ -1021,8 +1028,8 @@ def _hub(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
 
 
 def _screen(config_path: Path) -> Any:
-    from signage.config import load_player_config
     from signage.sync.client import ScreenSync
+    from signage.sync.config import load_player_config
     from signage.sync.fetcher import HttpFetcher
 
     config = load_player_config(config_path)
@@ -1048,7 +1055,7 @@ def _sync(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus
 
 
 def _status(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
-    from signage.coverage import plan_report_lines
+    from signage.core.coverage import plan_report_lines
 
     screen = _screen(arguments.config)
     now = screen.trusted_now(_now())
@@ -1094,8 +1101,8 @@ def _status(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStat
 
 
 def _coverage(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
-    from signage.config import PlayerConfig, load_player_config
-    from signage.coverage import sample_records, simulate
+    from signage.core.coverage import sample_records, simulate
+    from signage.sync.config import PlayerConfig, load_player_config
 
     if not 1 <= arguments.days <= 31:
         raise UsageError("--days 应在 1 到 31 之间", "--days must be 1 to 31")
@@ -1153,10 +1160,10 @@ def _coverage(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitSt
 
 def _status_plan(config_path: Path, records: int, notices: bool) -> Any:
     """The page plan for ``records`` entries on this screen, at the slide size the player recorded in its
-    cache folder (:data:`signage.pages.PLAYER_STATE_FILE`); 1920×1080 until the player has run."""
-    from signage.config import load_player_config
-    from signage.pages import PLAYER_STATE_FILE, plan_pages, read_slide_size
-    from signage.rotation import DirectoryStore
+    cache folder (:data:`signage.core.pages.PLAYER_STATE_FILE`); 1920×1080 until the player has run."""
+    from signage.core.pages import PLAYER_STATE_FILE, plan_pages, read_slide_size
+    from signage.core.rotation import DirectoryStore
+    from signage.sync.config import load_player_config
 
     config = load_player_config(config_path)
     size = read_slide_size(DirectoryStore(config.cache_dir).load(PLAYER_STATE_FILE), config.screen_id)
@@ -1174,7 +1181,7 @@ def _status_plan(config_path: Path, records: int, notices: bool) -> Any:
 
 
 def _capacity(layout: str, size: tuple[int, int]) -> tuple[int, str]:
-    from signage.pages import layout_for, page_capacity
+    from signage.core.pages import layout_for, page_capacity
 
     chosen = layout_for(*size, None if layout == "auto" else layout)
     return page_capacity(chosen, *size), chosen
@@ -1182,7 +1189,7 @@ def _capacity(layout: str, size: tuple[int, int]) -> tuple[int, str]:
 
 def status_document(display: Any) -> dict[str, Any]:
     """The documented, stable JSON form of ``signage status``."""
-    from signage.records import Person
+    from signage.core.records import Person
 
     return {
         "channel": display.channel,

@@ -22,13 +22,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
-from signage.config import PlayerConfig
-from signage.hub.screens.ingest import hash_token, new_token
-from signage.hub.serve import make_hub
-from signage.playlist import local_time_text
-from signage.publish.channel import ChannelSettings, publish_channel, revoke_entries
-from signage.publish.repo import OperatorRepository
+from signage.core.playlist import local_time_text
+from signage.operator.hub.screens.ingest import hash_token, new_token
+from signage.operator.hub.serve import make_hub
+from signage.operator.publish.channel import ChannelSettings, publish_channel, revoke_entries
+from signage.operator.publish.repo import OperatorRepository
 from signage.sync.client import ScreenSync
+from signage.sync.config import PlayerConfig
 from signage.sync.fetcher import HttpFetcher
 
 CHANNEL = "sample"
@@ -39,7 +39,7 @@ DEMO_ACCOUNTS = (("demo-clerk", "clerk"), ("demo-reviewer", "reviewer"))
 
 def _fleet_summary(repo: Path, out: TextIO) -> None:
     """What the operator sees afterwards: the fleet line and the exposure counts from proof of play."""
-    from signage.hub.screens import records
+    from signage.operator.hub.screens import records
 
     heartbeats = records.latest_heartbeats()
     rows = records.exposure(dt.date(2000, 1, 1), dt.date(2100, 1, 1))
@@ -113,7 +113,7 @@ def _run(
     # One Django hub per process, set up for this repository (its database is beside it).
     hub = make_hub(repository.directory, clock=lambda: dt.datetime.now(dt.UTC), refresh=refresh, port=0)
     # The hub also takes the screens' heartbeats and proof of play; the demo screen gets a token.
-    from signage.hub.screens import records
+    from signage.operator.hub.screens import records
 
     token = new_token()
     records.add_screen(
@@ -190,8 +190,8 @@ def _console_accounts(url: str, clock: Callable[[], dt.datetime], out: TextIO) -
 
     Returns a one-line reminder of the address and the accounts, printed again when the player starts.
     """
-    from signage.hub.accounts import create_account
-    from signage.hub.console.roles import Role
+    from signage.operator.hub.accounts import create_account
+    from signage.operator.hub.console.roles import Role
 
     accounts = [(name, role, secrets.token_urlsafe(12)) for name, role in DEMO_ACCOUNTS]
     for name, role, password in accounts:

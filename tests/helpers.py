@@ -74,8 +74,8 @@ def person_row(entry_id: str = "A1", **overrides: str) -> dict[str, str]:
 
 def entry_id_of(row: Mapping[str, str]) -> str:
     """The entry id the import derives for a row built by :func:`person_row` (a person's row)."""
-    from signage.identity import Identity, person_identifier
-    from signage.rules.caseno import normalise_case_number
+    from signage.core.identity import Identity, person_identifier
+    from signage.core.rules.caseno import normalise_case_number
 
     return Identity(normalise_case_number(row["案号"]), person_identifier(row["证件号码"])).entry_id
 

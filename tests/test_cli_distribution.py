@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from signage.cli import build_parser, main
-from signage.hub.files import make_app
-from signage.hub.server import Hub
-from signage.publish.repo import OperatorRepository, playlist_path
+from signage.operator.hub.files import make_app
+from signage.operator.hub.server import Hub
+from signage.operator.publish.repo import OperatorRepository, playlist_path
 from tests.helpers import person_row, write_csv
 
 CHANNEL = "jinan-station"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from signage.errors import ExitStatus
-from signage.publish.keys import is_encrypted
+from signage.core.errors import ExitStatus
+from signage.operator.publish.keys import is_encrypted
 from tests.helpers import write_csv
 from tests.test_cli_distribution import CHANNEL, dated, run
 

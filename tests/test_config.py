@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from signage.config import (
+from signage.core.errors import ConfigError, ExitStatus
+from signage.sync.config import (
     KEYS,
     MAX_CONFIG_BYTES,
     MAX_ROOT_BYTES,
@@ -17,7 +18,6 @@ from signage.config import (
     load_player_config,
     parse_player_config,
 )
-from signage.errors import ConfigError, ExitStatus
 
 ROOT_DOCUMENT = {"signatures": [], "signed": {"_type": "root", "spec_version": "1.0.31", "version": 1}}
 

@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from signage.cli import main
-from signage.coverage import sample_records, simulate
-from signage.display import DisplaySet
-from signage.records import DebtorRecord, Notice
-from signage.rotation import ORDER_FILE, POSITION_FILE, Paging, QuietHours, Rotation, SlideKind
+from signage.core.coverage import sample_records, simulate
+from signage.core.display import DisplaySet
+from signage.core.records import DebtorRecord, Notice
+from signage.core.rotation import ORDER_FILE, POSITION_FILE, Paging, QuietHours, Rotation, SlideKind
 
 QUIET = ((dt.time(0), dt.time(6)),)
 MIDNIGHT = dt.datetime(2026, 11, 25, 16, 0, tzinfo=dt.UTC)  # 2026-11-26 00:00 in China

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from signage.display import Withheld, compute_display_set, qr_allowed
-from signage.playlist import Daypart, Playlist
-from signage.records import DebtorRecord, Notice, Person, Status
+from signage.core.display import Withheld, compute_display_set, qr_allowed
+from signage.core.playlist import Daypart, Playlist
+from signage.core.records import DebtorRecord, Notice, Person, Status
 from signage.sync.client import StateLog, SyncResult, SyncState
 
 UTC = dt.UTC

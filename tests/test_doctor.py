@@ -18,9 +18,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from signage.config import PlayerConfig
 from signage.demo import xvfb
-from signage.doctor import (
+from signage.operator.publish.repo import OperatorRepository
+from signage.sync.cache import ContentCache
+from signage.sync.config import PlayerConfig
+from signage.sync.doctor import (
     Account,
     Check,
     FontFindings,
@@ -37,8 +39,6 @@ from signage.doctor import (
     scan_cache,
     verify_cache,
 )
-from signage.publish.repo import OperatorRepository
-from signage.sync.cache import ContentCache
 from signage.sync.fetcher import HttpFetcher
 from tests.sync.conftest import Fault, FaultServer, fault_server  # noqa: F401 (a fixture)
 from tests.sync.fixtures import (  # noqa: F401 (the *_fixture names are fixtures)
@@ -348,7 +348,7 @@ def test_a_read_only_folder_for_a_real_other_user(tmp_path):
     folder = tmp_path / "cache"
     folder.mkdir(mode=0o755)
     script = (
-        "import json, sys; from pathlib import Path; from signage.doctor import check_write; "
+        "import json, sys; from pathlib import Path; from signage.sync.doctor import check_write; "
         "c = check_write(Path(sys.argv[1])); print(json.dumps([c.ok, c.en]))"
     )
     try:
@@ -436,7 +436,7 @@ def test_a_crashing_check_is_a_failed_check(screen, operator, hub, token, fetche
 
 def test_the_doctor_module_stays_qt_free():
     done = subprocess.run(
-        [sys.executable, "-c", "import sys, signage.doctor; print('PyQt6' in sys.modules)"],
+        [sys.executable, "-c", "import sys, signage.sync.doctor; print('PyQt6' in sys.modules)"],
         capture_output=True,
         text=True,
         check=True,

@@ -12,10 +12,10 @@ from types import ModuleType
 import pytest
 from stdnum.cn import ric, uscc
 
-from signage import fictional
-from signage.importer import ImportOptions, import_file
-from signage.records import Organisation, Person, Status
-from signage.report import Severity, summarise_codes
+from signage.core.records import Organisation, Person, Status
+from signage.operator import fictional
+from signage.operator.importer import ImportOptions, import_file
+from signage.operator.report import Severity, summarise_codes
 
 TODAY = dt.date(2026, 11, 26)
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from signage.config import example_config
-from signage.systemd import RESTART_EXIT_STATUS
+from signage.sync.config import example_config
+from signage.sync.systemd import RESTART_EXIT_STATUS
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"

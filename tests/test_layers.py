@@ -1,4 +1,4 @@
-"""The architecture's hard lines: PyQt6 only in signage.kiosk, Django only in signage.hub.
+"""The architecture's hard lines: PyQt6 only in signage.kiosk, Django only in signage.operator.hub.
 
 Each line is checked the way it matters, in a fresh interpreter: importing every module on the allowed side
 of a line must not pull in what lies beyond it.
@@ -28,8 +28,8 @@ def _run(script: str) -> str:
 
 
 def test_core_modules_import_without_pyqt6_or_django():
-    names = [name for name in _modules() if not name.startswith("signage.hub")]
-    assert "signage.importer.run" in names
+    names = [name for name in _modules() if not name.startswith("signage.operator.hub")]
+    assert "signage.operator.importer.run" in names
     assert "signage.cli" in names
     script = (
         "import importlib, sys\n"
@@ -40,13 +40,84 @@ def test_core_modules_import_without_pyqt6_or_django():
 
 
 def test_the_hub_runs_django_without_pyqt6():
-    names = [name for name in _modules() if name.startswith("signage.hub")]
-    assert "signage.hub.console.models" in names
+    names = [name for name in _modules() if name.startswith("signage.operator.hub")]
+    assert "signage.operator.hub.console.models" in names
     script = (
         "import importlib, os, sys\n"
-        "os.environ['DJANGO_SETTINGS_MODULE'] = 'signage.hub.settings'\n"
+        "os.environ['DJANGO_SETTINGS_MODULE'] = 'signage.operator.hub.settings'\n"
         "import django; django.setup()\n"
         f"for name in {names!r}: importlib.import_module(name)\n"
         "print('PyQt6' in sys.modules)"
     )
     assert _run(script) == "False"
+
+
+# --- the direction of imports between the four parts of the tree --------------------------------------------
+
+#: What each part of ``signage/`` may import from the others (itself always). ``cli`` and ``demo`` wire the
+#: whole system together and may import anything.
+ALLOWED = {
+    "core": {"core"},
+    "sync": {"core", "sync"},
+    "kiosk": {"core", "sync", "kiosk"},
+    "operator": {"core", "operator"},
+}
+
+#: Edges across those lines that are shared formats rather than behaviour, each with its reason.
+EXCEPTIONS = {
+    # The hub validates the screens' heartbeat and screen ids with the limits the screens write them under.
+    ("signage.operator.hub.screens.ingest", "signage.sync.telemetry.heartbeat"),
+    ("signage.operator.hub.screens.ingest", "signage.sync.config"),
+    ("signage.operator.hub.commands", "signage.sync.config"),
+    # `signage doctor --hub` reports in the same Check shape as the screen's doctor.
+    ("signage.operator.hub.doctor", "signage.sync.doctor"),
+}
+
+
+def _part(module: str) -> str | None:
+    pieces = module.split(".")
+    return pieces[1] if len(pieces) > 1 and pieces[1] in ALLOWED else None
+
+
+def _imports(path, module: str) -> set[str]:
+    import ast
+
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {name for name in found if name.startswith("signage.")}
+
+
+def test_imports_follow_the_tree():
+    from pathlib import Path
+
+    root = Path(signage.__file__).parent
+    crossings = []
+    checked = 0
+    for path in sorted(root.rglob("*.py")):
+        module = ".".join(("signage", *path.relative_to(root).with_suffix("").parts))
+        part = _part(module)
+        if part is None:
+            continue
+        checked += 1
+        for name in _imports(path, module):
+            other = _part(name)
+            if other is None or other in ALLOWED[part]:
+                continue
+            if any(module == a and (name == b or name.startswith(b + ".")) for a, b in EXCEPTIONS):
+                continue
+            crossings.append(f"{module} imports {name}")
+    assert checked > 100
+    assert crossings == []
+
+
+def test_the_top_level_shows_the_deployables():
+    from pathlib import Path
+
+    root = Path(signage.__file__).parent
+    entries = sorted(p.name for p in root.iterdir() if p.name != "__pycache__")
+    assert entries == ["__init__.py", "__main__.py", "cli.py", "core", "demo.py", "kiosk", "operator", "sync"]

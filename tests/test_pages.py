@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from signage.pages import (
+from signage.core.pages import (
     COURT_EMS,
     LAYOUTS,
     LEGIBILITY,
@@ -102,7 +102,7 @@ def test_an_uncoverable_list_says_so_and_the_operator_can_force():
 
 
 def test_the_players_slide_size_reads_back_and_anything_else_is_ignored():
-    from signage.pages import player_state, read_slide_size
+    from signage.core.pages import player_state, read_slide_size
 
     assert read_slide_size(player_state("bus-1", 1920, 360, "bar"), "bus-1") == (1920, 360)
     assert read_slide_size(player_state("bus-1", 1920, 360, "bar"), "bus-2") is None  # another screen's

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from signage.importer import ImportOptions, import_file
-from signage.photos import (
+from signage.core.rules import RuleViolation
+from signage.operator.importer import ImportOptions, import_file
+from signage.operator.photos import (
     MAX_OUTPUT_BYTES,
     OUTPUT_BOX,
     DirectorySink,
@@ -18,8 +19,7 @@ from signage.photos import (
     normalise_photo,
     resolve_photo,
 )
-from signage.report import Severity
-from signage.rules import RuleViolation
+from signage.operator.report import Severity
 from tests.helpers import HEADERS, TODAY, person_row, write_csv
 
 GPS_IFD = 0x8825

@@ -9,11 +9,11 @@ from decimal import Decimal
 
 import pytest
 
-import signage.rotation
-from signage.display import DisplaySet, compute_display_set
-from signage.playlist import Playlist
-from signage.records import DebtorRecord, Notice, Organisation, Person, Status
-from signage.rotation import (
+import signage.core.rotation
+from signage.core.display import DisplaySet, compute_display_set
+from signage.core.playlist import Playlist
+from signage.core.records import DebtorRecord, Notice, Organisation, Person, Status
+from signage.core.rotation import (
     BLACK_SLIDE,
     STANDBY_SLIDE,
     QuietHours,
@@ -382,13 +382,13 @@ def test_arguments_are_checked():
 
 def test_35000_records_are_hashed_once_a_day_and_slides_are_cheap(monkeypatch):
     hashed = Counter[str]()
-    original = signage.rotation.order_key
+    original = signage.core.rotation.order_key
 
     def counting(seed: bytes, entry_id: str) -> bytes:
         hashed[entry_id] += 1
         return original(seed, entry_id)
 
-    monkeypatch.setattr(signage.rotation, "order_key", counting)
+    monkeypatch.setattr(signage.core.rotation, "order_key", counting)
     recs = records(35_000)
     shown = display(recs)
     rotation = Rotation("screen-1")

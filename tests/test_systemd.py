@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from signage import systemd
+from signage.sync import systemd
 
 
 @pytest.fixture

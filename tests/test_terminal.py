@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from signage.cli import main
-from signage.terminal import for_terminal
+from signage.core.terminal import for_terminal
 from tests.helpers import HEADERS, person_row, write_csv
 
 CLEAR = "\x1b[2J"  # CSI: erase the screen
@@ -77,7 +77,7 @@ def test_check_error_naming_a_hostile_file_name_is_escaped(tmp_path: Path, capsy
 
 @pytest.mark.django_db
 def test_fleet_prints_no_escape_sequence_from_a_screens_report(tmp_path: Path, capsys) -> None:
-    from signage.hub.screens import records
+    from signage.operator.hub.screens import records
 
     repo = tmp_path / "DIR"
     assert main(["repo", "init", str(repo)]) == 0

@@ -24,8 +24,10 @@ from PyQt6.QtGui import QGuiApplication, QImage
 from PyQt6.QtNetwork import QNetworkInterface
 from PyQt6.QtWidgets import QApplication
 
-from signage import __version__, pages, systemd
-from signage.config import PlayerConfig
+from signage import __version__
+from signage.core import pages
+from signage.core.records import PhotoRef
+from signage.core.rotation import DirectoryStore, Paging, QuietHours, QuietMode, Rotation, Slide, SlideKind
 from signage.kiosk.bridge import RenderQueue, SyncBridge
 from signage.kiosk.fonts import Fonts, find_fonts, log_coverage, texts_of
 from signage.kiosk.health import Health
@@ -36,12 +38,12 @@ from signage.kiosk.slides import screen_mark
 from signage.kiosk.state import BackgroundStore
 from signage.kiosk.telemetry import Telemetry
 from signage.kiosk.window import SlideWindow
-from signage.records import PhotoRef
-from signage.rotation import DirectoryStore, Paging, QuietHours, QuietMode, Rotation, Slide, SlideKind
+from signage.sync import systemd
 from signage.sync.cache import ContentCache, ObjectRef
 from signage.sync.client import ContentSnapshot, ScreenSync, SyncResult
+from signage.sync.config import PlayerConfig
 from signage.sync.fetcher import HttpFetcher
-from signage.telemetry.heartbeat import Display
+from signage.sync.telemetry.heartbeat import Display
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +105,7 @@ def _data_date(snapshot: ContentSnapshot | None) -> dt.date:
 
 
 def layout_of(config: PlayerConfig, size: QSize) -> str:
-    """The layout this screen's slides use (:func:`signage.pages.layout_for`)."""
+    """The layout this screen's slides use (:func:`signage.core.pages.layout_for`)."""
     return pages.layout_for(size.width(), size.height(), None if config.layout == "auto" else config.layout)
 
 

@@ -27,8 +27,8 @@ from apscheduler.schedulers.qt import QtScheduler  # type: ignore[import-untyped
 from PyQt6.QtCore import QObject, QRunnable, QThreadPool, pyqtSignal
 from PyQt6.QtGui import QImage
 
-from signage.doctor import verify_cache
 from signage.sync.client import ScreenSync, StateLog
+from signage.sync.doctor import verify_cache
 
 log = logging.getLogger(__name__)
 

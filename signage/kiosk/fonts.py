@@ -39,7 +39,7 @@ from PyQt6.QtGui import (
     QTextOption,
 )
 
-from signage.records import DebtorRecord, Notice, Organisation
+from signage.core.records import DebtorRecord, Notice, Organisation
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ threads are not covered by design: the GUI thread keeps the screen right even wh
 Memory: every minute the resident set size (``/proc/self/statm``) is compared with the configured
 ceiling. Above it, the player asks to stop at the next slide boundary: :class:`Health` emits
 ``restart_requested``, waits for the next ``slide_shown``, logs, and quits with
-:data:`signage.systemd.RESTART_EXIT_STATUS` (75). ``Restart=always`` brings the player back a few seconds
+:data:`signage.sync.systemd.RESTART_EXIT_STATUS` (75). ``Restart=always`` brings the player back a few seconds
 later, and it starts from the verified cache as after any restart. Should no boundary come (a player
 stuck on one slide), it quits anyway after a grace period.
 
@@ -28,9 +28,9 @@ from pathlib import Path
 from PyQt6.QtCore import QObject, QTimer, pyqtBoundSignal, pyqtSignal
 from PyQt6.QtGui import QGuiApplication
 
-from signage import systemd
-from signage.doctor import FontFindings
-from signage.playlist import Playlist
+from signage.core.playlist import Playlist
+from signage.sync import systemd
+from signage.sync.doctor import FontFindings
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,8 @@ class Health(QObject):
     Args:
         memory_ceiling_mb: Resident memory in MB above which a restart is requested.
         exit: Ends the event loop with an exit status (``QApplication.exit``).
-        notify: Sends one ``sd_notify`` message (:func:`signage.systemd.notify`).
-        watchdog: systemd's watchdog timeout (:func:`signage.systemd.watchdog_interval`); ``None`` sends
+        notify: Sends one ``sd_notify`` message (:func:`signage.sync.systemd.notify`).
+        watchdog: systemd's watchdog timeout (:func:`signage.sync.systemd.watchdog_interval`); ``None`` sends
             no pings.
         rss: Returns the resident memory in bytes (``None`` when unknown).
         memory_check: How often memory is looked at.

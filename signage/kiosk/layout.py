@@ -36,8 +36,8 @@ from dataclasses import dataclass
 
 from PyQt6.QtCore import QRectF
 
+from signage.core.pages import layout_for
 from signage.kiosk.fonts import LINE_FACTOR
-from signage.pages import layout_for
 
 #: Glyphs of Chinese text on an LED board are never smaller than this (issue: "at least 16 px").
 LED_MIN_PX = 16
@@ -140,7 +140,7 @@ def choose_layout(width: int, height: int, forced: LayoutKind | str | None = Non
     Raises:
         ValueError: ``forced`` names no layout.
     """
-    # The rule itself is pure and lives in signage.pages (the page planner needs it without Qt).
+    # The rule itself is pure and lives in signage.core.pages (the page planner needs it without Qt).
     return LayoutKind(layout_for(width, height, None if forced is None else str(forced)))
 
 

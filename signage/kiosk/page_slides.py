@@ -36,7 +36,9 @@ from dataclasses import dataclass, replace
 from PyQt6.QtCore import QPointF, QRectF, QSize
 from PyQt6.QtGui import QPainter
 
-from signage import pages
+from signage.core import pages
+from signage.core.records import DebtorRecord, Person, Status
+from signage.core.rules.amount import display_amount
 from signage.kiosk import qr
 from signage.kiosk.fonts import LINE_FACTOR, Align, Fit, Style
 from signage.kiosk.layout import (
@@ -61,10 +63,8 @@ from signage.kiosk.slides import (
     _Page,
     _Para,
 )
-from signage.records import DebtorRecord, Person, Status
-from signage.rules.amount import display_amount
 
-# --- the legibility floor and the grid: signage/pages.py decides, this module draws --------------------------
+# --- the legibility floor and the grid: signage/core/pages.py decides, this module draws --------------------------
 
 #: A card's text column is at least this many floor-size glyphs wide, or the card gives up its own QR code.
 MIN_TEXT_COLUMN_EM = 12
@@ -74,12 +74,12 @@ PAGE_QR_CAPTION = "扫码查询"
 
 
 def legibility_floor(kind: LayoutKind, width: int, height: int) -> int:
-    """The smallest entry text, in pixels, on a ``width`` × ``height`` screen (:data:`signage.pages.LEGIBILITY`)."""
+    """The smallest entry text, in pixels, on a ``width`` × ``height`` screen (:data:`signage.core.pages.LEGIBILITY`)."""
     return pages.LEGIBILITY[kind.value].floor_px(width, height)
 
 
 def grid_shape(kind: LayoutKind, width: int, height: int, count: int) -> tuple[int, int]:
-    """(columns, rows) for ``count`` entries (:func:`signage.pages.grid_shape`)."""
+    """(columns, rows) for ``count`` entries (:func:`signage.core.pages.grid_shape`)."""
     return pages.grid_shape(kind.value, width, height, count)
 
 
@@ -134,7 +134,7 @@ def plan_page(
     if kind is LayoutKind.BAR:
         return _plan_bar(w, h, people, floor, qr_modules)
     u = (w if kind is LayoutKind.PORTRAIT else h) / 100
-    # Margins, bands and gaps are signage/pages.py's (page_frame), so its capacity is what fits here.
+    # Margins, bands and gaps are signage/core/pages.py's (page_frame), so its capacity is what fits here.
     frame = pages.page_frame(kind.value, width, height, qr_side=None)
     margin, gap = frame.margin, frame.gap
     title = round(4 * h / 100 if kind is not LayoutKind.PORTRAIT else 4.4 * u)
@@ -168,7 +168,7 @@ def plan_page(
     if page_qr and qr_modules is not None:
         tall = pages.page_frame(kind.value, width, height, qr_side=qr_side_needed(qr_modules)).footer
         # The page's code must not push the entries below the floor: without room for it (a link longer
-        # than signage/pages.py plans for), it is left out and listed, as on a single slide too small for
+        # than signage/core/pages.py plans for), it is left out and listed, as on a single slide too small for
         # a scannable code.
         cell = (h - tall - gap - content_top - gap * (rows - 1)) / rows
         if kind is not LayoutKind.PORTRAIT and cell < pages.CARD_LINES * line + 2 * _padding_floor(floor):
@@ -316,7 +316,7 @@ def _card(
 
 
 def _dense_card(regions: _Regions, prefix: str, inner: QRectF, person: bool, floor: int) -> bool:
-    """The densest card: four lines at the floor size (signage/pages.py's CARD_LINES), no status badge.
+    """The densest card: four lines at the floor size (signage/core/pages.py's CARD_LINES), no status badge.
 
     Name and amount on the first line (beside a person's photo), the masked ID or the organisation's code
     whole on the second; court and case number have the card's whole width, which holds a court name of

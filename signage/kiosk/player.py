@@ -17,9 +17,9 @@ from typing import Protocol
 from PyQt6.QtCore import QObject, QSize, QTimer, pyqtSignal
 from PyQt6.QtGui import QImage
 
-from signage.display import DisplaySet
+from signage.core.display import DisplaySet
+from signage.core.rotation import STANDBY_SLIDE, Rotation, Slide, SlideKind
 from signage.kiosk.bridge import RenderQueue
-from signage.rotation import STANDBY_SLIDE, Rotation, Slide, SlideKind
 from signage.sync.client import ContentSnapshot, SyncResult
 
 log = logging.getLogger(__name__)

@@ -20,10 +20,10 @@ from pathlib import Path
 from PyQt6.QtCore import QSize
 from PyQt6.QtGui import QGuiApplication, QImage
 
+from signage.core.records import DebtorRecord, Notice, PhotoRef
 from signage.kiosk.fonts import find_fonts, log_coverage, texts_of
 from signage.kiosk.layout import LayoutKind
 from signage.kiosk.slides import SlideRenderer, render_contact_sheet, screen_mark
-from signage.records import DebtorRecord, Notice, PhotoRef
 
 #: The contact sheet shows the first slides only: a 35,000-entry list would make an unopenable image.
 CONTACT_SHEET_SLIDES = 60

@@ -17,7 +17,7 @@ Design decisions:
   ``RenderedSlide.compromises``. Nothing is clipped silently.
 * **The name is the largest text.** The amount is never set larger than the name came out.
 * **Never unmask, never reformat.** The masked ID number, case number and court are drawn exactly as
-  received; the amount goes through :func:`signage.rules.amount.display_amount`.
+  received; the amount goes through :func:`signage.core.rules.amount.display_amount`.
 * **The amount still owed.** The amount field shows ``record.amount_shown``: 未履行金额 when the export gives
   it, 执行标的 otherwise, always under its own label (on LED boards too). The status badge shows the SPC
   list's words (全部未履行, 部分未履行).
@@ -48,11 +48,11 @@ from dataclasses import dataclass, replace
 from PyQt6.QtCore import QPointF, QRectF, QSize, Qt
 from PyQt6.QtGui import QColor, QFontMetricsF, QImage, QPainter, QPainterPath, QPen
 
+from signage.core.records import DebtorRecord, Notice, Organisation, Person, PhotoRef, Status
+from signage.core.rules.amount import display_amount
 from signage.kiosk import qr
 from signage.kiosk.fonts import Align, Fit, Fonts, SetText, Style, place_lines, set_text, wrap_lines
 from signage.kiosk.layout import LayoutKind, SlideKind, SlideLayout, compute_layout
-from signage.records import DebtorRecord, Notice, Organisation, Person, PhotoRef, Status
-from signage.rules.amount import display_amount
 
 log = logging.getLogger(__name__)
 

@@ -1,10 +1,10 @@
 """The player's small state files, written on a worker thread: the GUI thread never waits on a disk.
 
-The rotation saves its position with every decision (:class:`signage.rotation.StateStore`). An fsync on
+The rotation saves its position with every decision (:class:`signage.core.rotation.StateStore`). An fsync on
 the cheap SD cards of the screens can take tens of milliseconds, or seconds when the card is busy; on the
 GUI thread that would stall a crossfade or the one-second takedown watch. :class:`BackgroundStore` takes
 each save at once, queues it and lets one worker thread write it through the inner store (temp file,
-fsync, rename: :class:`signage.rotation.DirectoryStore`).
+fsync, rename: :class:`signage.core.rotation.DirectoryStore`).
 
 Order and coalescing. The queue is written in the order of the saves, so the disk only ever holds a state
 the rotation really passed through (the order of a new cycle is on disk before any position in it). A
@@ -20,13 +20,13 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from signage.rotation import StateStore
+from signage.core.rotation import StateStore
 
 log = logging.getLogger(__name__)
 
 
 class BackgroundStore:
-    """A :class:`~signage.rotation.StateStore` whose saves are written by one worker thread, in order.
+    """A :class:`~signage.core.rotation.StateStore` whose saves are written by one worker thread, in order.
 
     Args:
         inner: Does the writing (atomic per document), on the worker thread only.

@@ -22,20 +22,20 @@ import requests
 from PyQt6.QtCore import QObject, QTimer
 
 from signage import __version__
-from signage.config import PlayerConfig
-from signage.errors import DiskError
+from signage.core.errors import DiskError
+from signage.core.pages import PagePlan
+from signage.core.rotation import Slide, SlideKind
 from signage.kiosk.player import Player
-from signage.pages import PagePlan
-from signage.rotation import Slide, SlideKind
-from signage.telemetry.heartbeat import (
+from signage.sync.config import PlayerConfig
+from signage.sync.telemetry.heartbeat import (
     Display,
     build_heartbeat,
     filesystem_read_only,
     free_disk_bytes,
     rss_bytes,
 )
-from signage.telemetry.plays import Play, PlayLog, debtor_play, notice_play, standby_play
-from signage.telemetry.uploader import HeartbeatQueue, Uploader
+from signage.sync.telemetry.plays import Play, PlayLog, debtor_play, notice_play, standby_play
+from signage.sync.telemetry.uploader import HeartbeatQueue, Uploader
 
 log = logging.getLogger(__name__)
 

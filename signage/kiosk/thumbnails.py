@@ -1,6 +1,6 @@
 """``python -m signage.kiosk.thumbnails``: slide thumbnails for the console, rendered by the player's renderer.
 
-The hub never imports PyQt6, so ``signage.publish.thumbnails`` runs this module as a subprocess on the
+The hub never imports PyQt6, so ``signage.operator.publish.thumbnails`` runs this module as a subprocess on the
 ``offscreen`` Qt platform. It reads records in the playlist wire format from a JSON file (checked as a screen
 checks them), renders each at each screen size with the same fonts and layouts a screen uses, scales the first
 page to at most ``--max-width`` pixels wide, and writes ``<entry id>-<W>x<H>.png`` into ``--out``.
@@ -18,12 +18,12 @@ from pathlib import Path
 
 from PyQt6.QtCore import QSize, Qt
 
+from signage.core.pages import thumbnail_name
+from signage.core.playlist import MAX_PHOTO_BYTES, decode_records
+from signage.core.records import PhotoRef
 from signage.kiosk.fonts import find_fonts
 from signage.kiosk.preview import ensure_gui
 from signage.kiosk.slides import SlideRenderer, screen_mark
-from signage.playlist import MAX_PHOTO_BYTES, decode_records
-from signage.publish.thumbnails import thumbnail_name
-from signage.records import PhotoRef
 
 #: The records file is written by the hub for at most a few dozen records; anything larger is refused.
 MAX_RECORDS_FILE_BYTES = 8 * 1024 * 1024

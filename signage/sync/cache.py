@@ -27,8 +27,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from signage.errors import DiskError
-from signage.fsutil import atomic_write, fsync_directory
+from signage.core.errors import DiskError
+from signage.core.fsutil import atomic_write, fsync_directory
 
 POINTER_FORMAT = 1
 _MAX_POINTER_BYTES = 4 * 1024 * 1024
@@ -79,7 +79,7 @@ class CacheState:
 class ContentCache:
     """Reads and writes the last verified set under ``cache_dir``.
 
-    Every method that writes raises :class:`~signage.errors.DiskError` (never a bare ``OSError``) when the
+    Every method that writes raises :class:`~signage.core.errors.DiskError` (never a bare ``OSError``) when the
     disk is full or read-only, so the caller can keep playing what it has.
     """
 

@@ -20,20 +20,21 @@ from tuf.api import exceptions as tuf_errors
 from tuf.api.metadata import Metadata, TargetFile, Timestamp
 from tuf.ngclient import Updater, UpdaterConfig
 
-from signage.config import PlayerConfig
-from signage.display import DisplaySet, compute_display_set, eligible_records
-from signage.errors import ContentError, DiskError, SignageError, TrustError
-from signage.playlist import (
+from signage.core.display import DisplaySet, compute_display_set, eligible_records
+from signage.core.errors import ContentError, DiskError, SignageError, TrustError
+from signage.core.playlist import (
     MAX_PLAYLIST_BYTES,
     MAX_REVOCATIONS_BYTES,
     Playlist,
     Revocations,
     decode_playlist,
     decode_revocations,
+    playlist_path,
+    revocations_path,
 )
-from signage.publish.repo import playlist_path, revocations_path
-from signage.records import DebtorRecord
+from signage.core.records import DebtorRecord
 from signage.sync.cache import CacheState, ContentCache, ObjectRef, disk_error
+from signage.sync.config import PlayerConfig
 from signage.sync.fetcher import HttpFetcher
 
 log = logging.getLogger(__name__)

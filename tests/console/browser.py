@@ -32,7 +32,7 @@ import requests
 from openpyxl.styles import Font
 from stdnum.cn import ric
 
-from signage.importer.columns import SPC_PUBLICATION_HEADERS
+from signage.operator.importer.columns import SPC_PUBLICATION_HEADERS
 from tests.helpers import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -126,12 +126,12 @@ class Screen:
         heartbeat goes first, as the player's does, so the hub knows the screen's channel; the plays start
         now, after the version was published (the hub refuses plays from before its publication).
         """
-        from signage.config import load_player_config
         from signage.sync.client import ScreenSync
+        from signage.sync.config import load_player_config
         from signage.sync.fetcher import HttpFetcher
-        from signage.telemetry.heartbeat import Heartbeat
-        from signage.telemetry.plays import PlayLog, debtor_play
-        from signage.telemetry.uploader import Uploader
+        from signage.sync.telemetry.heartbeat import Heartbeat
+        from signage.sync.telemetry.plays import PlayLog, debtor_play
+        from signage.sync.telemetry.uploader import Uploader
 
         config = load_player_config(self.config)
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from signage.cli import main
-from signage.hub.context import HubContext, configure
-from signage.publish.channel import ChannelSettings, publish_channel
-from signage.publish.repo import OperatorRepository
+from signage.operator.hub.context import HubContext, configure
+from signage.operator.publish.channel import ChannelSettings, publish_channel
+from signage.operator.publish.repo import OperatorRepository
 from tests.helpers import HEADERS, person_row, write_csv
 
 CHANNEL = "jinan-station"
@@ -112,7 +112,7 @@ def login(make_user: Callable[..., Any]) -> Callable[[str, str], Any]:
 
 def add_screen(screen_id: str, name: str, location: str) -> None:
     """Register a screen as ``signage screens add`` does (a token hash only)."""
-    from signage.hub.screens import records
+    from signage.operator.hub.screens import records
 
     records.add_screen(
         screen_id,
@@ -125,7 +125,7 @@ def add_screen(screen_id: str, name: str, location: str) -> None:
 
 def heartbeat(screen_id: str, at: dt.datetime, **fields: Any) -> None:
     """Store a heartbeat as the ingest does once it has checked one."""
-    from signage.hub.screens import records
+    from signage.operator.hub.screens import records
 
     body: dict[str, Any] = {
         "screen_id": screen_id,

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from signage.hub.audit.models import Action, AuditEvent
+from signage.operator.hub.audit.models import Action, AuditEvent
 from tests.console import ops
 from tests.console.ops import PASSWORD, add_screen
 

@@ -10,7 +10,14 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from signage.hub.audit.models import Action, AppendOnly, AuditEvent, AuditHead, forget_checkpoint, record
+from signage.operator.hub.audit.models import (
+    Action,
+    AppendOnly,
+    AuditEvent,
+    AuditHead,
+    forget_checkpoint,
+    record,
+)
 from tests.console import ops
 from tests.console.ops import NOW, run_cli
 

@@ -15,8 +15,8 @@ import pytest
 from django.contrib.auth.hashers import Argon2PasswordHasher, get_hasher, identify_hasher, make_password
 from django.test import Client
 
-from signage.hub.audit.models import AuditEvent
-from signage.hub.passwords import CONCURRENT_CHECKS, GATE, HubArgon2PasswordHasher, PasswordGate
+from signage.operator.hub.audit.models import AuditEvent
+from signage.operator.hub.passwords import CONCURRENT_CHECKS, GATE, HubArgon2PasswordHasher, PasswordGate
 from tests.console import ops
 from tests.console.ops import PASSWORD
 
@@ -126,7 +126,7 @@ def hsts_settings(tls: str | None) -> str:
     if tls is not None:
         env["SIGNAGE_HUB_TLS"] = tls
     code = (
-        "import signage.hub.settings as s; "
+        "import signage.operator.hub.settings as s; "
         "print(getattr(s, 'SECURE_HSTS_SECONDS', 0), getattr(s, 'SECURE_HSTS_INCLUDE_SUBDOMAINS', False))"
     )
     completed = subprocess.run(

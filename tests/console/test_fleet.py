@@ -84,8 +84,8 @@ UNCOVERED = {"entries_per_page": 12, "loop_hours": 30.5, "covered": False, "capa
 
 def _post_heartbeat(client, screen_id: str, **fields):
     """Register ``screen_id`` with a token and post a heartbeat through the real ingest endpoint."""
-    from signage.hub.screens import records
-    from signage.hub.screens.ingest import hash_token, new_token
+    from signage.operator.hub.screens import records
+    from signage.operator.hub.screens.ingest import hash_token, new_token
 
     token = new_token()
     records.add_screen(screen_id, hash_token(token), added_at=NOW, name=f"示例 {screen_id}", replace=True)
@@ -117,7 +117,7 @@ def test_a_screen_that_cannot_cover_its_list_is_among_those_needing_attention(hu
 
 
 def test_the_fleets_screen_shapes_most_common_first(hub, client):
-    from signage.hub.screens.shapes import fleet_screen_sizes
+    from signage.operator.hub.screens.shapes import fleet_screen_sizes
 
     assert fleet_screen_sizes() == [(1920, 1080), (1920, 360)]
     shapes = [(1920, 1080), (1080, 1920), (1920, 1080), (1920, 360), (1366, 768), (3840, 2160), (1080, 1920)]
@@ -130,8 +130,8 @@ def test_the_fleets_screen_shapes_most_common_first(hub, client):
 
 
 def test_the_fleet_shows_a_screens_refused_plays_and_requests_over_its_quota_today(fleet):
-    from signage.hub.screens import records
-    from signage.hub.screens.ingest import china_day
+    from signage.operator.hub.screens import records
+    from signage.operator.hub.screens.ingest import china_day
 
     day = china_day(NOW)
     records.record_batch("bus-0412", "r" * 32, [], received_at=NOW, refused={"future": 2}, day=day)

@@ -39,7 +39,7 @@ from tests.console.test_publish import (
 __all__ = ["browser", "repo"]  # fixtures, used by name
 
 ROOT = Path(__file__).resolve().parents[2]
-MESSAGES = ROOT / "signage" / "hub" / "locale" / "en" / "LC_MESSAGES"
+MESSAGES = ROOT / "signage" / "operator" / "hub" / "locale" / "en" / "LC_MESSAGES"
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -21,12 +21,12 @@ from django.contrib.auth.models import Group, User
 from django.test import Client
 from PIL import Image
 
-from signage.hub.audit.models import AuditEvent
-from signage.hub.audit.models import verify as verify_audit
-from signage.hub.console.models import PublishedVersion, Submission
-from signage.hub.context import HubContext, configure
-from signage.publish.channel import ChannelSettings, current_playlist, publish_channel
-from signage.publish.repo import OperatorRepository
+from signage.operator.hub.audit.models import AuditEvent
+from signage.operator.hub.audit.models import verify as verify_audit
+from signage.operator.hub.console.models import PublishedVersion, Submission
+from signage.operator.hub.context import HubContext, configure
+from signage.operator.publish.channel import ChannelSettings, current_playlist, publish_channel
+from signage.operator.publish.repo import OperatorRepository
 from tests.helpers import HEADERS, full_id, person_row, wait_until, write_csv
 
 CHANNEL = "jinan-station"

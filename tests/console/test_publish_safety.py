@@ -16,13 +16,13 @@ import pytest
 from django.contrib.auth.models import User
 from django.db import connection
 
-from signage.hub.audit.models import AuditEvent
-from signage.hub.console import publishing
-from signage.hub.console.jobs import recover_interrupted_jobs
-from signage.hub.console.models import PublishedVersion, Submission
-from signage.hub.console.uploads import MAX_PHOTO_MEMBERS, UploadRefused, check_photos_zip
-from signage.publish.channel import current_playlist, publish_records, records_from_json
-from signage.publish.thumbnails import render_thumbnails, renderer_environment
+from signage.operator.hub.audit.models import AuditEvent
+from signage.operator.hub.console import publishing
+from signage.operator.hub.console.jobs import recover_interrupted_jobs
+from signage.operator.hub.console.models import PublishedVersion, Submission
+from signage.operator.hub.console.uploads import MAX_PHOTO_MEMBERS, UploadRefused, check_photos_zip
+from signage.operator.publish.channel import current_playlist, publish_records, records_from_json
+from signage.operator.publish.thumbnails import render_thumbnails, renderer_environment
 from tests.console import test_publish
 from tests.console.test_publish import (
     CHANNEL,

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from signage.hub.console.views.reports import safe_cell
-from signage.hub.screens import records
-from signage.hub.screens.ingest import Play
+from signage.operator.hub.console.views.reports import safe_cell
+from signage.operator.hub.screens import records
+from signage.operator.hub.screens.ingest import Play
 from tests.console import ops
 from tests.console.ops import NOW, ROWS, add_screen
 from tests.helpers import entry_id_of

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from signage.hub.audit.models import Action, AuditEvent
-from signage.playlist import decode_revocations
-from signage.publish.ledger import Ledger
-from signage.publish.repo import revocations_path
+from signage.core.playlist import decode_revocations
+from signage.operator.hub.audit.models import Action, AuditEvent
+from signage.operator.publish.ledger import Ledger
+from signage.operator.publish.repo import revocations_path
 from tests.console import ops
 from tests.console.ops import CHANNEL, NOW, ROWS
 from tests.helpers import entry_id_of

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 
-from signage.hub.audit.models import Action, AuditEvent
+from signage.operator.hub.audit.models import Action, AuditEvent
 from tests.console import ops
 from tests.console.ops import PASSWORD, run_cli
 
@@ -157,7 +157,7 @@ def test_logins_and_failures_are_audited_without_the_password(hub, client):
 
 
 def test_the_admin_is_for_admins_only_and_records_are_read_only(hub, login):
-    from signage.hub.audit.models import record
+    from signage.operator.hub.audit.models import record
 
     record(str(Action.LOGIN), actor="someone", at=ops.NOW)
     clerk = login("lin", "clerk")

@@ -8,11 +8,11 @@ import datetime as dt
 
 import pytest
 
-from signage.hub.audit.models import Action, AuditEvent
-from signage.hub.console.models import PublishedVersion
-from signage.hub.context import HubContext, configure
-from signage.publish.channel import current_playlist, records_to_json
-from signage.publish.repo import OperatorRepository
+from signage.operator.hub.audit.models import Action, AuditEvent
+from signage.operator.hub.console.models import PublishedVersion
+from signage.operator.hub.context import HubContext, configure
+from signage.operator.publish.channel import current_playlist, records_to_json
+from signage.operator.publish.repo import OperatorRepository
 from tests.console import ops
 from tests.console.ops import CHANNEL, NOW, PUBLISHED, ROWS, publish_rows
 from tests.helpers import entry_id_of
@@ -122,7 +122,7 @@ def test_a_rollback_serves_the_old_versions_photos_again_from_the_consoles_copie
     Image.new("RGB", (60, 80), (200, 30, 30)).save(photos / "lin.jpg", format="JPEG")
     with_photo = [{**ROWS[0], "照片": "lin.jpg"}, {**ROWS[1], "照片": ""}]
     source = write_csv(tmp_path / "src" / "list.csv", with_photo, headers=(*HEADERS, "照片"))
-    from signage.publish.channel import ChannelSettings, publish_channel
+    from signage.operator.publish.channel import ChannelSettings, publish_channel
 
     publish_channel(
         hub,

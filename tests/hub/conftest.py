@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from signage.hub.files import make_app
-from signage.hub.server import Hub
+from signage.operator.hub.files import make_app
+from signage.operator.hub.server import Hub
 
 #: Every file of the tree is dated here, so Last-Modified is known in advance.
 MTIME = dt.datetime(2026, 1, 1, tzinfo=dt.UTC).timestamp()

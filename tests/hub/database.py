@@ -1,6 +1,6 @@
 """The hub's test database for the whole suite (a pytest plugin named by tests/conftest.py).
 
-pytest-django makes the test database from ``signage.hub.settings``: SQLite in a file (waitress's threads open
+pytest-django makes the test database from ``signage.operator.hub.settings``: SQLite in a file (waitress's threads open
 their own connections to it), or the database ``DATABASE_URL`` names (``make test``'s PostgreSQL run).
 """
 

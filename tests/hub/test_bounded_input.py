@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from signage.hub.screens import records
-from signage.hub.screens.ingest import Limits, new_token
+from signage.operator.hub.screens import records
+from signage.operator.hub.screens.ingest import Limits, new_token
 
 from .test_fleet import CHANNEL, repo_dir, run
 from .test_telemetry import (
@@ -131,7 +131,7 @@ def test_a_guessing_run_with_fresh_tokens_is_held_by_the_hub_wide_limit_but_know
 ):
     ingest = start_ingest(Limits(global_failure_burst=5, global_failure_refill_seconds=3000))
     assert ingest.post("/telemetry/heartbeat", heartbeat()).status_code == 200
-    with caplog.at_level(logging.WARNING, logger="signage.hub.screens.views"):
+    with caplog.at_level(logging.WARNING, logger="signage.operator.hub.screens.views"):
         statuses = [
             requests.post(
                 ingest.url("/telemetry/heartbeat"),

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from signage.cli import main
-from signage.hub.doctor import hub_checks
-from signage.publish.repo import OperatorRepository
+from signage.operator.hub.doctor import hub_checks
+from signage.operator.publish.repo import OperatorRepository
 
 NOW = dt.datetime(2026, 11, 26, 8, 0, tzinfo=dt.UTC)
 
@@ -178,9 +178,9 @@ def test_a_hub_reached_at_a_public_address_needs_nginx_in_front(
 
 
 def test_the_probe_reads_the_embedded_hubs_server_header(repo_dir: Path, tmp_path: Path):
-    from signage.hub.doctor import server_header
-    from signage.hub.files import make_app
-    from signage.hub.server import Hub
+    from signage.operator.hub.doctor import server_header
+    from signage.operator.hub.files import make_app
+    from signage.operator.hub.server import Hub
 
     hub = Hub(make_app(repo_dir / "public"), lambda: None, host="127.0.0.1", port=0)
     hub.start()

@@ -16,7 +16,7 @@ import time
 
 import requests
 
-from signage.hub.server import DEFAULT_HEADER_TIMEOUT, DEFAULT_PER_ADDRESS_LIMIT
+from signage.operator.hub.server import DEFAULT_HEADER_TIMEOUT, DEFAULT_PER_ADDRESS_LIMIT
 from tests.console.browser import ACCEPTED, Console, console
 from tests.helpers import TIMEOUT_SLACK, WAIT_SECONDS, wait_until
 

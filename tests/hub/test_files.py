@@ -10,8 +10,8 @@ from wsgiref.util import setup_testing_defaults
 import pytest
 import requests
 
-from signage.errors import ConfigError
-from signage.hub.files import (
+from signage.core.errors import ConfigError
+from signage.operator.hub.files import (
     IMMUTABLE,
     REVALIDATE,
     cache_control_for,
@@ -19,7 +19,7 @@ from signage.hub.files import (
     not_modified,
     request_parts,
 )
-from signage.hub.server import Hub
+from signage.operator.hub.server import Hub
 
 from .conftest import (
     LAST_MODIFIED,

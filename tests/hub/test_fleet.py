@@ -3,7 +3,7 @@
 The pure part passes fixed times and plain heartbeats. The command part publishes and revokes on a real
 repository (so the current versions and the revocations documents on disk are the publisher's own), keeps
 heartbeats in the hub's test database through the ORM, and runs ``screens``, ``fleet`` and the Django hub
-through the parsers :func:`signage.hub.commands.add_fleet_commands` builds.
+through the parsers :func:`signage.operator.hub.commands.add_fleet_commands` builds.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from wsgiref.util import setup_testing_defaults
 import pytest
 from django.template.loader import render_to_string
 
-from signage.errors import ConfigError, RepositoryError, UsageError
-from signage.hub.channels import RepositoryChannels
-from signage.hub.commands import add_fleet_commands
-from signage.hub.fleet import (
+from signage.core.errors import ConfigError, RepositoryError, UsageError
+from signage.operator.hub.channels import RepositoryChannels
+from signage.operator.hub.commands import add_fleet_commands
+from signage.operator.hub.fleet import (
     Acknowledgement,
     ChannelState,
     Heartbeat,
@@ -34,14 +34,14 @@ from signage.hub.fleet import (
     render_acknowledgements,
     render_text,
 )
-from signage.hub.screens import records
-from signage.hub.screens.ingest import Play, hash_token
-from signage.hub.screens.models import Screen
-from signage.hub.screens.views import fleet_page_context
-from signage.hub.serve import make_hub
-from signage.hub.wsgi import make_hub_application
-from signage.publish.channel import ChannelSettings, publish_channel, revoke_entries
-from signage.publish.repo import OperatorRepository
+from signage.operator.hub.screens import records
+from signage.operator.hub.screens.ingest import Play, hash_token
+from signage.operator.hub.screens.models import Screen
+from signage.operator.hub.screens.views import fleet_page_context
+from signage.operator.hub.serve import make_hub
+from signage.operator.hub.wsgi import make_hub_application
+from signage.operator.publish.channel import ChannelSettings, publish_channel, revoke_entries
+from signage.operator.publish.repo import OperatorRepository
 from tests.helpers import case_number_for, entry_id_of, person_row, write_csv
 
 NOW = dt.datetime(2026, 11, 26, 8, 0, tzinfo=dt.UTC)

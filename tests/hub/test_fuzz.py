@@ -21,8 +21,8 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from signage.hub.accounts import create_account
-from signage.hub.screens.ingest import Limits
+from signage.operator.hub.accounts import create_account
+from signage.operator.hub.screens.ingest import Limits
 
 from .conftest import PHOTO_SHA, PLAYLIST_PATH
 from .test_telemetry import NOW, Ingest, start_ingest

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from signage.publish.repo import OperatorRepository
+from signage.operator.publish.repo import OperatorRepository
 from tests.helpers import WAIT_SECONDS, wait_until
 
 SIGNAGE = [sys.executable, "-m", "signage"]

@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from signage.cli import _hub, _hub_nginx_config, build_parser, main
-from signage.errors import UsageError
-from signage.hub import nginx
-from signage.hub.console.uploads import MAX_UPLOAD_BYTES
+from signage.core.errors import UsageError
+from signage.operator.hub import nginx
+from signage.operator.hub.console.uploads import MAX_UPLOAD_BYTES
 
 NGINX = Path("/usr/sbin/nginx")
 

@@ -35,7 +35,7 @@ import pytest
 import requests
 
 from signage.cli import main
-from signage.hub import nginx
+from signage.operator.hub import nginx
 from tests.console.browser import ACCEPTED, Console, Screen, _free_port, console, court_export, signage
 from tests.helpers import TIMEOUT_SLACK, WAIT_SECONDS, wait_until
 

@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
-from signage.hub.fleet import Acknowledgement, ChannelState, Presence
-from signage.hub.screens import queries, records
-from signage.hub.screens.ingest import Play, hash_token, new_token
-from signage.hub.screens.records import ExposureRow
+from signage.operator.hub.fleet import Acknowledgement, ChannelState, Presence
+from signage.operator.hub.screens import queries, records
+from signage.operator.hub.screens.ingest import Play, hash_token, new_token
+from signage.operator.hub.screens.records import ExposureRow
 
 pytestmark = pytest.mark.django_db
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from signage.errors import ConfigError
-from signage.fsutil import atomic_write
-from signage.hub.files import make_app
-from signage.hub.server import Hub
+from signage.core.errors import ConfigError
+from signage.core.fsutil import atomic_write
+from signage.operator.hub.files import make_app
+from signage.operator.hub.server import Hub
 from tests.helpers import WAIT_SECONDS, wait_until
 
 from .conftest import HubFactory, Repository
@@ -59,7 +59,7 @@ def test_refresh_repeats_and_its_failure_never_stops_serving(
     def logged() -> list[logging.LogRecord]:
         return [record for record in caplog.records if "refresh failed" in record.getMessage()]
 
-    with caplog.at_level(logging.ERROR, logger="signage.hub.server"):
+    with caplog.at_level(logging.ERROR, logger="signage.operator.hub.server"):
         hub = start_hub(repository.public, refresh, refresh_interval=dt.timedelta(seconds=0.1))
         # The hub logs each failure in its scheduler thread after refresh() raised: wait for the third
         # record itself, not for the third call, which comes before it.

@@ -2,7 +2,7 @@
 
 Only ``POST /upload/`` (the console's upload) may carry an upload-sized body; every other path keeps the
 telemetry's 2 MiB, so that an anonymous client cannot make the hub spool hundreds of megabytes to disk per
-connection. The hub is the Django hub beside the static files (:func:`signage.hub.serve.make_hub`) served
+connection. The hub is the Django hub beside the static files (:func:`signage.operator.hub.serve.make_hub`) served
 by waitress as ``signage hub`` does, and every request goes over a real socket on 127.0.0.1, written by
 hand so that the test decides exactly which bytes are sent and when.
 """
@@ -16,10 +16,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from signage.hub.console.uploads import MAX_UPLOAD_BYTES
-from signage.hub.screens.ingest import MAX_REQUEST_BODY_BYTES
-from signage.hub.serve import make_hub
-from signage.hub.server import Hub
+from signage.operator.hub.console.uploads import MAX_UPLOAD_BYTES
+from signage.operator.hub.screens.ingest import MAX_REQUEST_BODY_BYTES
+from signage.operator.hub.serve import make_hub
+from signage.operator.hub.server import Hub
 from tests.helpers import WAIT_SECONDS
 
 from .conftest import Repository

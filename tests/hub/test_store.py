@@ -18,13 +18,13 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, connections
 
-from signage.errors import ConfigError, UsageError
-from signage.hub.commands import add_fleet_commands, render_report_csv
-from signage.hub.options import HubOptions, load_options
-from signage.hub.screens import records
-from signage.hub.screens.ingest import Play, china_day, hash_token, new_token
-from signage.hub.screens.records import BatchResult, ExposureRow, StoreUnavailable
-from signage.publish.repo import OperatorRepository
+from signage.core.errors import ConfigError, UsageError
+from signage.operator.hub.commands import add_fleet_commands, render_report_csv
+from signage.operator.hub.options import HubOptions, load_options
+from signage.operator.hub.screens import records
+from signage.operator.hub.screens.ingest import Play, china_day, hash_token, new_token
+from signage.operator.hub.screens.records import BatchResult, ExposureRow, StoreUnavailable
+from signage.operator.publish.repo import OperatorRepository
 
 NOW = dt.datetime(2026, 11, 26, 8, 0, tzinfo=dt.UTC)
 HASH = "ab" * 32

@@ -1,6 +1,6 @@
 """The telemetry ingest through a real hub on 127.0.0.1: auth, idempotency, limits, floods, the fleet page.
 
-Each hub is the Django hub beside the static files (:func:`signage.hub.serve.make_hub`), served by waitress
+Each hub is the Django hub beside the static files (:func:`signage.operator.hub.serve.make_hub`), served by waitress
 exactly as ``signage hub`` does, over the test database (SQLite, or PostgreSQL when ``DATABASE_URL`` says so);
 requests go over real sockets. What must hold whatever screens send: every refusal
 is a short JSON body and one log line, the files keep being served, and the hub keeps answering.
@@ -25,13 +25,13 @@ import pytest
 import requests
 from django.db import connection, connections
 
-from signage.hub.fleet import ChannelState
-from signage.hub.screens import records
-from signage.hub.screens.ingest import Limits, RateLimiter, hash_token, new_token
-from signage.hub.screens.provenance import Issued
-from signage.hub.serve import make_hub
-from signage.hub.server import Hub
-from signage.hub.wsgi import make_hub_application
+from signage.operator.hub.fleet import ChannelState
+from signage.operator.hub.screens import records
+from signage.operator.hub.screens.ingest import Limits, RateLimiter, hash_token, new_token
+from signage.operator.hub.screens.provenance import Issued
+from signage.operator.hub.serve import make_hub
+from signage.operator.hub.server import Hub
+from signage.operator.hub.wsgi import make_hub_application
 from tests.helpers import WAIT_SECONDS, wait_until
 
 from .conftest import Repository
@@ -42,7 +42,7 @@ SCREENS = ("bus-0412", "bus-0413")
 #: What the channel of :func:`heartbeat` published: version 7, a day before :data:`NOW`, with A0–A2.
 PUBLISHED = {("jinan-station", 7): Issued(NOW - dt.timedelta(days=1), frozenset({"A0", "A1", "A2"}))}
 #: The views log under this name.
-VIEWS_LOGGER = "signage.hub.screens.views"
+VIEWS_LOGGER = "signage.operator.hub.screens.views"
 # A real server thread writes: every test's rows are committed, and the tables emptied afterwards.
 pytestmark = pytest.mark.django_db(transaction=True)
 

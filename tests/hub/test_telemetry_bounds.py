@@ -16,19 +16,19 @@ from typing import Any
 import pytest
 import requests
 
-from signage.errors import ConfigError
-from signage.hub.console.models import PublishedVersion
-from signage.hub.options import load_options
-from signage.hub.screens import models, records, retention
-from signage.hub.screens.ingest import Limits, Play, hash_token, new_token
-from signage.hub.screens.provenance import (
+from signage.core.errors import ConfigError
+from signage.core.playlist import encode_playlist
+from signage.operator.hub.console.models import PublishedVersion
+from signage.operator.hub.options import load_options
+from signage.operator.hub.screens import models, records, retention
+from signage.operator.hub.screens.ingest import Limits, Play, hash_token, new_token
+from signage.operator.hub.screens.provenance import (
     Issued,
     PublishedVersions,
     Reason,
     RepositoryPlaylists,
     judge,
 )
-from signage.playlist import encode_playlist
 from tests.helpers import wait_until
 from tests.publish.test_playlist import playlist as sample_playlist
 

@@ -24,11 +24,11 @@ from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
-from signage.errors import ExitStatus, InputFileError
-from signage.importer import ImportOptions, import_file
-from signage.importer.tabular import MAX_COLUMNS, MAX_ROW_CHARS
-from signage.importer.xlsx import MAX_DEPTH, MAX_ROW_CELLS, read_first_sheet
-from signage.report import MAX_PROBLEMS_IN_FULL, render_json, render_text
+from signage.core.errors import ExitStatus, InputFileError
+from signage.operator.importer import ImportOptions, import_file
+from signage.operator.importer.tabular import MAX_COLUMNS, MAX_ROW_CHARS
+from signage.operator.importer.xlsx import MAX_DEPTH, MAX_ROW_CELLS, read_first_sheet
+from signage.operator.report import MAX_PROBLEMS_IN_FULL, render_json, render_text
 from tests import bombs
 from tests.helpers import HEADERS, TODAY, person_row, write_csv
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from signage.errors import InputFileError
-from signage.importer import ImportOptions, import_file
-from signage.importer.tabular import MAX_DATA_ROWS
-from signage.records import Organisation, Person
-from signage.report import Severity, render_json, render_text, summarise_codes
-from signage.rules.idcard import MaskPolicy
+from signage.core.errors import InputFileError
+from signage.core.records import Organisation, Person
+from signage.core.rules.idcard import MaskPolicy
+from signage.operator.importer import ImportOptions, import_file
+from signage.operator.importer.tabular import MAX_DATA_ROWS
+from signage.operator.report import Severity, render_json, render_text, summarise_codes
 from tests.helpers import HEADERS, TODAY, entry_id_of, full_id, person_row, write_csv
 
 OPTIONS = ImportOptions(today=TODAY)

@@ -13,12 +13,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from signage.errors import InputFileError
-from signage.identity import Identity, organisation_identifier, person_identifier
-from signage.importer import ImportOptions, import_file
-from signage.importer.columns import SPC_PUBLICATION_HEADERS
-from signage.records import Organisation, Person, Status
-from signage.report import Severity, render_text
+from signage.core.errors import InputFileError
+from signage.core.identity import Identity, organisation_identifier, person_identifier
+from signage.core.records import Organisation, Person, Status
+from signage.operator.importer import ImportOptions, import_file
+from signage.operator.importer.columns import SPC_PUBLICATION_HEADERS
+from signage.operator.report import Severity, render_text
 from tests.helpers import TODAY, full_id
 
 OPTIONS = ImportOptions(today=TODAY)

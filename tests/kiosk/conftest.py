@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from signage.importer import ImportOptions, import_file
-from signage.records import DebtorRecord, PhotoRef
+from signage.core.records import DebtorRecord, PhotoRef
+from signage.operator.importer import ImportOptions, import_file
 
 SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "sample"
 TODAY = dt.date(2026, 11, 26)

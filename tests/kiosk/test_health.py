@@ -2,7 +2,7 @@
 that stop while it is frozen, and the planned restart at a slide boundary when memory passes the ceiling.
 
 The first tests drive :class:`Health` in this process with a recording ``notify``. The last two start a
-small real player in a fresh interpreter (the real window, the real ``Health`` and ``signage.systemd``)
+small real player in a fresh interpreter (the real window, the real ``Health`` and ``signage.sync.systemd``)
 with ``NOTIFY_SOCKET`` pointing at a datagram socket the test listens on, as systemd would.
 """
 
@@ -27,7 +27,7 @@ from PyQt6.QtCore import QObject, pyqtSignal
 from pytestqt.qtbot import QtBot
 
 from signage.kiosk.health import Health, check_fonts, resident_bytes
-from signage.systemd import RESTART_EXIT_STATUS
+from signage.sync.systemd import RESTART_EXIT_STATUS
 from tests.helpers import WAIT_MS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -161,7 +161,7 @@ def test_resident_bytes_reads_statm(tmp_path):
 
 
 def test_the_doctors_font_check_finds_the_cjk_font(qapp, sample):
-    from signage.playlist import Playlist
+    from signage.core.playlist import Playlist
 
     playlist = Playlist(
         channel="c1",
@@ -188,7 +188,7 @@ CHILD = textwrap.dedent(
     from PyQt6.QtGui import QImage
     from PyQt6.QtWidgets import QApplication
 
-    from signage import systemd
+    from signage.sync import systemd
     from signage.kiosk.health import Health
     from signage.kiosk.window import SlideWindow
 

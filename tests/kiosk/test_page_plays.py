@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from signage.config import PlayerConfig
+from signage.core.rotation import Paging, Rotation, SlideKind
 from signage.kiosk.telemetry import PLAY_LOG_NAME, Telemetry
-from signage.rotation import Paging, Rotation, SlideKind
-from signage.telemetry.plays import PlayLog, record_hash
+from signage.sync.config import PlayerConfig
+from signage.sync.telemetry.plays import PlayLog, record_hash
 from tests.kiosk.test_player import DWELL, SCREEN, VERSION, Rig, records, rig, snapshot
 
 __all__ = ["rig"]  # the fixture, imported for this module's tests

@@ -25,12 +25,12 @@ from pathlib import Path
 
 import pytest
 
+from signage.core.pages import PLAYER_STATE_FILE, read_slide_size
 from signage.demo import xvfb
-from signage.hub.files import make_app
-from signage.hub.server import Hub
-from signage.pages import PLAYER_STATE_FILE, read_slide_size
-from signage.publish.channel import ChannelSettings, publish_channel
-from signage.publish.repo import OperatorRepository
+from signage.operator.hub.files import make_app
+from signage.operator.hub.server import Hub
+from signage.operator.publish.channel import ChannelSettings, publish_channel
+from signage.operator.publish.repo import OperatorRepository
 
 pytestmark = pytest.mark.skipif(
     shutil.which("Xvfb") is None, reason="Xvfb is not installed (apt-get install xvfb)"
@@ -55,9 +55,9 @@ CHILD = textwrap.dedent(
     from PyQt6.QtGui import QGuiApplication, QImage
     from PyQt6.QtWidgets import QApplication
 
-    from signage.config import load_player_config
+    from signage.sync.config import load_player_config
     from signage.kiosk.app import run_player
-    from signage.rotation import SlideKind
+    from signage.core.rotation import SlideKind
 
     config = load_player_config(Path(sys.argv[1]))
     shot = sys.argv[2]

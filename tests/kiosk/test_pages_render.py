@@ -1,7 +1,7 @@
 """Multi-entry pages (issue 13) rendered off screen at every layout and checked box by box.
 
 Every box lies inside the frame and inside its region, no two boxes overlap, entry text never goes below the
-legibility floor of :mod:`signage.pages`, Chinese comes from a CJK font with no missing glyph, and a QR code
+legibility floor of :mod:`signage.core.pages`, Chinese comes from a CJK font with no missing glyph, and a QR code
 is either on every card (where it scans at that size) or once on the page.
 
 Set ``SIGNAGE_SCREENSHOTS=docs/screenshots`` to (re)write ``pages-*.png`` with :func:`test_write_screenshots`.
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from PyQt6.QtCore import QSize
 
-from signage import pages
+from signage.core import pages
 from signage.kiosk import qr
 from signage.kiosk.fonts import Fit
 from signage.kiosk.layout import LayoutKind
@@ -25,7 +25,7 @@ from signage.kiosk.slides import ItemKind, RenderedSlide, render_contact_sheet
 
 from .conftest import MARK, TODAY
 
-#: (name, size, entries): the pictures of the docs, and the densest page signage/pages.py allows.
+#: (name, size, entries): the pictures of the docs, and the densest page signage/core/pages.py allows.
 PAGES = [
     ("grid12", (1920, 1080), 12),
     ("grid6", (1920, 1080), 6),

@@ -24,14 +24,9 @@ from PyQt6.QtCore import QCoreApplication, QObject, QSize, QTimer, pyqtSignal
 from PyQt6.QtGui import QColor, QImage
 from pytestqt.qtbot import QtBot
 
-from signage.kiosk.app import ScreenSource, _install_excepthook
-from signage.kiosk.bridge import RenderQueue
-from signage.kiosk.layout import LayoutKind
-from signage.kiosk.player import QUARANTINE, Player
-from signage.kiosk.window import SlideWindow
-from signage.playlist import Playlist
-from signage.records import DebtorRecord, Person, Status
-from signage.rotation import (
+from signage.core.playlist import Playlist
+from signage.core.records import DebtorRecord, Person, Status
+from signage.core.rotation import (
     BLACK_SLIDE,
     STANDBY_SLIDE,
     QuietHours,
@@ -42,6 +37,11 @@ from signage.rotation import (
     day_order,
     record_key,
 )
+from signage.kiosk.app import ScreenSource, _install_excepthook
+from signage.kiosk.bridge import RenderQueue
+from signage.kiosk.layout import LayoutKind
+from signage.kiosk.player import QUARANTINE, Player
+from signage.kiosk.window import SlideWindow
 from signage.sync.cache import ContentCache, ObjectRef
 from signage.sync.client import ContentSnapshot, SyncResult, SyncState
 from tests.helpers import WAIT_MS

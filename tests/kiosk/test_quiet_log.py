@@ -15,11 +15,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from signage.config import PlayerConfig
 from signage.kiosk.app import QUIET_LOGGERS, configure_logging
 from signage.kiosk.bridge import SyncBridge
-from signage.publish.repo import OperatorRepository
+from signage.operator.publish.repo import OperatorRepository
 from signage.sync.client import ScreenSync, SyncResult
+from signage.sync.config import PlayerConfig
 from signage.sync.fetcher import HttpFetcher
 
 

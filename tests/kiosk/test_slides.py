@@ -22,6 +22,9 @@ import pytest
 from PyQt6.QtCore import QRectF, QSize, Qt
 from PyQt6.QtGui import QColor, QImage, QRawFont
 
+from signage.core.records import DebtorRecord, Notice, Organisation, Person, Status
+from signage.core.rules.amount import MAXIMUM, display_amount
+from signage.core.rules.text import MAX_CONDUCT_CHARS
 from signage.kiosk import qr
 from signage.kiosk.fonts import Fit
 from signage.kiosk.layout import LayoutKind, SlideKind, choose_layout, compute_layout
@@ -34,9 +37,6 @@ from signage.kiosk.slides import (
     render_contact_sheet,
     screen_mark,
 )
-from signage.records import DebtorRecord, Notice, Organisation, Person, Status
-from signage.rules.amount import MAXIMUM, display_amount
-from signage.rules.text import MAX_CONDUCT_CHARS
 
 from .conftest import MARK, TODAY
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from signage.coverage import sample_records
-from signage.display import DisplaySet
+from signage.core.coverage import sample_records
+from signage.core.display import DisplaySet
+from signage.core.records import Notice
+from signage.core.rotation import ORDER_FILE, POSITION_FILE, DirectoryStore, Paging, Rotation, StateStore
 from signage.kiosk.state import BackgroundStore
-from signage.records import Notice
-from signage.rotation import ORDER_FILE, POSITION_FILE, DirectoryStore, Paging, Rotation, StateStore
 from tests.helpers import WAIT_SECONDS
 from tests.test_coverage import MIDNIGHT, _display
 

@@ -2,7 +2,7 @@
 
 The real player (window, render thread, a rotation paging a list too long for its screen) runs with the real
 Telemetry; its heartbeats go over a socket to a small HTTP server on 127.0.0.1 that keeps each body, and
-each body is then put through the hub's own ingest check (:func:`signage.hub.screens.ingest.heartbeat`).
+each body is then put through the hub's own ingest check (:func:`signage.operator.hub.screens.ingest.heartbeat`).
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
-from signage.config import PlayerConfig
-from signage.hub.screens import ingest
+from signage.core.pages import plan_pages
+from signage.core.rotation import Paging, Rotation
 from signage.kiosk.telemetry import Telemetry
-from signage.pages import plan_pages
-from signage.rotation import Paging, Rotation
-from signage.telemetry.heartbeat import Display
+from signage.operator.hub.screens import ingest
+from signage.sync.config import PlayerConfig
+from signage.sync.telemetry.heartbeat import Display
 from tests.helpers import WAIT_SECONDS
 from tests.kiosk.test_player import DWELL, SCREEN, Rig, records, rig, snapshot
 

@@ -1,6 +1,6 @@
 """Console thumbnails: real slides rendered by the player's renderer in a subprocess on Qt's offscreen platform.
 
-The caller (``signage.publish.thumbnails``) imports no Qt; these tests run it on the fictional sample set with
+The caller (``signage.operator.publish.thumbnails``) imports no Qt; these tests run it on the fictional sample set with
 its photos and check the PNGs it leaves: one per record and screen size, scaled to 480 px wide, not blank.
 """
 
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from signage.publish.thumbnails import MAX_THUMBNAIL_RECORDS, ThumbnailError, render_thumbnails
-from signage.records import Organisation, Person
+from signage.core.records import Organisation, Person
+from signage.operator.publish.thumbnails import MAX_THUMBNAIL_RECORDS, ThumbnailError, render_thumbnails
 from tests.kiosk.conftest import TODAY, SampleSet
 
 SIZES = ((1920, 1080), (1080, 1920), (1920, 360))

@@ -71,18 +71,18 @@ from typing import Any
 import pytest
 import requests
 
-from signage.config import PlayerConfig, load_player_config
+from signage.core.errors import UsageError
+from signage.core.playlist import decode_playlist
 from signage.demo import xvfb
-from signage.errors import UsageError
-from signage.hub.screens.ingest import hash_token, new_token
-from signage.hub.serve import make_hub
-from signage.playlist import decode_playlist
-from signage.publish.channel import ChannelSettings, publish_channel, revoke_entries
-from signage.publish.repo import OperatorRepository, playlist_path
+from signage.operator.hub.screens.ingest import hash_token, new_token
+from signage.operator.hub.serve import make_hub
+from signage.operator.publish.channel import ChannelSettings, publish_channel, revoke_entries
+from signage.operator.publish.repo import OperatorRepository, playlist_path
 from signage.sync.client import ScreenSync, StateLog, SyncResult, SyncState
+from signage.sync.config import PlayerConfig, load_player_config
 from signage.sync.fetcher import HttpFetcher
-from signage.telemetry.plays import PlayLog
-from signage.telemetry.uploader import Uploader
+from signage.sync.telemetry.plays import PlayLog
+from signage.sync.telemetry.uploader import Uploader
 from tests.kiosk.torture_support import (
     FIRST_PAINTED,
     IN_WRITE_ENV,
@@ -210,14 +210,14 @@ def world(
         try:
             yield from _world(tmp_path_factory)
         finally:
-            from signage.hub.screens import models
+            from signage.operator.hub.screens import models
 
             for model in (models.Play, models.Batch, models.Heartbeat, models.Screen):
                 model.objects.all().delete()
 
 
 def _world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    from signage.hub.screens import records
+    from signage.operator.hub.screens import records
 
     work = tmp_path_factory.mktemp("torture")
     repository = OperatorRepository.init(work / "repo", now=now())
@@ -493,7 +493,7 @@ def _clean_cycle(world: World, config_path: Path, result: Torture) -> None:
     )
     if painted is None:
         result.problems.append(f"clean cycle: no first slide:\n{child.lines.tail()}")
-    from signage.hub.screens import records
+    from signage.operator.hub.screens import records
 
     beats = [beat for beat in records.latest_heartbeats() if beat.screen_id == SCREEN_ID]
     result.heartbeat_at = beats[0].received_at if beats else None
@@ -517,7 +517,7 @@ def _drain_and_count(world: World, config: PlayerConfig, result: Torture) -> Non
     result.final = account(result.runs, hub, log.plays, write_window=WRITE_WINDOW)
     result.hub_plays = len(hub.plays)
     result.hub_batch_plays = sum(hub.batches.values())
-    from signage.hub.screens import records
+    from signage.operator.hub.screens import records
 
     rows = records.exposure(dt.date(2000, 1, 1), dt.date(2100, 1, 1))
     result.exposure_plays = sum(row.plays for row in rows if row.screen_id == SCREEN_ID)
@@ -634,7 +634,7 @@ def test_kill_9_many_times_the_cache_verifies_and_no_play_is_lost_or_counted_twi
 
 
 #: Restarts this far apart resume in different slots of the day's order. The slot is the time the rotation
-#: resumed divided by the dwell (signage/rotation.py). ``Shown.started`` is whole seconds, so first slides
+#: resumed divided by the dwell (signage/core/rotation.py). ``Shown.started`` is whole seconds, so first slides
 #: two dwells (4 s) apart went on screen more than 3 s apart; the time from resuming to the first slide
 #: varies by well under a second between runs, so the resumes were more than one dwell apart. (A kill
 #: during the start-up sync often restarts the player within one slot: it then begins with the same slide,

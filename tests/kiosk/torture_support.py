@@ -46,12 +46,12 @@ from typing import IO, TextIO
 
 import requests
 
-from signage.config import PlayerConfig
-from signage.playlist import decode_playlist
+from signage.core.playlist import decode_playlist
 from signage.sync.cache import ContentCache, ObjectRef
 from signage.sync.client import ScreenSync
+from signage.sync.config import PlayerConfig
 from signage.sync.fetcher import HttpFetcher
-from signage.telemetry.plays import PlayLog
+from signage.sync.telemetry.plays import PlayLog
 
 ROOT = Path(__file__).resolve().parents[2]
 #: What ``signage play`` logs once the first slide reached the window (signage/kiosk/app.py).
@@ -430,7 +430,7 @@ class HubPlays:
 
 def hub_plays(screen_id: str) -> HubPlays:
     """The hub's plays and batches for ``screen_id``, read from its database through the ORM."""
-    from signage.hub.screens.models import Batch, Play
+    from signage.operator.hub.screens.models import Batch, Play
 
     rows = (
         Play.objects.filter(screen_id=screen_id)
@@ -631,8 +631,8 @@ class _GarbageHandler(http.server.BaseHTTPRequestHandler):
 
 def _instrumented_main(argv: list[str]) -> int:
     from signage.cli import main
+    from signage.core.rotation import Slide, SlideKind
     from signage.kiosk import app, telemetry
-    from signage.rotation import Slide, SlideKind
 
     log = logging.getLogger("torture")
     original = telemetry.Telemetry._on_slide_shown
@@ -689,7 +689,7 @@ def _kill_inside_write(number: int, log: logging.Logger, slide_logged: Callable[
 
     ``slide_logged`` returns once the GUI thread has logged the slide whose arrival handed this play over.
     """
-    from signage.telemetry import plays
+    from signage.sync.telemetry import plays
 
     armed = threading.Event()
     records = 0

@@ -16,9 +16,9 @@ import pytest
 from PIL import Image
 
 from signage.cli import SAMPLE_DIR
-from signage.errors import ConfigError, ContentError, RepositoryError, UsageError
-from signage.playlist import Daypart, Playlist, decode_playlist, decode_revocations
-from signage.publish.channel import (
+from signage.core.errors import ConfigError, ContentError, RepositoryError, UsageError
+from signage.core.playlist import Daypart, Playlist, decode_playlist, decode_revocations
+from signage.operator.publish.channel import (
     ChannelSettings,
     PublishResult,
     check_channel_id,
@@ -28,9 +28,9 @@ from signage.publish.channel import (
     reinstate_entries,
     revoke_entries,
 )
-from signage.publish.ledger import read_history
-from signage.publish.repo import OperatorRepository, playlist_path, revocations_path
-from signage.report import Severity
+from signage.operator.publish.ledger import read_history
+from signage.operator.publish.repo import OperatorRepository, playlist_path, revocations_path
+from signage.operator.report import Severity
 from tests.helpers import HEADERS, entry_id_of, person_row, write_csv
 
 NOW = dt.datetime(2026, 11, 26, 4, 0, tzinfo=dt.UTC)

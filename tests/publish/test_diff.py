@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from signage.importer import ImportOptions, import_file
-from signage.publish.diff import diff_lists, field_changes
-from signage.records import DebtorRecord
-from signage.rules.idcard import MaskPolicy
+from signage.core.records import DebtorRecord
+from signage.core.rules.idcard import MaskPolicy
+from signage.operator.importer import ImportOptions, import_file
+from signage.operator.publish.diff import diff_lists, field_changes
 from tests.helpers import full_id
 
 TODAY = dt.date(2026, 11, 26)

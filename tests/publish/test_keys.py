@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from signage.errors import ConfigError, RepositoryError
-from signage.publish.keys import (
+from signage.core.errors import ConfigError, RepositoryError
+from signage.operator.publish.keys import (
     MAX_PASSPHRASE_BYTES,
     encrypt_keys,
     is_encrypted,
     read_passphrase,
 )
-from signage.publish.repo import ROLES, OperatorRepository, playlist_path
+from signage.operator.publish.repo import ROLES, OperatorRepository, playlist_path
 
 NOW = dt.datetime(2026, 11, 26, 4, 0, tzinfo=dt.UTC)
 SECRET = "法院 hub 口令 2026".encode()

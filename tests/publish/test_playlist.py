@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from signage.display import compute_display_set
-from signage.errors import ContentError
-from signage.playlist import (
+from signage.core.display import compute_display_set
+from signage.core.errors import ContentError
+from signage.core.playlist import (
     FORMAT_VERSION,
     MAX_PLAYLIST_BYTES,
     MAX_REVOCATIONS_BYTES,
@@ -30,7 +30,7 @@ from signage.playlist import (
     encode_playlist,
     encode_revocations,
 )
-from signage.records import DebtorRecord, Notice, Organisation, Person, PhotoRef, Sex, Status
+from signage.core.records import DebtorRecord, Notice, Organisation, Person, PhotoRef, Sex, Status
 
 CHANNEL = "jinan-station"
 ISSUED = dt.datetime(2026, 11, 26, 4, 0, tzinfo=dt.UTC)
@@ -163,7 +163,7 @@ def test_encoding_is_deterministic_and_compact():
 
 def test_playlist_document_fields():
     doc = document()
-    assert doc["format"] == "signage.playlist" and doc["format_version"] == FORMAT_VERSION == 1
+    assert doc["format"] == "signage.core.playlist" and doc["format_version"] == FORMAT_VERSION == 1
     assert doc["channel"] == CHANNEL and doc["version"] == 7
     assert doc["issued"] == "2026-11-26T04:00:00Z"
     assert doc["sample"] is True and doc["utc_offset_minutes"] == 480

@@ -18,10 +18,10 @@ from tuf.api.exceptions import UnsignedMetadataError
 from tuf.api.metadata import Metadata, Root
 from tuf.ngclient import Updater
 
-from signage.errors import ConfigError, RepositoryError
-from signage.hub.files import make_app
-from signage.hub.server import Hub
-from signage.publish.repo import (
+from signage.core.errors import ConfigError, RepositoryError
+from signage.operator.hub.files import make_app
+from signage.operator.hub.server import Hub
+from signage.operator.publish.repo import (
     KEEP_PLAYLISTS,
     ROLES,
     SNAPSHOT_LIFETIME,

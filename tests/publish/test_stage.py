@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from signage.errors import ContentError, RepositoryError
-from signage.playlist import decode_revocations
-from signage.publish.channel import (
+from signage.core.errors import ContentError, RepositoryError
+from signage.core.playlist import decode_revocations
+from signage.operator.publish.channel import (
     ChannelSettings,
     StagedList,
     publish_records,
@@ -23,9 +23,9 @@ from signage.publish.channel import (
     revoke_entries,
     stage_list,
 )
-from signage.publish.ledger import read_history
-from signage.publish.repo import OperatorRepository, revocations_path
-from signage.report import Severity
+from signage.operator.publish.ledger import read_history
+from signage.operator.publish.repo import OperatorRepository, revocations_path
+from signage.operator.report import Severity
 from tests.helpers import HEADERS, person_row, write_csv
 from tests.publish import test_channel
 from tests.publish.test_channel import CASE, CHANNEL, ID, NOW, current_playlist, publish, served_photos

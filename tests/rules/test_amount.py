@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from signage.rules import RuleViolation
-from signage.rules.amount import MAXIMUM, canonical_amount, display_amount, parse_amount
+from signage.core.rules import RuleViolation
+from signage.core.rules.amount import MAXIMUM, canonical_amount, display_amount, parse_amount
 
 D = Decimal
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from signage.rules import RuleViolation
-from signage.rules.caseno import ENFORCEMENT_TYPES, PROVINCES, normalise_case_number, parse_case_number
+from signage.core.rules import RuleViolation
+from signage.core.rules.caseno import ENFORCEMENT_TYPES, PROVINCES, normalise_case_number, parse_case_number
 
 YEAR = 2025
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from signage.rules import RuleViolation
-from signage.rules.dates import add_years, parse_date
+from signage.core.rules import RuleViolation
+from signage.core.rules.dates import add_years, parse_date
 
 MARCH_1 = dt.date(2024, 3, 1)
 

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdnum.cn import ric
 
-from signage.rules import RuleViolation
-from signage.rules.idcard import (
+from signage.core.rules import RuleViolation
+from signage.core.rules.idcard import (
     MaskPolicy,
     could_be_minor,
     is_lawful_mask,

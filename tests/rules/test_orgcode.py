@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdnum.cn import uscc
 
-from signage.rules import RuleViolation
-from signage.rules.orgcode import org_code_check_character, parse_org_code
+from signage.core.rules import RuleViolation
+from signage.core.rules.orgcode import org_code_check_character, parse_org_code
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 

@@ -9,11 +9,9 @@ from decimal import Decimal
 import pytest
 from stdnum.cn import ric
 
-from signage.display import eligible_records
-from signage.importer.columns import map_columns
-from signage.importer.rows import build_record
-from signage.playlist import Playlist
-from signage.records import (
+from signage.core.display import eligible_records
+from signage.core.playlist import Playlist
+from signage.core.records import (
     MAX_TERM_YEARS_ON_SCREEN,
     DebtorRecord,
     Notice,
@@ -22,8 +20,10 @@ from signage.records import (
     Status,
     parse_status,
 )
-from signage.rules import RuleViolation
-from signage.rules.idcard import MaskPolicy
+from signage.core.rules import RuleViolation
+from signage.core.rules.idcard import MaskPolicy
+from signage.operator.importer.columns import map_columns
+from signage.operator.importer.rows import build_record
 
 TODAY = dt.date(2025, 6, 15)
 LISTED = dt.date(2025, 3, 1)
@@ -178,7 +178,7 @@ def test_organisations_are_judged_by_term_only() -> None:
     assert not record.is_displayable(TERM_ENDS)
 
 
-# --- the minors rule at import (signage.importer.rows) --------------------------------------------------
+# --- the minors rule at import (signage.operator.importer.rows) --------------------------------------------------
 
 HEADERS = ["姓名", "身份证号码", "执行标的", "履行情况", "执行法院", "案号", "发布日期", "年龄"]
 
@@ -305,7 +305,7 @@ def test_every_drawn_field_is_checked_again(record: DebtorRecord, shown: bool) -
 
 
 def test_the_term_bound_is_the_legal_maximum_with_room_to_spare() -> None:
-    from signage.importer.rows import MAX_TERM_YEARS
+    from signage.operator.importer.rows import MAX_TERM_YEARS
 
     assert MAX_TERM_YEARS_ON_SCREEN > MAX_TERM_YEARS  # never hides an entry the import accepted
 

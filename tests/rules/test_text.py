@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from signage.rules import RuleViolation
-from signage.rules.text import (
+from signage.core.rules import RuleViolation
+from signage.core.rules.text import (
     MIDDLE_DOT,
     ORG_NAME_LENGTH,
     PERSON_NAME_LENGTH,

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import requests
 
-from signage.config import PlayerConfig
 from signage.sync.client import ScreenSync
+from signage.sync.config import PlayerConfig
 from signage.sync.fetcher import HttpFetcher
 
 

@@ -25,13 +25,13 @@ from securesystemslib.signer import CryptoSigner
 from tuf.api.metadata import Metadata, MetaFile, Timestamp
 from tuf.api.serialization.json import JSONSerializer
 
-from signage.config import PlayerConfig
-from signage.display import DisplaySet
-from signage.playlist import Playlist, decode_playlist, encode_playlist
-from signage.publish.channel import ChannelSettings, publish_channel, revoke_entries
-from signage.publish.repo import OperatorRepository, playlist_path
-from signage.records import Notice
+from signage.core.display import DisplaySet
+from signage.core.playlist import Playlist, decode_playlist, encode_playlist
+from signage.core.records import Notice
+from signage.operator.publish.channel import ChannelSettings, publish_channel, revoke_entries
+from signage.operator.publish.repo import OperatorRepository, playlist_path
 from signage.sync.client import ScreenSync, StateLog, SyncResult, SyncState
+from signage.sync.config import PlayerConfig
 from signage.sync.fetcher import HttpFetcher
 from tests.helpers import HEADERS, entry_id_of, person_row, write_csv
 from tests.sync.conftest import FaultServer, _Handler

@@ -17,8 +17,8 @@ from securesystemslib.signer import CryptoSigner
 from tuf.api.metadata import Metadata, MetaFile, Root, TargetFile
 from tuf.api.serialization.json import JSONSerializer
 
-from signage.playlist import Revocation, decode_revocations, encode_revocations
-from signage.publish.repo import playlist_path, revocations_path
+from signage.core.playlist import Revocation, decode_revocations, encode_revocations
+from signage.operator.publish.repo import playlist_path, revocations_path
 from signage.sync.client import UPDATER_LIMITS, SyncState
 from tests.sync.conftest import Fault
 from tests.sync.fixtures import (  # noqa: F401 (the *_fixture names are fixtures)

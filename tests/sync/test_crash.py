@@ -47,15 +47,15 @@ import pytest
 import requests
 from tuf.api.metadata import Metadata, Timestamp
 
-from signage.config import PlayerConfig
-from signage.fictional import portrait
-from signage.hub.files import make_app
-from signage.hub.server import Hub
-from signage.playlist import Playlist, decode_playlist
-from signage.publish.channel import ChannelSettings, publish_channel, revoke_entries
-from signage.publish.repo import OperatorRepository, playlist_path, revocations_path
+from signage.core.playlist import Playlist, decode_playlist
+from signage.operator.fictional import portrait
+from signage.operator.hub.files import make_app
+from signage.operator.hub.server import Hub
+from signage.operator.publish.channel import ChannelSettings, publish_channel, revoke_entries
+from signage.operator.publish.repo import OperatorRepository, playlist_path, revocations_path
 from signage.sync.cache import ContentCache, ObjectRef
 from signage.sync.client import ScreenSync, SyncState
+from signage.sync.config import PlayerConfig
 from signage.sync.fetcher import HttpFetcher
 from tests.helpers import HEADERS, entry_id_of, person_row, write_csv
 from tests.sync.conftest import Fault, FaultServer
@@ -276,7 +276,7 @@ def _check_recovers(world: World, cache: Path) -> list[str]:
     """A normal sync afterwards reaches B and keeps exactly B's objects.
 
     Returns the temporary files left outside ``objects/``: python-tuf's ``tuf/tmp*`` and
-    :func:`~signage.fsutil.atomic_write`'s ``.current.json.*.tmp`` and ``.clock.json.*.tmp`` (a kill
+    :func:`~signage.core.fsutil.atomic_write`'s ``.current.json.*.tmp`` and ``.clock.json.*.tmp`` (a kill
     between creating and renaming one leaves it, and nothing removes it later). Counted, not failed:
     each is under a kilobyte and at most one per kill.
     """

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from signage.publish.repo import playlist_path
+from signage.operator.publish.repo import playlist_path
 from signage.sync.client import SyncState
 from tests.sync.conftest import MAX_HANG_SECONDS, Fault
 from tests.sync.fixtures import (  # noqa: F401 (the *_fixture names are fixtures)

@@ -11,7 +11,7 @@ import datetime as dt
 import pytest
 from securesystemslib.signer import CryptoSigner
 
-from signage.display import Withheld
+from signage.core.display import Withheld
 from signage.sync.client import SyncState
 from tests.sync.conftest import Fault
 from tests.sync.fixtures import (  # noqa: F401 (the *_fixture names are fixtures)

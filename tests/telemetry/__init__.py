@@ -1,1 +1,1 @@
-"""Tests of signage.telemetry: proof of play, heartbeats, uploads."""
+"""Tests of signage.sync.telemetry: proof of play, heartbeats, uploads."""

@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from signage.telemetry.plays import MAX_BATCH_BYTES, MAX_BATCH_PLAYS, Play
+from signage.sync.telemetry.plays import MAX_BATCH_BYTES, MAX_BATCH_PLAYS, Play
 
 TOKEN = "screen-token-0412"
 #: The screen :data:`TOKEN` belongs to; the hub refuses other screens' plays under it (403).

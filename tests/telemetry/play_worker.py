@@ -14,7 +14,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from signage.telemetry.plays import Play, PlayLog
+from signage.sync.telemetry.plays import Play, PlayLog
 
 START = dt.datetime(2026, 11, 26, 8, 0, tzinfo=dt.UTC)
 

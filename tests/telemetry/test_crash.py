@@ -14,7 +14,7 @@ and then checks the file from this process against what the worker printed:
   carries the id the hub may already have seen.
 
 A kill only tests the process dying; the power-cut half of the guarantee is ``synchronous=FULL`` (see
-``signage/telemetry/plays.py``), which a test without pulling the plug cannot show.
+``signage/sync/telemetry/plays.py``), which a test without pulling the plug cannot show.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from signage.telemetry.plays import PlayLog
+from signage.sync.telemetry.plays import PlayLog
 from tests.telemetry.conftest import utc_now
 
 WORKER = Path(__file__).with_name("play_worker.py")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from signage.hub.screens import ingest
-from signage.pages import LAYOUTS, PagePlan, page_capacity, plan_pages
-from signage.telemetry.heartbeat import (
+from signage.core.pages import LAYOUTS, PagePlan, page_capacity, plan_pages
+from signage.operator.hub.screens import ingest
+from signage.sync.telemetry.heartbeat import (
     MAX_HEARTBEAT_BYTES,
     MAX_LOOP_HOURS,
     MAX_MESSAGE_CHARS,
@@ -152,7 +152,7 @@ def test_a_read_only_remount_is_detected_by_flags_and_by_probe(tmp_path: Path) -
         """
         import subprocess, sys
         from pathlib import Path
-        from signage.telemetry.heartbeat import filesystem_read_only, free_disk_bytes
+        from signage.sync.telemetry.heartbeat import filesystem_read_only, free_disk_bytes
         folder = Path(sys.argv[1])
         assert not filesystem_read_only(folder)
         subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)

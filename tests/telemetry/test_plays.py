@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from signage.playlist import record_hash
-from signage.records import DebtorRecord, Person, Status
-from signage.telemetry.plays import (
+from signage.core.playlist import record_hash
+from signage.core.records import DebtorRecord, Person, Status
+from signage.sync.telemetry.plays import (
     KEEP_CORRUPT_COPIES,
     MAX_BATCH_BYTES,
     Play,
@@ -281,7 +281,7 @@ def test_a_file_that_is_not_a_database_is_moved_aside(
 ) -> None:
     path = tmp_path / "plays.db"
     path.write_bytes(b"\x00garbage after a bad SD card " * 500)
-    with caplog.at_level(logging.WARNING, logger="signage.telemetry.plays"), open_log(path) as log:
+    with caplog.at_level(logging.WARNING, logger="signage.sync.telemetry.plays"), open_log(path) as log:
         log.record(make_play(1))
         assert log.counts().plays == 1
     assert [record.levelno for record in caplog.records] == [logging.WARNING]
@@ -301,7 +301,7 @@ def test_corruption_found_later_is_recovered_from(tmp_path: Path, caplog: pytest
     page = int.from_bytes(data[16:18], "big")
     data[page:] = b"\xa5" * (len(data) - page)
     path.write_bytes(bytes(data))
-    with caplog.at_level(logging.WARNING, logger="signage.telemetry.plays"), open_log(path) as log:
+    with caplog.at_level(logging.WARNING, logger="signage.sync.telemetry.plays"), open_log(path) as log:
         assert log.next_batch() is None  # the new database is empty
         log.record(make_play(1000))
         assert log.counts().plays == 1
@@ -338,9 +338,9 @@ _PLAY = "Play('bus-0412', 'E%06d' % n, '%064x' % n, 1, START + dt.timedelta(seco
 _PRELUDE = f"""
 import datetime as dt, os, subprocess, sys
 from pathlib import Path
-from signage.errors import DiskError
-from signage.telemetry.plays import Play, PlayLog
-from signage.telemetry.heartbeat import filesystem_read_only
+from signage.core.errors import DiskError
+from signage.sync.telemetry.plays import Play, PlayLog
+from signage.sync.telemetry.heartbeat import filesystem_read_only
 START = dt.datetime(2026, 11, 26, 8, 0, tzinfo=dt.UTC)
 folder = Path(sys.argv[1])
 def play(n):

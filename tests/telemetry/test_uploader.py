@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from signage.telemetry.heartbeat import Heartbeat, build_heartbeat
-from signage.telemetry.plays import MAX_BATCH_BYTES, PlayCounts, PlayLog
-from signage.telemetry.uploader import (
+from signage.sync.telemetry.heartbeat import Heartbeat, build_heartbeat
+from signage.sync.telemetry.plays import MAX_BATCH_BYTES, PlayCounts, PlayLog
+from signage.sync.telemetry.uploader import (
     MAX_ANSWER_BYTES,
     HeartbeatQueue,
     Uploader,

@@ -1,9 +1,0 @@
-"""The URL of the ``/fleet`` status page."""
-
-from __future__ import annotations
-
-from django.urls import path
-
-from signage.hub.screens import views
-
-urlpatterns = [path("", views.fleet, name="fleet")]
