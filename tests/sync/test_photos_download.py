@@ -90,8 +90,9 @@ class Watch:
         self.most_unstored = 0
         #: Hold every photo request until this many are waiting (0: no such gate).
         self.gather = 0
-        #: Paths held until :meth:`release`.
+        #: Paths held until :meth:`release`, or until the answer to ``release_after`` is sent.
         self.held: set[str] = set()
+        self.release_after: str | None = None
         self._released = threading.Event()
         monkeypatch.setattr(server, "content", self._content)
         monkeypatch.setattr(server, "_answer_finished", self._answer_finished)
@@ -143,6 +144,8 @@ class Watch:
         if request.path.startswith("/photos/"):
             with self._changed:
                 self._under_way -= 1
+                if request.path == self.release_after:
+                    self.held = set()
                 self._changed.notify_all()
 
 
@@ -170,14 +173,17 @@ def test_a_bad_photo_refuses_the_set_and_stops_the_other_downloads(
     original = served.read_bytes()
     served.write_bytes(bytes(reversed(original)))  # same length, another picture
     watch = Watch(hub, monkeypatch, None)
-    # The others stay unanswered until the sync is over: the three workers beside the bad photo are
-    # caught in theirs (until their read timeout), and none may start another.
+    # The bad photo is answered first; the others of the first batch only once it has been sent. Those
+    # then succeed, and their workers would go on to the next photos, were the batch not stopped by the
+    # bad one (checked the moment it arrives, long before a good one is stored with its fsync).
     watch.held = set(photos[1:])
+    watch.release_after = bad
     since = mark(hub)
     refused(screen, caplog, state=SyncState.REFUSED, says="does not match its signed hash")
     arrived = list(watch.arrived)
     watch.release()
-    assert arrived[0] == bad and len(arrived) == WORKERS, arrived
+    # Under load some workers start only after the failure, and then fetch nothing: at most the pool.
+    assert bad in arrived and set(arrived) <= set(photos[:WORKERS]), arrived
     assert not (screen.cache_dir / "objects" / bad.rsplit("/", 1)[1]).exists()
     assert screen.shown() == ["A1", "A2"]
     served.write_bytes(original)
