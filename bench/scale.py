@@ -78,7 +78,7 @@ from signage.sync.photos import DEFAULT_WORKERS
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "scale"
-SECTION = "Scale: 35,000 records"
+SECTION = "Scale: 35,000 records and their photos"
 MODULE = "bench.scale"
 SAMPLE_LABEL = "sample"
 #: Seconds a player may take to paint its first debtor slide.
