@@ -12,7 +12,7 @@ import datetime as dt
 import enum
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from signage.core.records import DebtorRecord
 from signage.sync.cache import CacheState, ContentCache, ObjectRef, disk_error
 from signage.sync.config import PlayerConfig
 from signage.sync.fetcher import HttpFetcher
+from signage.sync.photos import download_photos, missing_photos
 
 log = logging.getLogger(__name__)
 
@@ -404,29 +405,26 @@ class ScreenSync:
         revoked = state.revoked
         if revocations is not None and playlist.version >= revocations.playlist_version:
             revoked = revocations.entry_ids()
-        downloaded = 0
-        for record in playlist.records:
-            photo = record.photo
-            # A revoked entry's photo is never fetched (the hub may already have deleted it).
-            if photo is None or record.entry_id in revoked:
-                continue
-            ref_photo = ObjectRef(photo.sha256, photo.length)
-            if self.cache.has(ref_photo):
-                continue
-            data_photo = self._fetcher.get_bytes(self._hub + f"photos/{photo.sha256}", photo.length)
-            try:
-                self.cache.put(data_photo, ref_photo)
-            except ValueError:
-                raise TrustError(
-                    f"照片 {photo.sha256[:12]}… 与签名的哈希不符：已拒绝整个新名单，继续播放旧名单",
-                    f"photo {photo.sha256[:12]}… does not match its signed hash: the new set is refused; "
-                    "the old one plays on",
-                ) from None
-            downloaded += 1
+        downloaded = self._fetch_photos(playlist.records, revoked)
         self._playlists[ref.sha256] = playlist
         return state.with_changes(
             playlist=ObjectRef(ref.sha256, ref.length, playlist.version), revoked=revoked
         ), downloaded
+
+    def _fetch_photos(self, records: Sequence[DebtorRecord], revoked: frozenset[str]) -> int:
+        """Fetch the photos of ``records`` not revoked and not yet cached; returns how many were fetched.
+
+        Bounded parallel downloads, each verified on its way into the cache (signage/sync/photos.py).
+        Photos already fetched by an earlier, interrupted sync are not fetched again.
+        """
+        return download_photos(
+            missing_photos(records, revoked, self.cache),
+            cache=self.cache,
+            base_url=self._hub,
+            fetcher=self._fetcher,
+            workers=self._config.photo_downloads,
+            deadline=self._config.photo_deadline_seconds,
+        ).downloaded
 
     def _download_target(self, updater: Updater, info: TargetFile, ref: ObjectRef, limit: int) -> bytes:
         if ref.length > limit:

@@ -59,6 +59,9 @@ class PlayerConfig:
         memory_ceiling_mb: Resident memory (MB) above which the player restarts itself between slides.
         token_file: The file holding this screen's hub token (``signage doctor`` checks its mode).
         heartbeat_seconds: Interval of the screen's heartbeat to the hub.
+        photo_downloads: Photo downloads a sync keeps under way at once.
+        photo_deadline_seconds: The longest a sync spends on photos; what it fetched is kept and the
+            next sync continues from there.
     """
 
     screen_id: str
@@ -80,6 +83,8 @@ class PlayerConfig:
     memory_ceiling_mb: int = 600
     token_file: Path = Path("/etc/signage/token")
     heartbeat_seconds: float = 60.0
+    photo_downloads: int = 4
+    photo_deadline_seconds: float = 300.0
 
 
 class Invalid(Exception):
@@ -521,6 +526,27 @@ KEYS: tuple[KeySpec, ...] = (
         en="seconds between heartbeats to the hub",
         example="60",
         default=60.0,
+    ),
+    KeySpec(
+        name="photo_downloads",
+        kind=int,
+        required=False,
+        validate=_whole_between(1, 16),
+        zh="同步时同时下载的照片数",
+        en="photo downloads a sync keeps under way at once",
+        example="4",
+        default=4,
+    ),
+    KeySpec(
+        name="photo_deadline_seconds",
+        kind=float,
+        required=False,
+        validate=_number_between(10, 3600, "秒", "seconds"),
+        zh="一次同步下载照片最多用的秒数；已下载的照片会保留，下次同步接着下载",
+        en="the most seconds a sync spends on photos; photos already fetched are kept and the next sync "
+        "continues from there",
+        example="300",
+        default=300.0,
     ),
 )
 

@@ -16,7 +16,9 @@ The fetcher also records what the sync layer needs besides the bytes: the HTTP `
 successful response (a trusted-time floor, but only once TUF has verified what came with it) and
 counters of requests and body bytes for the benchmarks.
 
-One fetcher serves one thread at a time: its counters and ``last_date`` are plain attributes.
+One fetcher serves one thread at a time: its counters and ``last_date`` are plain attributes, and a
+``requests.Session`` is not documented as thread-safe. Threads that download side by side (the photo pool,
+:mod:`signage.sync.photos`) each take their own copy from :meth:`HttpFetcher.for_another_thread`.
 """
 
 from __future__ import annotations
@@ -110,6 +112,31 @@ class HttpFetcher(FetcherInterface):
         """Start counting requests and bytes from zero (``last_date`` is kept)."""
         self.bytes_received = 0
         self.requests_made = 0
+
+    def for_another_thread(self) -> HttpFetcher:
+        """A fetcher with the same limits, headers and clock but its own session and counters.
+
+        The new session copies what decides where requests go and how they are checked (proxies and
+        whether the environment may set them, TLS verification, client certificate), so a copy never
+        sends a request the original would not. Close it when done; its counters are its own.
+        """
+        session = requests.Session()
+        session.trust_env = self._session.trust_env
+        session.proxies = dict(self._session.proxies)
+        session.verify = self._session.verify
+        session.cert = self._session.cert
+        copy = HttpFetcher(
+            session,
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            deadline=self.deadline,
+            max_content_length=self.max_content_length,
+            user_agent=self._headers["User-Agent"],
+            chunk_size=self.chunk_size,
+            clock=self._clock,
+        )
+        copy._owns_session = True
+        return copy
 
     def close(self) -> None:
         """Close the session if this fetcher created it."""
