@@ -379,7 +379,7 @@ def sync_service_missing() -> str | None:
 
 def sync_service_config(config: Path, hub_url: str, work: Path) -> Path:
     """A copy of the player's config and cache for the sync service, pointed at a live hub on ``hub_url``."""
-    from signage.config import load_player_config
+    from signage.sync.config import load_player_config
 
     cache = work / "sync-cache"
     shutil.rmtree(cache, ignore_errors=True)
@@ -421,8 +421,8 @@ def run_sync_service(seconds: float, interval: float, config: Path, work: Path) 
 @contextmanager
 def sample_hub(public: Path) -> Iterator[str]:
     """A Hub serving the sample channel's ``public`` folder on 127.0.0.1 while the block runs."""
-    from signage.hub.files import make_app
-    from signage.hub.server import Hub
+    from signage.operator.hub.files import make_app
+    from signage.operator.hub.server import Hub
 
     hub = Hub(make_app(public), lambda: None, host="127.0.0.1", port=0)
     hub.start()

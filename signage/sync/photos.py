@@ -8,7 +8,7 @@ waits for one round trip per photo; a small pool of workers keeps a few requests
   cache before the worker asks for another. Memory is the pool's worth of photos, never the set's.
 - **Checked on the way in.** Each download is capped at the length the signed playlist gives (the
   fetcher stops one byte past it) and :meth:`ContentCache.put` refuses bytes whose sha256 or length
-  differ: a wrong photo is a :class:`~signage.errors.TrustError` and the new set is refused.
+  differ: a wrong photo is a :class:`~signage.core.errors.TrustError` and the new set is refused.
 - **First failure stops the rest.** A refused photo, a network error or a full disk stops every worker
   from starting another download; requests already under way end within the fetcher's own bounds
   (read timeout, per-request deadline, size cap). The first failure is what the caller sees.
@@ -36,8 +36,8 @@ from dataclasses import dataclass
 
 from tuf.api.exceptions import SlowRetrievalError
 
-from signage.errors import TrustError
-from signage.records import DebtorRecord, PhotoRef
+from signage.core.errors import TrustError
+from signage.core.records import DebtorRecord, PhotoRef
 from signage.sync.cache import ContentCache, ObjectRef
 from signage.sync.fetcher import HttpFetcher
 
