@@ -25,6 +25,7 @@ from signage.playlist import (
     shard_count,
 )
 from signage.publish.repo import OperatorRepository, header_path, playlist_path, shard_path
+from signage.records import DebtorRecord
 
 
 def live_info(repository: OperatorRepository, channel: str) -> TargetFile | None:
@@ -58,7 +59,7 @@ def read_playlist(repository: OperatorRepository, channel: str) -> Playlist | No
         data = repository.read_target(playlist_path(channel))
         return None if data is None else decode_playlist(data, channel=channel)
     count = len(header.shards)
-    records = []
+    records: list[DebtorRecord] = []
     for index, ref in enumerate(header.shards):
         if ref is None:
             continue

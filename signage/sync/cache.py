@@ -4,7 +4,8 @@
 
     cache_dir/
         tuf/            python-tuf's trusted metadata (ngclient keeps it; no offline mode of its own)
-        objects/<sha256> playlists, revocation documents and photos, each verified by hash
+        objects/<sha256> playlists (single files, or headers and shards), revocation documents and photos,
+                        each verified by hash
         current.json    the pointer: which objects make up the set on screen, and how fresh it is
         clock.json      the time floor: the newest trustworthy time this screen has seen
 
@@ -31,6 +32,9 @@ from signage.errors import DiskError
 from signage.fsutil import atomic_write, fsync_directory
 
 POINTER_FORMAT = 1
+#: How the set's playlist is stored: one file, or a header naming its shards by hash (both objects).
+SINGLE = "single"
+SHARDED = "sharded"
 _MAX_POINTER_BYTES = 4 * 1024 * 1024
 
 
@@ -55,12 +59,15 @@ class CacheState:
 
     Attributes:
         channel: The channel the set belongs to.
-        playlist: The playlist object, or ``None`` when the channel has none.
+        playlist: The playlist object (the single file, or the header of a sharded one), or ``None`` when
+            the channel has none.
         revocations: The newest revocations document applied, or ``None``.
         revoked: Entry ids that must not be shown, in effect now.
         verified_until: Expiry of the newest verified timestamp: the freshness bound.
         timestamp_version: Its version; a lower one later is a rollback.
         synced_at: When the last successful sync finished (the trusted time then).
+        layout: :data:`SINGLE` or :data:`SHARDED`: what ``playlist`` is. Pointers written before the
+            sharded form say nothing, and are single.
     """
 
     channel: str
@@ -70,6 +77,7 @@ class CacheState:
     verified_until: dt.datetime | None = None
     timestamp_version: int = 0
     synced_at: dt.datetime | None = None
+    layout: str = SINGLE
 
     def with_changes(self, **changes: Any) -> CacheState:
         """A copy with some fields replaced."""
@@ -268,4 +276,11 @@ def _state_from_json(document: dict[str, Any]) -> CacheState:
         verified_until=moment(document["verified_until"]),
         timestamp_version=int(document["timestamp_version"]),
         synced_at=moment(document["synced_at"]),
+        layout=_layout(document.get("layout", SINGLE)),
     )
+
+
+def _layout(value: Any) -> str:
+    if value not in (SINGLE, SHARDED):
+        raise ValueError(f"unknown playlist layout {value!r}")
+    return str(value)

@@ -4,6 +4,12 @@
 the cache. Order matters: revocations are fetched and applied before the playlist and its photos, so a
 takedown never waits behind a large download. Every failure leaves the last verified set in place and
 comes back as a :class:`SyncResult` state; :class:`StateLog` logs a line only when the state changes.
+
+The playlist comes sharded when the hub has it so (``signage.playlist``): the header from the top-level
+targets, then only the shards the cache lacks, each found through its hashed bin (python-tuf follows the
+delegation, fetching that bin's metadata alone). A one-row change costs the header, one shard and one bin.
+A hub with no header yet gets the single file, as screens before the sharded form did. Either way the new
+set is switched to only once complete, as one :class:`Playlist`.
 """
 
 from __future__ import annotations
@@ -24,22 +30,28 @@ from signage.config import PlayerConfig
 from signage.display import DisplaySet, compute_display_set, eligible_records
 from signage.errors import ContentError, DiskError, SignageError, TrustError
 from signage.playlist import (
+    MAX_HEADER_BYTES,
     MAX_PLAYLIST_BYTES,
     MAX_REVOCATIONS_BYTES,
+    MAX_SHARD_BYTES,
     Playlist,
     Revocations,
+    decode_header,
     decode_playlist,
     decode_revocations,
+    decode_shard,
 )
-from signage.publish.repo import playlist_path, revocations_path
+from signage.publish.repo import header_path, playlist_path, revocations_path, shard_path
 from signage.records import DebtorRecord
-from signage.sync.cache import CacheState, ContentCache, ObjectRef, disk_error
+from signage.sync.cache import SHARDED, SINGLE, CacheState, ContentCache, ObjectRef, disk_error
 from signage.sync.fetcher import HttpFetcher
 
 log = logging.getLogger(__name__)
 
 # Bounds on what a screen downloads before verification (endless-data attacks): metadata stays small
-# because photos are not TUF targets, and playlists are bounded by their own format limit.
+# because photos are not TUF targets, and playlists are bounded by their own format limit. The hashed
+# bins are read under the snapshot's signed length of each, else targets_max_length; headers and shards
+# under their signed length, capped by MAX_HEADER_BYTES and MAX_SHARD_BYTES.
 UPDATER_LIMITS = UpdaterConfig(
     root_max_length=512 * 1024,
     timestamp_max_length=16 * 1024,
@@ -179,6 +191,8 @@ class ScreenSync:
         config: The screen's configuration.
         fetcher: The HTTP client (shared with photo downloads; it records the hub's Date header).
         clock: Returns the local time (aware, UTC); the trusted time is never earlier than the floor.
+        sharded: Read the sharded playlist when the hub has one (the default). ``False`` reads only the
+            single file, as screens before the sharded form did (tests and bench/delta.py compare them).
     """
 
     def __init__(
@@ -187,14 +201,18 @@ class ScreenSync:
         *,
         fetcher: HttpFetcher,
         clock: Callable[[], dt.datetime],
+        sharded: bool = True,
     ) -> None:
         self._config = config
+        self._sharded = sharded
         self._fetcher = fetcher
         self._clock = clock
         self.cache = ContentCache(config.cache_dir)
         self._hub = config.hub_url.rstrip("/") + "/"
         # Parsed documents by hash: a 35,000-record playlist is decoded once, not on every current().
         self._playlists: dict[str, Playlist] = {}
+        # The shard objects of each sharded playlist above, by the header's hash.
+        self._parts: dict[str, tuple[ObjectRef, ...]] = {}
         self._last_snapshot: ContentSnapshot | None = None
 
     # --- time ----------------------------------------------------------------------------------------
@@ -221,7 +239,7 @@ class ScreenSync:
         state = self.cache.load_state(self._config.channel)
         snapshot = ContentSnapshot(
             channel=self._config.channel,
-            playlist=self._load_playlist(state.playlist),
+            playlist=self._load_playlist(state.playlist, state.layout),
             revoked=state.revoked,
             revocations_version=None if state.revocations is None else state.revocations.version,
             verified_until=state.verified_until,
@@ -239,7 +257,8 @@ class ScreenSync:
         self._last_snapshot = snapshot
         return snapshot
 
-    def _load_playlist(self, ref: ObjectRef | None) -> Playlist | None:
+    def _load_playlist(self, ref: ObjectRef | None, layout: str) -> Playlist | None:
+        """The set's playlist from the cache (a single file, or a header and its shards), or ``None``."""
         if ref is None:
             return None
         cached = self._playlists.get(ref.sha256)
@@ -248,11 +267,30 @@ class ScreenSync:
         data = self.cache.read(ref)
         if data is None:
             return None
+        channel = self._config.channel
+        parts: list[ObjectRef] = []
         try:
-            playlist = decode_playlist(data, channel=self._config.channel)
+            if layout == SHARDED:
+                header = decode_header(data, channel=channel)
+                records: list[DebtorRecord] = []
+                for index, shard in enumerate(header.shards):
+                    if shard is None:
+                        continue
+                    part = ObjectRef(shard.sha256, shard.length)
+                    parts.append(part)
+                    shard_data = self.cache.read(part)
+                    if shard_data is None:
+                        return None
+                    records.extend(
+                        decode_shard(shard_data, channel=channel, index=index, count=len(header.shards))
+                    )
+                playlist = header.assemble(records)
+            else:
+                playlist = decode_playlist(data, channel=channel)
         except ContentError:
             return None
         self._playlists = {ref.sha256: playlist}
+        self._parts = {ref.sha256: tuple(parts)}
         return playlist
 
     # --- syncing -------------------------------------------------------------------------------------
@@ -312,10 +350,16 @@ class ScreenSync:
         )
 
     def _matches_targets(self, updater: Updater, state: CacheState) -> bool:
-        info = updater.get_targetinfo(playlist_path(self._config.channel))
-        if info is None:
-            return state.playlist is None
-        return state.playlist is not None and state.playlist.sha256 == info.hashes["sha256"]
+        """Whether the set's playlist is the one the verified targets name now (in the form it has)."""
+        channel = self._config.channel
+        header = updater.get_targetinfo(header_path(channel)) if self._sharded else None
+        if state.playlist is not None and state.layout == SHARDED:
+            return header is not None and state.playlist.sha256 == header.hashes["sha256"]
+        single = updater.get_targetinfo(playlist_path(channel))
+        if state.playlist is None:
+            return header is None and single is None
+        # A screen still on the single file while moving over: the same publish, as current as the header.
+        return single is not None and state.playlist.sha256 == single.hashes["sha256"]
 
     def _updater(self) -> Updater:
         try:
@@ -380,21 +424,74 @@ class ScreenSync:
         return state
 
     def _apply_playlist(self, updater: Updater, state: CacheState) -> tuple[CacheState, int]:
+        if self._sharded:
+            info = updater.get_targetinfo(header_path(self._config.channel))
+            if info is not None:
+                return self._apply_sharded(updater, state, info)
         info = updater.get_targetinfo(playlist_path(self._config.channel))
         if info is None:
-            return state.with_changes(playlist=None), 0
+            return state.with_changes(playlist=None, layout=SINGLE), 0
         ref = _ref(info)
         # Unchanged and complete: nothing to do. A file deleted at start for failing its hash makes the set
         # incomplete, and this sync fetches it again.
-        if state.playlist is not None and ref.sha256 == state.playlist.sha256 and self._complete(state):
+        if self._unchanged(state, ref, SINGLE):
             return state, 0
         data = self._download_target(updater, info, ref, MAX_PLAYLIST_BYTES)
         playlist = decode_playlist(data, channel=self._config.channel)
-        if state.playlist is not None and playlist.version < state.playlist.version:
+        return self._take(state, ref, SINGLE, playlist, ())
+
+    def _apply_sharded(self, updater: Updater, state: CacheState, info: TargetFile) -> tuple[CacheState, int]:
+        """Fetch the header, then only the shards the cache lacks, and put the playlist together."""
+        channel = self._config.channel
+        ref = _ref(info)
+        if self._unchanged(state, ref, SHARDED):
+            return state, 0
+        header = decode_header(self._download_target(updater, info, ref, MAX_HEADER_BYTES), channel=channel)
+        # Refused before any shard is fetched: an old header names old shards the cache may still hold.
+        self._check_version(header.playlist.version, state)
+        records: list[DebtorRecord] = []
+        parts: list[ObjectRef] = []
+        for index, shard in enumerate(header.shards):
+            if shard is None:
+                continue
+            part = ObjectRef(shard.sha256, shard.length)
+            data = self.cache.read(part)
+            if data is None:
+                # The bin's entry must be the very shard the header names: both are signed with the targets
+                # key, so a difference is a repository mixing versions, never to be trusted.
+                path = shard_path(channel, index)
+                shard_info = updater.get_targetinfo(path)
+                if shard_info is None or _ref(shard_info) != part:
+                    raise TrustError(
+                        f"分片 {index} 与名单头记录的不符：已拒绝，继续播放旧名单",
+                        f"shard {index} is not the one the playlist header names: refused; the old set plays on",
+                    )
+                data = self._download_target(updater, shard_info, part, MAX_SHARD_BYTES)
+            records.extend(decode_shard(data, channel=channel, index=index, count=len(header.shards)))
+            parts.append(part)
+        playlist = header.assemble(records)
+        return self._take(state, ref, SHARDED, playlist, tuple(parts))
+
+    def _unchanged(self, state: CacheState, ref: ObjectRef, layout: str) -> bool:
+        return (
+            state.playlist is not None
+            and state.layout == layout
+            and ref.sha256 == state.playlist.sha256
+            and self._complete(state)
+        )
+
+    def _check_version(self, version: int, state: CacheState) -> None:
+        if state.playlist is not None and version < state.playlist.version:
             raise TrustError(
-                f"名单版本 {playlist.version} 低于已播放的 {state.playlist.version}：已拒绝",
-                f"playlist version {playlist.version} is older than the playing {state.playlist.version}: refused",
+                f"名单版本 {version} 低于已播放的 {state.playlist.version}：已拒绝",
+                f"playlist version {version} is older than the playing {state.playlist.version}: refused",
             )
+
+    def _take(
+        self, state: CacheState, ref: ObjectRef, layout: str, playlist: Playlist, parts: tuple[ObjectRef, ...]
+    ) -> tuple[CacheState, int]:
+        """The state with the verified ``playlist`` (its photos fetched), not yet switched to."""
+        self._check_version(playlist.version, state)
         revocations = None
         if state.revocations is not None:
             revocation_data = self.cache.read(state.revocations)
@@ -403,8 +500,18 @@ class ScreenSync:
         revoked = state.revoked
         if revocations is not None and playlist.version >= revocations.playlist_version:
             revoked = revocations.entry_ids()
+        downloaded = self._fetch_photos(playlist.records, revoked)
+        # Beside the set in effect (never instead of it) until the switch: a failed sync collects nothing.
+        self._playlists[ref.sha256] = playlist
+        self._parts[ref.sha256] = parts
+        return state.with_changes(
+            playlist=ObjectRef(ref.sha256, ref.length, playlist.version), revoked=revoked, layout=layout
+        ), downloaded
+
+    def _fetch_photos(self, records: tuple[DebtorRecord, ...], revoked: frozenset[str]) -> int:
+        """Download the photos of ``records`` the cache lacks; returns how many were fetched."""
         downloaded = 0
-        for record in playlist.records:
+        for record in records:
             photo = record.photo
             # A revoked entry's photo is never fetched (the hub may already have deleted it).
             if photo is None or record.entry_id in revoked:
@@ -422,10 +529,7 @@ class ScreenSync:
                     "the old one plays on",
                 ) from None
             downloaded += 1
-        self._playlists[ref.sha256] = playlist
-        return state.with_changes(
-            playlist=ObjectRef(ref.sha256, ref.length, playlist.version), revoked=revoked
-        ), downloaded
+        return downloaded
 
     def _download_target(self, updater: Updater, info: TargetFile, ref: ObjectRef, limit: int) -> bytes:
         if ref.length > limit:
@@ -445,11 +549,16 @@ class ScreenSync:
         return data
 
     def _complete(self, state: CacheState) -> bool:
-        """Whether every file of the set is on disk (the playlist and the photos of entries not revoked)."""
+        """Whether every file of the set is on disk (the playlist or its header and shards, and the photos
+        of entries not revoked)."""
         if state.playlist is None or not self.cache.has(state.playlist):
             return False
-        playlist = self._load_playlist(state.playlist)
-        return playlist is not None and all(
+        playlist = self._load_playlist(state.playlist, state.layout)
+        if playlist is None or not all(
+            self.cache.has(part) for part in self._parts.get(state.playlist.sha256, ())
+        ):
+            return False
+        return all(
             self.cache.has(ObjectRef(record.photo.sha256, record.photo.length))
             for record in playlist.records
             if record.photo is not None and record.entry_id not in state.revoked
@@ -460,9 +569,11 @@ class ScreenSync:
         for ref in (state.playlist, state.revocations):
             if ref is not None:
                 keep.add(ref.sha256)
-        playlist = self._load_playlist(state.playlist)
+        playlist = self._load_playlist(state.playlist, state.layout)
         if state.playlist is not None and playlist is None:
             return  # the playlist is being fetched again; its photos stay meanwhile
+        if state.playlist is not None:
+            keep.update(part.sha256 for part in self._parts.get(state.playlist.sha256, ()))
         if playlist is not None:
             keep.update(
                 record.photo.sha256
