@@ -46,7 +46,8 @@ from signage.publish.channel import (
     stage_list,
 )
 from signage.publish.diff import DiffItem, ListDiff, diff_lists
-from signage.publish.repo import OperatorRepository, playlist_path
+from signage.publish.repo import OperatorRepository
+from signage.publish.sharded import live_info
 from signage.publish.thumbnails import MAX_THUMBNAIL_RECORDS, render_thumbnails
 from signage.records import DebtorRecord
 from signage.report import render_json
@@ -99,7 +100,7 @@ def known_channels(repository: OperatorRepository) -> list[str]:
 
 def live_fingerprint(repository: OperatorRepository, channel: str) -> str:
     """The SHA-256 of the channel's live playlist target (``""`` when never published): cheap to compare."""
-    info = repository.targets().signed.targets.get(playlist_path(channel))
+    info = live_info(repository, channel)
     return "" if info is None else str(info.hashes.get("sha256", ""))
 
 
