@@ -93,12 +93,14 @@ class Figures:
 class Screen:
     """A screen syncing ``channel`` from ``hub_url`` into ``cache_dir``, its fetcher's counters at hand."""
 
-    def __init__(self, hub_url: str, root: Path, cache_dir: Path, channel: str = CHANNEL) -> None:
+    def __init__(
+        self, hub_url: str, root: Path, cache_dir: Path, channel: str = CHANNEL, *, sharded: bool = True
+    ) -> None:
         self._session = requests.Session()
         self._session.trust_env = False  # a proxy in the environment must not see 127.0.0.1
         self.fetcher = HttpFetcher(self._session)
         config = PlayerConfig("bench-screen", hub_url, channel, root, cache_dir)
-        self.sync = ScreenSync(config, fetcher=self.fetcher, clock=now)
+        self.sync = ScreenSync(config, fetcher=self.fetcher, clock=now, sharded=sharded)
 
     def close(self) -> None:
         """Close the fetcher and its session."""

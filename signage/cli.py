@@ -559,18 +559,17 @@ def _render(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStat
     progress = _progress_printer(err)
     with tempfile.TemporaryDirectory(prefix="signage-render-") as scratch:
         if arguments.repo is not None:
-            from signage.core.playlist import decode_playlist, decode_revocations
-            from signage.operator.publish.channel import check_channel_id
-            from signage.operator.publish.repo import OperatorRepository, playlist_path, revocations_path
+            from signage.core.playlist import decode_revocations
+            from signage.operator.publish.channel import check_channel_id, current_playlist
+            from signage.operator.publish.repo import OperatorRepository, revocations_path
 
             if not arguments.channel:
                 raise UsageError("--repo 需要同时给出 --channel", "--repo needs --channel")
             channel = check_channel_id(arguments.channel)
             repository = OperatorRepository(arguments.repo)
-            data = repository.read_target(playlist_path(channel))
-            if data is None:
+            playlist = current_playlist(repository, channel)
+            if playlist is None:
                 raise UsageError(f"频道 {channel} 尚未发布", f"the channel {channel} has not been published")
-            playlist = decode_playlist(data, channel=channel)
             revocations = repository.read_target(revocations_path(channel))
             # Screens never show a revoked entry, so the preview leaves it out too.
             revoked = (

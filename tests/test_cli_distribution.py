@@ -21,7 +21,7 @@ import pytest
 from signage.cli import build_parser, main
 from signage.operator.hub.files import make_app
 from signage.operator.hub.server import Hub
-from signage.operator.publish.repo import OperatorRepository, playlist_path
+from signage.operator.publish.repo import OperatorRepository, header_path, playlist_path
 from tests.helpers import person_row, write_csv
 
 CHANNEL = "jinan-station"
@@ -321,9 +321,12 @@ def test_a_revoked_entry_stays_hidden_while_the_new_playlist_cannot_be_fetched(r
     publish(repo_dir, source)
     # Back online, the screen gets the small revocations target, but the playlist download breaks off
     # (a bus losing its mobile link mid-download; here the file is simply not there).
-    info = OperatorRepository(repo_dir).targets().signed.targets[playlist_path(CHANNEL)]
-    new_playlist = repo_dir / f"public/targets/channels/{CHANNEL}/{info.hashes['sha256']}.playlist.json"
-    new_playlist.rename(new_playlist.with_name("elsewhere"))
+    # Both forms: the screen reads the sharded header, an older one the single file.
+    targets = OperatorRepository(repo_dir).targets().signed.targets
+    for path in (playlist_path(CHANNEL), header_path(CHANNEL)):
+        name = f"{targets[path].hashes['sha256']}.{path.rsplit('/', 1)[1]}"
+        new_playlist = repo_dir / f"public/targets/channels/{CHANNEL}/{name}"
+        new_playlist.rename(new_playlist.with_name(f"elsewhere-{name}"))
     status, _, _ = run("sync", "--config", player, "--once")
     assert status == 6
     assert "林小雨" not in displayable(player)

@@ -1,6 +1,13 @@
 """The signed documents a channel consists of: the playlist and its revocations (pure).
 
-Both are JSON, specified in ``docs/playlist-format.md``. Encoding is deterministic (sorted keys, no
+A playlist travels in two forms. The single file (``encode_playlist``) holds everything. The sharded form
+splits it by a hash of each entry id (:func:`shard_of`): a small *header* (``encode_header``: the
+channel's fields, the version, and the SHA-256 and length of every shard) and the *shards*
+(``encode_shard``: records only, no version, so a shard whose records did not change keeps its hash from
+one publish to the next and screens keep their copy). A screen puts the two back together into the same
+:class:`Playlist` (:meth:`PlaylistHeader.assemble`).
+
+All are JSON, specified in ``docs/playlist-format.md``. Encoding is deterministic (sorted keys, no
 spaces), so the same content always has the same hash. Decoding is strict and bounded: a screen treats
 every byte from the network as hostile even after TUF verified it, so each record is checked again
 against the display rules (mask shape, names, case number, status, dates); QR links are filtered to https
@@ -13,8 +20,8 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -32,7 +39,9 @@ from signage.core.rules.text import (
     clean_text,
 )
 
-PLAYLIST_FORMAT = "signage.core.playlist"
+PLAYLIST_FORMAT = "signage.playlist"
+HEADER_FORMAT = "signage.playlist-header"
+SHARD_FORMAT = "signage.playlist-shard"
 REVOCATIONS_FORMAT = "signage.revocations"
 FORMAT_VERSION = 1
 MAX_RECORDS = 100_000
@@ -41,6 +50,15 @@ MAX_REVOCATIONS = 100_000
 #: What a screen accepts for one playlist; 100,000 records of about 600 bytes each fit.
 MAX_PLAYLIST_BYTES = 96 * 1024 * 1024
 MAX_REVOCATIONS_BYTES = 16 * 1024 * 1024
+#: Shards of a sharded playlist: a power of two, chosen from the list's size (:func:`shard_count`).
+MAX_SHARDS = 1024
+#: Records a shard holds at most on average before the count doubles: 35,000 records make 256 shards of
+#: about 137 records, some 64 KB each, so a one-row change costs one such shard.
+RECORDS_PER_SHARD = 160
+#: A header: the channel's fields (notices at most about 240 KB) and 1,024 shard references.
+MAX_HEADER_BYTES = 1024 * 1024
+#: One shard; a shard's signed length is the real bound, this caps what any header may claim.
+MAX_SHARD_BYTES = 16 * 1024 * 1024
 MAX_PHOTO_BYTES = 1024 * 1024
 CHINA_STANDARD_TIME = dt.timedelta(hours=8)
 
@@ -70,6 +88,16 @@ def playlist_path(channel: str) -> str:
 def revocations_path(channel: str) -> str:
     """The TUF target path (the operator signs it, the screen asks for it) of a channel's revocations."""
     return f"channels/{channel}/revocations.json"
+
+
+def header_path(channel: str) -> str:
+    """The TUF target path of a channel's sharded playlist header (listed in the top-level targets)."""
+    return f"channels/{channel}/header.json"
+
+
+def shard_path(channel: str, index: int) -> str:
+    """The TUF target path of shard ``index`` of a channel's playlist (listed in a hashed bin)."""
+    return f"channels/{channel}/shards/{index:04d}.json"
 
 
 @dataclass(frozen=True)
@@ -168,13 +196,114 @@ class Revocations:
         return frozenset(entry.entry_id for entry in self.entries)
 
 
+@dataclass(frozen=True)
+class ShardRef:
+    """One shard as the header names it.
+
+    Attributes:
+        sha256: Hex digest of the shard's bytes.
+        length: Its size in bytes.
+    """
+
+    sha256: str
+    length: int
+
+
+@dataclass(frozen=True)
+class PlaylistHeader:
+    """A sharded playlist's header: the playlist without its records, and the shards that hold them.
+
+    Attributes:
+        playlist: The channel's fields and version; ``records`` is empty.
+        records: How many records the shards hold together.
+        shards: One entry per shard index; ``None`` for a shard without records (it has no file).
+    """
+
+    playlist: Playlist
+    records: int
+    shards: tuple[ShardRef | None, ...]
+
+    def assemble(self, records: Iterable[DebtorRecord]) -> Playlist:
+        """The full playlist: this header's fields with the shards' records (shard by shard).
+
+        Raises:
+            ContentError: the records are not as many as the header says.
+        """
+        collected = tuple(records)
+        if len(collected) != self.records:
+            raise _bad("playlist header", f"the shards hold {len(collected)} records, not {self.records}")
+        return replace(self.playlist, records=collected)
+
+
+def shard_of(entry_id: str, count: int) -> int:
+    """The shard (0 to ``count`` - 1) holding ``entry_id``: the first four bytes of its SHA-256, modulo."""
+    return int.from_bytes(hashlib.sha256(entry_id.encode()).digest()[:4], "big") % count
+
+
+def shard_count(records: int, previous: int | None = None) -> int:
+    """How many shards a list of ``records`` is split into: the smallest power of two that keeps shards
+    at :data:`RECORDS_PER_SHARD` on average, up to :data:`MAX_SHARDS`.
+
+    The ``previous`` count is kept while it stays within a factor of two of that, so a list that grows or
+    shrinks a little never reshards (every shard changes, and screens download the whole list again).
+    """
+    needed = 1
+    while needed < MAX_SHARDS and needed * RECORDS_PER_SHARD < records:
+        needed *= 2
+    if previous is not None and 1 <= previous <= MAX_SHARDS and needed // 2 <= previous <= needed * 2:
+        return previous
+    return needed
+
+
 # --- encoding ----------------------------------------------------------------------------------------
 
 
 def encode_playlist(playlist: Playlist) -> bytes:
     """Deterministic JSON bytes of ``playlist``."""
-    document = {
-        "format": PLAYLIST_FORMAT,
+    document = _playlist_fields(playlist, PLAYLIST_FORMAT)
+    document["records"] = [_record_json(record) for record in playlist.records]
+    return _dumps(document)
+
+
+def encode_shards(playlist: Playlist, count: int) -> tuple[bytes | None, ...]:
+    """The shards of ``playlist`` split ``count`` ways (:func:`shard_of`); ``None`` for an empty shard.
+
+    Records keep their order within a shard.
+    """
+    groups: list[list[dict[str, object]]] = [[] for _ in range(count)]
+    for record in playlist.records:
+        groups[shard_of(record.entry_id, count)].append(_record_json(record))
+    return tuple(
+        None
+        if not group
+        else _dumps(
+            {
+                "format": SHARD_FORMAT,
+                "format_version": FORMAT_VERSION,
+                "channel": playlist.channel,
+                "shard": index,
+                "shards": count,
+                "records": group,
+            }
+        )
+        for index, group in enumerate(groups)
+    )
+
+
+def encode_header(playlist: Playlist, shards: Sequence[bytes | None]) -> bytes:
+    """Deterministic JSON bytes of the header naming ``shards`` (from :func:`encode_shards`)."""
+    document = _playlist_fields(playlist, HEADER_FORMAT)
+    document["records"] = len(playlist.records)
+    document["shards"] = [
+        None if data is None else {"sha256": hashlib.sha256(data).hexdigest(), "length": len(data)}
+        for data in shards
+    ]
+    return _dumps(document)
+
+
+def _playlist_fields(playlist: Playlist, kind: str) -> dict[str, object]:
+    return {
+        "format": kind,
         "format_version": FORMAT_VERSION,
         "channel": playlist.channel,
         "version": playlist.version,
@@ -184,9 +313,7 @@ def encode_playlist(playlist: Playlist) -> bytes:
         "qr_hosts": sorted(playlist.qr_hosts),
         "dayparts": [_daypart_json(daypart) for daypart in playlist.dayparts],
         "notices": [_notice_json(notice) for notice in playlist.notices],
-        "records": [_record_json(record) for record in playlist.records],
     }
-    return _dumps(document)
 
 
 def encode_revocations(revocations: Revocations) -> bytes:
@@ -302,16 +429,72 @@ def decode_playlist(data: bytes, *, channel: str) -> Playlist:
     document = _load(data, MAX_PLAYLIST_BYTES, PLAYLIST_FORMAT, channel)
     reader = _Reader(document, "playlist")
     records = reader.items("records", MAX_RECORDS)
+    return _playlist(reader, channel, decode_records(records, "playlist"))
+
+
+def decode_header(data: bytes, *, channel: str) -> PlaylistHeader:
+    """Parse and check a sharded playlist's header for ``channel``.
+
+    Raises:
+        ContentError: too large, not JSON, another format or channel, bad fields, more than
+            :data:`MAX_SHARDS` shards, or shards adding up to more than a single-file playlist may hold.
+    """
+    document = _load(data, MAX_HEADER_BYTES, HEADER_FORMAT, channel)
+    reader = _Reader(document, "playlist header")
+    items = reader.items("shards", MAX_SHARDS)
+    if not items:
+        raise _bad("playlist header", "shards must not be empty")
+    shards: list[ShardRef | None] = []
+    for index, item in enumerate(items):
+        if item is None:
+            shards.append(None)
+            continue
+        entry = _Reader(item, f"shards[{index}]")
+        digest = entry.text("sha256", 64, 64)
+        if not _SHA256.fullmatch(digest):
+            raise _bad(entry.where, "sha256 is not 64 lower-case hex digits")
+        shards.append(ShardRef(digest, entry.integer("length", 1, MAX_SHARD_BYTES)))
+    if sum(shard.length for shard in shards if shard is not None) > MAX_PLAYLIST_BYTES:
+        raise _bad("playlist header", f"the shards add up to more than {MAX_PLAYLIST_BYTES} bytes")
+    return PlaylistHeader(
+        playlist=_playlist(reader, channel, ()),
+        records=reader.integer("records", 0, MAX_RECORDS),
+        shards=tuple(shards),
+    )
+
+
+def decode_shard(data: bytes, *, channel: str, index: int, count: int) -> tuple[DebtorRecord, ...]:
+    """Parse and check shard ``index`` of ``count`` for ``channel``: its records, each checked as a
+    playlist's are.
+
+    Raises:
+        ContentError: too large, not JSON, another format or channel, another shard's number (a shard
+            swapped for another), or a record that does not belong in this shard.
+    """
+    document = _load(data, MAX_SHARD_BYTES, SHARD_FORMAT, channel)
+    reader = _Reader(document, "shard")
+    if reader.integer("shard", 0, MAX_SHARDS) != index or reader.integer("shards", 1, MAX_SHARDS) != count:
+        raise _bad(
+            "shard",
+            f"it is shard {document.get('shard')} of {document.get('shards')}, not {index} of {count}",
+        )
+    records = decode_records(reader.items("records", MAX_RECORDS), f"shard {index}")
+    for record in records:
+        if shard_of(record.entry_id, count) != index:
+            raise _bad(f"shard {index}", f"entry {record.entry_id} belongs in another shard")
+    return records
+
+
+def _playlist(reader: _Reader, channel: str, records: tuple[DebtorRecord, ...]) -> Playlist:
     notices = reader.items("notices", MAX_NOTICES)
     dayparts = reader.items("dayparts", 24)
     hosts = reader.items("qr_hosts", 64)
     offset = reader.integer("utc_offset_minutes", -12 * 60, 14 * 60)
-    decoded = decode_records(records, "playlist")
     return Playlist(
         channel=channel,
         version=reader.integer("version", 1, 2**53),
         issued=reader.moment("issued"),
-        records=decoded,
+        records=records,
         notices=tuple(_notice(_Reader(item, f"notices[{i}]")) for i, item in enumerate(notices)),
         dayparts=tuple(_daypart(_Reader(item, f"dayparts[{i}]")) for i, item in enumerate(dayparts)),
         qr_hosts=frozenset(_host(item) for item in hosts),

@@ -4,7 +4,8 @@
 
     cache_dir/
         tuf/            python-tuf's trusted metadata (ngclient keeps it; no offline mode of its own)
-        objects/<sha256> playlists, revocation documents and photos, each verified by hash
+        objects/<sha256> playlists (single files, or headers and shards), revocation documents and photos,
+                        each verified by hash
         current.json    the pointer: which objects make up the set on screen, and how fresh it is
         clock.json      the time floor: the newest trustworthy time this screen has seen
 
@@ -27,10 +28,15 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from signage.core.errors import DiskError
+from signage.core.errors import ContentError, DiskError
 from signage.core.fsutil import atomic_write, fsync_directory
+from signage.core.playlist import Playlist, decode_header, decode_playlist, decode_shard
+from signage.core.records import DebtorRecord
 
 POINTER_FORMAT = 1
+#: How the set's playlist is stored: one file, or a header naming its shards by hash (both objects).
+SINGLE = "single"
+SHARDED = "sharded"
 _MAX_POINTER_BYTES = 4 * 1024 * 1024
 
 
@@ -55,12 +61,15 @@ class CacheState:
 
     Attributes:
         channel: The channel the set belongs to.
-        playlist: The playlist object, or ``None`` when the channel has none.
+        playlist: The playlist object (the single file, or the header of a sharded one), or ``None`` when
+            the channel has none.
         revocations: The newest revocations document applied, or ``None``.
         revoked: Entry ids that must not be shown, in effect now.
         verified_until: Expiry of the newest verified timestamp: the freshness bound.
         timestamp_version: Its version; a lower one later is a rollback.
         synced_at: When the last successful sync finished (the trusted time then).
+        layout: :data:`SINGLE` or :data:`SHARDED`: what ``playlist`` is. Pointers written before the
+            sharded form say nothing, and are single.
     """
 
     channel: str
@@ -70,6 +79,7 @@ class CacheState:
     verified_until: dt.datetime | None = None
     timestamp_version: int = 0
     synced_at: dt.datetime | None = None
+    layout: str = SINGLE
 
     def with_changes(self, **changes: Any) -> CacheState:
         """A copy with some fields replaced."""
@@ -185,6 +195,19 @@ class ContentCache:
                 fsync_directory(self.objects_dir)
         return deleted
 
+    def discard(self, names: set[str]) -> int:
+        """Delete the objects named in ``names``; returns how many were there."""
+        deleted = 0
+        with _disk("delete files no longer needed"):
+            for name in names:
+                path = self.object_path(name)
+                if path.exists():
+                    path.unlink()
+                    deleted += 1
+            if deleted:
+                fsync_directory(self.objects_dir)
+        return deleted
+
     def sync_tuf_metadata(self) -> None:
         """fsync what python-tuf wrote: it renames atomically but does not flush to the disk."""
         with _disk("flush the trusted metadata"):
@@ -268,4 +291,45 @@ def _state_from_json(document: dict[str, Any]) -> CacheState:
         verified_until=moment(document["verified_until"]),
         timestamp_version=int(document["timestamp_version"]),
         synced_at=moment(document["synced_at"]),
+        layout=_layout(document.get("layout", SINGLE)),
     )
+
+
+def _layout(value: Any) -> str:
+    if value not in (SINGLE, SHARDED):
+        raise ValueError(f"unknown playlist layout {value!r}")
+    return str(value)
+
+
+def read_playlist(
+    cache: ContentCache, ref: ObjectRef | None, layout: str, channel: str
+) -> tuple[Playlist, tuple[ObjectRef, ...]] | None:
+    """The set's playlist read back from the cache (a single file, or a header and its shards) and the shard
+    objects it is made of; ``None`` when a part is missing, damaged or malformed.
+
+    The one reader of a cached playlist: the sync, the doctor and the painter's snapshot all use it, so a
+    new layout is read the same way everywhere.
+    """
+    if ref is None:
+        return None
+    data = cache.read(ref)
+    if data is None:
+        return None
+    parts: list[ObjectRef] = []
+    try:
+        if layout != SHARDED:
+            return decode_playlist(data, channel=channel), ()
+        header = decode_header(data, channel=channel)
+        records: list[DebtorRecord] = []
+        for index, shard in enumerate(header.shards):
+            if shard is None:
+                continue
+            part = ObjectRef(shard.sha256, shard.length)
+            parts.append(part)
+            shard_data = cache.read(part)
+            if shard_data is None:
+                return None
+            records.extend(decode_shard(shard_data, channel=channel, index=index, count=len(header.shards)))
+        return header.assemble(records), tuple(parts)
+    except ContentError:
+        return None

@@ -4,6 +4,12 @@
 the cache. Order matters: revocations are fetched and applied before the playlist and its photos, so a
 takedown never waits behind a large download. Every failure leaves the last verified set in place and
 comes back as a :class:`SyncResult` state; :class:`StateLog` logs a line only when the state changes.
+
+The playlist comes sharded when the hub has it so (``signage.core.playlist``): the header from the top-level
+targets, then only the shards the cache lacks, each found through its hashed bin (python-tuf follows the
+delegation, fetching that bin's metadata alone). A one-row change costs the header, one shard and one bin.
+A hub with no header yet gets the single file, as screens before the sharded form did. Either way the new
+set is switched to only once complete, as one :class:`Playlist`.
 """
 
 from __future__ import annotations
@@ -23,17 +29,23 @@ from tuf.ngclient import Updater, UpdaterConfig
 from signage.core.display import DisplaySet, compute_display_set, eligible_records
 from signage.core.errors import ContentError, DiskError, SignageError, TrustError
 from signage.core.playlist import (
+    MAX_HEADER_BYTES,
     MAX_PLAYLIST_BYTES,
     MAX_REVOCATIONS_BYTES,
+    MAX_SHARD_BYTES,
     Playlist,
     Revocations,
+    decode_header,
     decode_playlist,
     decode_revocations,
+    decode_shard,
+    header_path,
     playlist_path,
     revocations_path,
+    shard_path,
 )
 from signage.core.records import DebtorRecord
-from signage.sync.cache import CacheState, ContentCache, ObjectRef, disk_error
+from signage.sync.cache import SHARDED, SINGLE, CacheState, ContentCache, ObjectRef, disk_error, read_playlist
 from signage.sync.config import PlayerConfig
 from signage.sync.fetcher import HttpFetcher
 from signage.sync.photos import download_photos, missing_photos
@@ -41,7 +53,9 @@ from signage.sync.photos import download_photos, missing_photos
 log = logging.getLogger(__name__)
 
 # Bounds on what a screen downloads before verification (endless-data attacks): metadata stays small
-# because photos are not TUF targets, and playlists are bounded by their own format limit.
+# because photos are not TUF targets, and playlists are bounded by their own format limit. The hashed
+# bins are read under the snapshot's signed length of each, else targets_max_length; headers and shards
+# under their signed length, capped by MAX_HEADER_BYTES and MAX_SHARD_BYTES.
 UPDATER_LIMITS = UpdaterConfig(
     root_max_length=512 * 1024,
     timestamp_max_length=16 * 1024,
@@ -181,6 +195,8 @@ class ScreenSync:
         config: The screen's configuration.
         fetcher: The HTTP client (shared with photo downloads; it records the hub's Date header).
         clock: Returns the local time (aware, UTC); the trusted time is never earlier than the floor.
+        sharded: Read the sharded playlist when the hub has one (the default). ``False`` reads only the
+            single file, as screens before the sharded form did (tests and bench/delta.py compare them).
     """
 
     def __init__(
@@ -189,14 +205,18 @@ class ScreenSync:
         *,
         fetcher: HttpFetcher,
         clock: Callable[[], dt.datetime],
+        sharded: bool = True,
     ) -> None:
         self._config = config
+        self._sharded = sharded
         self._fetcher = fetcher
         self._clock = clock
         self.cache = ContentCache(config.cache_dir)
         self._hub = config.hub_url.rstrip("/") + "/"
         # Parsed documents by hash: a 35,000-record playlist is decoded once, not on every current().
         self._playlists: dict[str, Playlist] = {}
+        # The shard objects of each sharded playlist above, by the header's hash.
+        self._parts: dict[str, tuple[ObjectRef, ...]] = {}
         self._last_snapshot: ContentSnapshot | None = None
 
     # --- time ----------------------------------------------------------------------------------------
@@ -223,7 +243,7 @@ class ScreenSync:
         state = self.cache.load_state(self._config.channel)
         snapshot = ContentSnapshot(
             channel=self._config.channel,
-            playlist=self._load_playlist(state.playlist),
+            playlist=self._load_playlist(state.playlist, state.layout),
             revoked=state.revoked,
             revocations_version=None if state.revocations is None else state.revocations.version,
             verified_until=state.verified_until,
@@ -241,20 +261,19 @@ class ScreenSync:
         self._last_snapshot = snapshot
         return snapshot
 
-    def _load_playlist(self, ref: ObjectRef | None) -> Playlist | None:
+    def _load_playlist(self, ref: ObjectRef | None, layout: str) -> Playlist | None:
+        """The set's playlist from the cache (a single file, or a header and its shards), or ``None``."""
         if ref is None:
             return None
         cached = self._playlists.get(ref.sha256)
         if cached is not None:
             return cached
-        data = self.cache.read(ref)
-        if data is None:
+        read = read_playlist(self.cache, ref, layout, self._config.channel)
+        if read is None:
             return None
-        try:
-            playlist = decode_playlist(data, channel=self._config.channel)
-        except ContentError:
-            return None
+        playlist, parts = read
         self._playlists = {ref.sha256: playlist}
+        self._parts = {ref.sha256: parts}
         return playlist
 
     # --- syncing -------------------------------------------------------------------------------------
@@ -287,7 +306,10 @@ class ScreenSync:
             if current:
                 state = state.with_changes(verified_until=verified_until)
             self.cache.switch(state)
-            self._collect(state)
+            if full:
+                self._collect(state)
+            else:
+                self._drop_revoked(state)
             self.cache.sync_tuf_metadata()
         except tuf_errors.DownloadError as error:
             return self._result(SyncState.OFFLINE, *_network_message(error), counted_from)
@@ -314,10 +336,16 @@ class ScreenSync:
         )
 
     def _matches_targets(self, updater: Updater, state: CacheState) -> bool:
-        info = updater.get_targetinfo(playlist_path(self._config.channel))
-        if info is None:
-            return state.playlist is None
-        return state.playlist is not None and state.playlist.sha256 == info.hashes["sha256"]
+        """Whether the set's playlist is the one the verified targets name now (in the form it has)."""
+        channel = self._config.channel
+        header = updater.get_targetinfo(header_path(channel)) if self._sharded else None
+        if state.playlist is not None and state.layout == SHARDED:
+            return header is not None and state.playlist.sha256 == header.hashes["sha256"]
+        single = updater.get_targetinfo(playlist_path(channel))
+        if state.playlist is None:
+            return header is None and single is None
+        # A screen still on the single file while moving over: the same publish, as current as the header.
+        return single is not None and state.playlist.sha256 == single.hashes["sha256"]
 
     def _updater(self) -> Updater:
         try:
@@ -378,25 +406,78 @@ class ScreenSync:
         )
         # Removals go ahead of additions: switch now, before any playlist or photo download.
         self.cache.switch(state)
-        self._collect(state)
+        self._drop_revoked(state)
         return state
 
     def _apply_playlist(self, updater: Updater, state: CacheState) -> tuple[CacheState, int]:
+        if self._sharded:
+            info = updater.get_targetinfo(header_path(self._config.channel))
+            if info is not None:
+                return self._apply_sharded(updater, state, info)
         info = updater.get_targetinfo(playlist_path(self._config.channel))
         if info is None:
-            return state.with_changes(playlist=None), 0
+            return state.with_changes(playlist=None, layout=SINGLE), 0
         ref = _ref(info)
         # Unchanged and complete: nothing to do. A file deleted at start for failing its hash makes the set
         # incomplete, and this sync fetches it again.
-        if state.playlist is not None and ref.sha256 == state.playlist.sha256 and self._complete(state):
+        if self._unchanged(state, ref, SINGLE):
             return state, 0
         data = self._download_target(updater, info, ref, MAX_PLAYLIST_BYTES)
         playlist = decode_playlist(data, channel=self._config.channel)
-        if state.playlist is not None and playlist.version < state.playlist.version:
+        return self._take(state, ref, SINGLE, playlist, ())
+
+    def _apply_sharded(self, updater: Updater, state: CacheState, info: TargetFile) -> tuple[CacheState, int]:
+        """Fetch the header, then only the shards the cache lacks, and put the playlist together."""
+        channel = self._config.channel
+        ref = _ref(info)
+        if self._unchanged(state, ref, SHARDED):
+            return state, 0
+        header = decode_header(self._download_target(updater, info, ref, MAX_HEADER_BYTES), channel=channel)
+        # Refused before any shard is fetched: an old header names old shards the cache may still hold.
+        self._check_version(header.playlist.version, state)
+        records: list[DebtorRecord] = []
+        parts: list[ObjectRef] = []
+        for index, shard in enumerate(header.shards):
+            if shard is None:
+                continue
+            part = ObjectRef(shard.sha256, shard.length)
+            data = self.cache.read(part)
+            if data is None:
+                # The bin's entry must be the very shard the header names: both are signed with the targets
+                # key, so a difference is a repository mixing versions, never to be trusted.
+                path = shard_path(channel, index)
+                shard_info = updater.get_targetinfo(path)
+                if shard_info is None or _ref(shard_info) != part:
+                    raise TrustError(
+                        f"分片 {index} 与名单头记录的不符：已拒绝，继续播放旧名单",
+                        f"shard {index} is not the one the playlist header names: refused; the old set plays on",
+                    )
+                data = self._download_target(updater, shard_info, part, MAX_SHARD_BYTES)
+            records.extend(decode_shard(data, channel=channel, index=index, count=len(header.shards)))
+            parts.append(part)
+        playlist = header.assemble(records)
+        return self._take(state, ref, SHARDED, playlist, tuple(parts))
+
+    def _unchanged(self, state: CacheState, ref: ObjectRef, layout: str) -> bool:
+        return (
+            state.playlist is not None
+            and state.layout == layout
+            and ref.sha256 == state.playlist.sha256
+            and self._complete(state)
+        )
+
+    def _check_version(self, version: int, state: CacheState) -> None:
+        if state.playlist is not None and version < state.playlist.version:
             raise TrustError(
-                f"名单版本 {playlist.version} 低于已播放的 {state.playlist.version}：已拒绝",
-                f"playlist version {playlist.version} is older than the playing {state.playlist.version}: refused",
+                f"名单版本 {version} 低于已播放的 {state.playlist.version}：已拒绝",
+                f"playlist version {version} is older than the playing {state.playlist.version}: refused",
             )
+
+    def _take(
+        self, state: CacheState, ref: ObjectRef, layout: str, playlist: Playlist, parts: tuple[ObjectRef, ...]
+    ) -> tuple[CacheState, int]:
+        """The state with the verified ``playlist`` (its photos fetched), not yet switched to."""
+        self._check_version(playlist.version, state)
         revocations = None
         if state.revocations is not None:
             revocation_data = self.cache.read(state.revocations)
@@ -406,9 +487,11 @@ class ScreenSync:
         if revocations is not None and playlist.version >= revocations.playlist_version:
             revoked = revocations.entry_ids()
         downloaded = self._fetch_photos(playlist.records, revoked)
+        # Beside the set in effect (never instead of it) until the switch: a failed sync collects nothing.
         self._playlists[ref.sha256] = playlist
+        self._parts[ref.sha256] = parts
         return state.with_changes(
-            playlist=ObjectRef(ref.sha256, ref.length, playlist.version), revoked=revoked
+            playlist=ObjectRef(ref.sha256, ref.length, playlist.version), revoked=revoked, layout=layout
         ), downloaded
 
     def _fetch_photos(self, records: Sequence[DebtorRecord], revoked: frozenset[str]) -> int:
@@ -444,24 +527,52 @@ class ScreenSync:
         return data
 
     def _complete(self, state: CacheState) -> bool:
-        """Whether every file of the set is on disk (the playlist and the photos of entries not revoked)."""
+        """Whether every file of the set is on disk (the playlist or its header and shards, and the photos
+        of entries not revoked)."""
         if state.playlist is None or not self.cache.has(state.playlist):
             return False
-        playlist = self._load_playlist(state.playlist)
-        return playlist is not None and all(
+        playlist = self._load_playlist(state.playlist, state.layout)
+        if playlist is None or not all(
+            self.cache.has(part) for part in self._parts.get(state.playlist.sha256, ())
+        ):
+            return False
+        return all(
             self.cache.has(ObjectRef(record.photo.sha256, record.photo.length))
             for record in playlist.records
             if record.photo is not None and record.entry_id not in state.revoked
         )
+
+    def _drop_revoked(self, state: CacheState) -> None:
+        """After a takedown, delete the photos of the entries now revoked, and nothing else.
+
+        A full collect here would also delete what an interrupted full sync had fetched for a newer set (a
+        photo deadline on a slow link, a power cut), and the next full sync would start from nothing again;
+        those objects are collected only after a full sync (``_collect``).
+        """
+        playlist = self._load_playlist(state.playlist, state.layout)
+        if playlist is None or not state.revoked:
+            return
+        drop = {
+            r.photo.sha256 for r in playlist.records if r.photo is not None and r.entry_id in state.revoked
+        }
+        drop -= {
+            r.photo.sha256
+            for r in playlist.records
+            if r.photo is not None and r.entry_id not in state.revoked
+        }
+        if drop:
+            self.cache.discard(drop)
 
     def _collect(self, state: CacheState) -> None:
         keep: set[str] = set()
         for ref in (state.playlist, state.revocations):
             if ref is not None:
                 keep.add(ref.sha256)
-        playlist = self._load_playlist(state.playlist)
+        playlist = self._load_playlist(state.playlist, state.layout)
         if state.playlist is not None and playlist is None:
             return  # the playlist is being fetched again; its photos stay meanwhile
+        if state.playlist is not None:
+            keep.update(part.sha256 for part in self._parts.get(state.playlist.sha256, ()))
         if playlist is not None:
             keep.update(
                 record.photo.sha256

@@ -34,9 +34,8 @@ from typing import Protocol, TextIO
 from tuf.api.exceptions import DownloadHTTPError, UnsignedMetadataError
 from tuf.api.metadata import Metadata, Root
 
-from signage.core.errors import ContentError
-from signage.core.playlist import Playlist, decode_playlist
-from signage.sync.cache import ContentCache, ObjectRef
+from signage.core.playlist import Playlist
+from signage.sync.cache import ContentCache, ObjectRef, read_playlist
 from signage.sync.config import PlayerConfig, load_player_config
 
 #: Below this much free space on the cache's filesystem the report warns: a new playlist with its
@@ -199,11 +198,9 @@ def _missing_objects(cache: ContentCache, channel: str) -> tuple[list[str], Play
     for role, ref in (("playlist", state.playlist), ("revocations", state.revocations)):
         if ref is not None and not cache.has(ref):
             missing.append(role)
-    if state.playlist is not None:
-        data = cache.read(state.playlist)
-        if data is not None:
-            with contextlib.suppress(ContentError):
-                playlist = decode_playlist(data, channel=channel)
+    read = read_playlist(cache, state.playlist, state.layout, channel)
+    if read is not None:
+        playlist = read[0]
     if playlist is not None:
         for record in playlist.records:
             photo = record.photo

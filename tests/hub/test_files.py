@@ -244,6 +244,10 @@ def test_request_parts(path_info: str, expected: tuple[str, ...] | None):
         (("metadata", "3.targets.json"), IMMUTABLE),
         (("metadata", "3.snapshot.json"), IMMUTABLE),
         (("targets", "channels", "x", "abc.playlist.json"), IMMUTABLE),
+        # The sharded playlist: hashed-bin metadata, headers and shards are all written once.
+        (("metadata", "7.bins-3f.json"), IMMUTABLE),
+        (("targets", "channels", "x", "abc.header.json"), IMMUTABLE),
+        (("targets", "channels", "x", "shards", "abc.0007.json"), IMMUTABLE),
         (("photos", "abc"), IMMUTABLE),
     ],
 )

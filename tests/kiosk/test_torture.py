@@ -72,12 +72,17 @@ import pytest
 import requests
 
 from signage.core.errors import UsageError
-from signage.core.playlist import decode_playlist
 from signage.demo import xvfb
 from signage.operator.hub.screens.ingest import hash_token, new_token
 from signage.operator.hub.serve import make_hub
-from signage.operator.publish.channel import ChannelSettings, publish_channel, revoke_entries
-from signage.operator.publish.repo import OperatorRepository, playlist_path
+from signage.operator.publish.channel import (
+    ChannelSettings,
+    current_playlist,
+    publish_channel,
+    revoke_entries,
+)
+from signage.operator.publish.repo import OperatorRepository
+from signage.operator.publish.sharded import live_info
 from signage.sync.client import ScreenSync, StateLog, SyncResult, SyncState
 from signage.sync.config import PlayerConfig, load_player_config
 from signage.sync.fetcher import HttpFetcher
@@ -182,12 +187,12 @@ class World:
         return result.version
 
     def published(self) -> tuple[str, list[str]]:
-        """The playlist target's sha256 and its entry ids."""
-        target = self.repository.targets().signed.targets[playlist_path(CHANNEL)]
-        data = self.repository.read_target(playlist_path(CHANNEL))
-        assert data is not None
-        ids = [record.entry_id for record in decode_playlist(data, channel=CHANNEL).records]
-        return target.hashes["sha256"], ids
+        """The live playlist target's sha256 (its header's, as screens that moved over name it) and its entry
+        ids."""
+        target = live_info(self.repository, CHANNEL)
+        playlist = current_playlist(self.repository, CHANNEL)
+        assert target is not None and playlist is not None
+        return target.hashes["sha256"], [record.entry_id for record in playlist.records]
 
 
 def _subset(source: Path, target: Path) -> Path:

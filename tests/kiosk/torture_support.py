@@ -46,8 +46,7 @@ from typing import IO, TextIO
 
 import requests
 
-from signage.core.playlist import decode_playlist
-from signage.sync.cache import ContentCache, ObjectRef
+from signage.sync.cache import ContentCache, ObjectRef, read_playlist
 from signage.sync.client import ScreenSync
 from signage.sync.config import PlayerConfig
 from signage.sync.fetcher import HttpFetcher
@@ -308,12 +307,14 @@ def verify_cache(config: PlayerConfig) -> CacheCheck:
     verified = 0
     version = None
     if state.playlist is not None:
-        data = cache.read(state.playlist)
-        if data is None:
-            problems.append(f"playlist {state.playlist.sha256[:12]} missing or damaged")
+        read = read_playlist(cache, state.playlist, state.layout, config.channel)
+        if read is None:
+            problems.append(
+                f"playlist {state.playlist.sha256[:12]} (or one of its shards) missing or damaged"
+            )
         else:
-            verified += 1
-            playlist = decode_playlist(data, channel=config.channel)
+            playlist, parts = read
+            verified += 1 + len(parts)
             version = playlist.version
             for record in playlist.records:
                 if record.photo is None or record.entry_id in state.revoked:

@@ -163,7 +163,7 @@ def test_encoding_is_deterministic_and_compact():
 
 def test_playlist_document_fields():
     doc = document()
-    assert doc["format"] == "signage.core.playlist" and doc["format_version"] == FORMAT_VERSION == 1
+    assert doc["format"] == "signage.playlist" and doc["format_version"] == FORMAT_VERSION == 1
     assert doc["channel"] == CHANNEL and doc["version"] == 7
     assert doc["issued"] == "2026-11-26T04:00:00Z"
     assert doc["sample"] is True and doc["utc_offset_minutes"] == 480

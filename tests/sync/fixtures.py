@@ -251,6 +251,7 @@ def make_screen_fixture(hub: FaultServer, operator: Operator, tmp_path: Path) ->
         # milliseconds); a fault that must hit them stays silent or trickles for far longer.
         read_timeout: float = 2.0,
         deadline: float = 5.0,
+        sharded: bool = True,
     ) -> Screen:
         session = requests.Session()
         # A proxy from the environment must not see requests meant for 127.0.0.1.
@@ -266,7 +267,7 @@ def make_screen_fixture(hub: FaultServer, operator: Operator, tmp_path: Path) ->
             root=operator.metadata / "1.root.json",
             cache_dir=cache_dir,
         )
-        sync = ScreenSync(config, fetcher=fetcher, clock=clock)
+        sync = ScreenSync(config, fetcher=fetcher, clock=clock, sharded=sharded)
         return Screen(sync, clock, fetcher, cache_dir, StateLog(logging.getLogger(f"tests.screen.{name}")))
 
     yield make
@@ -278,6 +279,18 @@ def make_screen_fixture(hub: FaultServer, operator: Operator, tmp_path: Path) ->
 def screen_fixture(make_screen: ScreenFactory, hub: FaultServer) -> Screen:
     """A screen that has synced the first publish: A1 and A2 on show."""
     screen = make_screen()
+    result = screen.poll()
+    assert result.state is SyncState.UPDATED, result
+    assert screen.shown() == ["A1", "A2"]
+    hub.wait_idle()
+    return screen
+
+
+@pytest.fixture(name="old_screen")
+def old_screen_fixture(make_screen: ScreenFactory, hub: FaultServer) -> Screen:
+    """A screen reading only the single-file playlist, as screens did before the sharded form, that has
+    synced the first publish: the attacks on that path must still fail while the hub publishes it."""
+    screen = make_screen(name="old", sharded=False)
     result = screen.poll()
     assert result.state is SyncState.UPDATED, result
     assert screen.shown() == ["A1", "A2"]
@@ -310,12 +323,13 @@ class Mount:
 
 @pytest.fixture(name="tiny_tmpfs")
 def tiny_tmpfs_fixture(tmp_path: Path) -> Iterator[Mount]:
-    """A 64 KiB tmpfs, unmounted after the test; skipped where mounting is not permitted."""
+    """A 256 KiB tmpfs (a set of a few dozen small files: header, shards, bins, photos, 4 KiB each on tmpfs),
+    unmounted after the test; skipped where mounting is not permitted."""
     path = tmp_path / "tmpfs"
     path.mkdir()
     try:
         subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs", str(path)],
+            ["mount", "-t", "tmpfs", "-o", "size=256k,mode=0755", "tmpfs", str(path)],
             check=True,
             capture_output=True,
             timeout=10,

@@ -29,6 +29,7 @@ from tests.sync.fixtures import (  # noqa: F401 (the *_fixture names are fixture
     hub_fixture,
     make_screen_fixture,
     mark,
+    old_screen_fixture,
     operator_fixture,
     real_now,
     refused,
@@ -56,25 +57,25 @@ def served_path(operator, target: str) -> str:
 # --- arbitrary content -------------------------------------------------------------------------------
 
 
-def test_playlist_changed_on_the_hub_is_refused(operator, hub, screen, caplog):
+def test_playlist_changed_on_the_hub_is_refused(operator, hub, old_screen, caplog):
     operator.publish(SECOND_ROWS)
     served = operator.target_file(playlist_path(CHANNEL))
     original = served.read_bytes()
     # Same length, one name changed: only the signed hash can tell.
     served.write_bytes(original.replace("林小雨".encode(), "林小云".encode(), 1))
     since = mark(hub)
-    refused(screen, caplog, state=SyncState.REFUSED, says="length or hash mismatch")
+    refused(old_screen, caplog, state=SyncState.REFUSED, says="length or hash mismatch")
     assert not [path for path in requested(hub, since) if path.startswith("/photos/")]
     served.write_bytes(original)
-    assert screen.poll().state is SyncState.UPDATED
-    assert screen.shown() == ["A1", "A2", "A3"]
+    assert old_screen.poll().state is SyncState.UPDATED
+    assert old_screen.shown() == ["A1", "A2", "A3"]
 
 
-def test_playlist_grown_on_the_hub_is_cut_off_at_its_signed_length(operator, hub, screen, caplog):
+def test_playlist_grown_on_the_hub_is_cut_off_at_its_signed_length(operator, hub, old_screen, caplog):
     operator.publish(SECOND_ROWS)
     served = operator.target_file(playlist_path(CHANNEL))
     served.write_bytes(served.read_bytes() + b" " * 4096)
-    result = refused(screen, caplog, state=SyncState.OFFLINE, says="length limit")
+    result = refused(old_screen, caplog, state=SyncState.OFFLINE, says="length limit")
     assert result.bytes_received < 64 * 1024
 
 
@@ -126,15 +127,15 @@ def test_rollback_to_an_older_timestamp_is_refused(operator, hub, screen, caplog
     assert screen.shown() == ["A1", "A2", "A3"]
 
 
-def test_playlist_re_signed_at_an_older_version_is_refused(operator, hub, screen, caplog):
+def test_playlist_re_signed_at_an_older_version_is_refused(operator, hub, old_screen, caplog):
     first = operator.playlist_bytes()
     operator.publish(SECOND_ROWS)
-    assert screen.poll().state is SyncState.UPDATED
+    assert old_screen.poll().state is SyncState.UPDATED
     # A repository restored from an old backup, or a stolen targets key: the old list, freshly signed.
     with operator.repo.locked():
         operator.repo.put_targets({playlist_path(CHANNEL): first}, now=operator.now)
-    refused(screen, caplog, state=SyncState.REFUSED, says="older than the playing 2")
-    assert screen.shown() == ["A1", "A2", "A3"]
+    refused(old_screen, caplog, state=SyncState.REFUSED, says="older than the playing 2")
+    assert old_screen.shown() == ["A1", "A2", "A3"]
 
 
 def test_expired_timestamp_is_refused_and_the_old_bound_still_holds(operator, hub, screen, caplog):
@@ -149,9 +150,9 @@ def test_expired_timestamp_is_refused_and_the_old_bound_still_holds(operator, hu
 
 
 @pytest.mark.parametrize("attack", ["photo swapped", "playlist cut off"])
-def test_a_blocked_new_set_does_not_keep_the_old_one_fresh(operator, hub, screen, attack):
+def test_a_blocked_new_set_does_not_keep_the_old_one_fresh(operator, hub, old_screen, attack):
     """Breaking only the big downloads must not freeze a screen on a superseded list for good."""
-    verified_until = screen.current().verified_until
+    verified_until = old_screen.current().verified_until
     # A corrected export drops A2; it is signed an hour later, so its timestamp expires later too.
     operator.publish([row(1, "p1.jpg"), row(3, "p3.jpg")], now=operator.now + dt.timedelta(hours=1))
     if attack == "photo swapped":
@@ -159,15 +160,15 @@ def test_a_blocked_new_set_does_not_keep_the_old_one_fresh(operator, hub, screen
         photo.write_bytes(bytes(reversed(photo.read_bytes())))
     else:
         hub.set_fault(served_path(operator, playlist_path(CHANNEL)), Fault(endless=True))
-    assert screen.poll().state in (SyncState.REFUSED, SyncState.OFFLINE)
-    assert screen.shown() == ["A1", "A2"]
-    assert screen.current().verified_until == verified_until
+    assert old_screen.poll().state in (SyncState.REFUSED, SyncState.OFFLINE)
+    assert old_screen.shown() == ["A1", "A2"]
+    assert old_screen.current().verified_until == verified_until
 
 
 # --- mix and match -----------------------------------------------------------------------------------
 
 
-def test_another_channels_playlist_at_this_channels_path_is_refused(operator, hub, screen, caplog):
+def test_another_channels_playlist_at_this_channels_path_is_refused(operator, hub, old_screen, caplog):
     operator.publish([row(7, "p4.jpg")], channel=OTHER_CHANNEL)
     operator.publish(SECOND_ROWS)
     # A hub (or a man in the middle) answers c1's request with c2's genuine, signed playlist.
@@ -175,12 +176,12 @@ def test_another_channels_playlist_at_this_channels_path_is_refused(operator, hu
         served_path(operator, playlist_path(CHANNEL)),
         Fault(body=operator.playlist_bytes(OTHER_CHANNEL)),
     )
-    refused(screen, caplog, state=SyncState.REFUSED, says="length or hash mismatch")
+    refused(old_screen, caplog, state=SyncState.REFUSED, says="length or hash mismatch")
 
 
 @pytest.mark.parametrize("document", ["playlist", "revocations"])
 def test_another_channels_document_signed_for_this_channel_is_refused(
-    operator, hub, screen, caplog, document
+    operator, hub, old_screen, caplog, document
 ):
     operator.publish([row(7, "p4.jpg")], channel=OTHER_CHANNEL)
     # The operator's mistake (or a stolen targets key): c2's document signed under c1's target path.
@@ -189,8 +190,8 @@ def test_another_channels_document_signed_for_this_channel_is_refused(
     assert other is not None
     with operator.repo.locked():
         operator.repo.put_targets({path(CHANNEL): other}, now=operator.now)
-    refused(screen, caplog, state=SyncState.REFUSED, says=f"not this screen's '{CHANNEL}'")
-    assert "A7" not in screen.shown()
+    refused(old_screen, caplog, state=SyncState.REFUSED, says=f"not this screen's '{CHANNEL}'")
+    assert "A7" not in old_screen.shown()
 
 
 def test_old_snapshot_at_the_new_snapshots_path_is_refused(operator, hub, screen, caplog):
@@ -205,7 +206,7 @@ def test_old_snapshot_at_the_new_snapshots_path_is_refused(operator, hub, screen
 
 
 @pytest.mark.parametrize("what", ["next root", "timestamp", "snapshot", "targets", "playlist", "photo"])
-def test_endless_data_is_cut_off(operator, hub, screen, caplog, what):
+def test_endless_data_is_cut_off(operator, hub, old_screen, caplog, what):
     operator.publish(SECOND_ROWS)
     snapshot = operator.repo.snapshot().signed
     targets = operator.repo.targets().signed
@@ -234,7 +235,7 @@ def test_endless_data_is_cut_off(operator, hub, screen, caplog, what):
     path, limit = cases[what]
     hub.set_fault(path, Fault(endless=True))
     since = mark(hub)
-    result = refused(screen, caplog, state=SyncState.OFFLINE, says="length limit")
+    result = refused(old_screen, caplog, state=SyncState.OFFLINE, says="length limit")
     assert requested(hub, since).count(path) == 1
     # bytes_received counts the whole sync; the other answers of this poll were read whole (timestamp,
     # snapshot, ... before the endless one), so what was read of the endless answer alone is the rest.
@@ -242,7 +243,7 @@ def test_endless_data_is_cut_off(operator, hub, screen, caplog, what):
     endless = result.bytes_received - whole
     # Read past its limit, and by at most one read: python-tuf stops at the first chunk that goes over
     # (one read is at most the fetcher's chunk_size); a photo's read asks for one byte past its length.
-    over = 1 if what == "photo" else screen.fetcher.chunk_size
+    over = 1 if what == "photo" else old_screen.fetcher.chunk_size
     assert limit < endless <= limit + over, (whole, endless, limit)
 
 

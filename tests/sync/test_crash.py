@@ -33,6 +33,7 @@ import datetime as dt
 import hashlib
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -47,12 +48,13 @@ import pytest
 import requests
 from tuf.api.metadata import Metadata, Timestamp
 
-from signage.core.playlist import Playlist, decode_playlist
+from signage.core.playlist import Playlist
 from signage.operator.fictional import portrait
 from signage.operator.hub.files import make_app
 from signage.operator.hub.server import Hub
 from signage.operator.publish.channel import ChannelSettings, publish_channel, revoke_entries
-from signage.operator.publish.repo import OperatorRepository, playlist_path, revocations_path
+from signage.operator.publish.repo import OperatorRepository, header_path, revocations_path
+from signage.operator.publish.sharded import read_header, read_playlist
 from signage.sync.cache import ContentCache, ObjectRef
 from signage.sync.client import ScreenSync, SyncState
 from signage.sync.config import PlayerConfig
@@ -78,6 +80,8 @@ PHOTO_CHUNK = 4096
 TAKEDOWN_FIRST = "old+takedown"
 CACHE_FILES = frozenset({"tuf", "objects", "current.json", "clock.json"})
 TUF_FILES = frozenset({"root.json", "root_history", "timestamp.json", "snapshot.json", "targets.json"})
+#: python-tuf's copies of the hashed bins it followed to the shards.
+BIN_FILE = re.compile(r"bins-[0-9a-f]{2}\.json")
 
 
 def _now() -> dt.datetime:
@@ -89,7 +93,8 @@ class Version:
     """What a screen holds once it has applied one published version.
 
     Attributes:
-        playlist: The playlist target.
+        playlist: The playlist's header target (screens read the sharded form).
+        parts: Its shards.
         revocations: The revocations target.
         decoded: The playlist itself.
         shown: The entry ids ``current()`` shows, in order.
@@ -97,6 +102,7 @@ class Version:
     """
 
     playlist: ObjectRef
+    parts: tuple[ObjectRef, ...]
     revocations: ObjectRef
     decoded: Playlist
     shown: tuple[str, ...]
@@ -133,19 +139,21 @@ def _published(repository: OperatorRepository, revoked: frozenset[str]) -> Versi
     targets = repository.targets().signed.targets
     playlist, revocations = (
         ObjectRef(targets[path].hashes["sha256"], targets[path].length)
-        for path in (playlist_path(CHANNEL), revocations_path(CHANNEL))
+        for path in (header_path(CHANNEL), revocations_path(CHANNEL))
     )
-    data = repository.read_target(playlist_path(CHANNEL))
-    assert data is not None
-    decoded = decode_playlist(data, channel=CHANNEL)
+    header = read_header(repository, CHANNEL)
+    decoded = read_playlist(repository, CHANNEL)
+    assert header is not None and decoded is not None
+    parts = tuple(ObjectRef(ref.sha256, ref.length) for ref in header.shards if ref is not None)
     kept = [record for record in decoded.records if record.entry_id not in revoked]
     photos = {record.photo.sha256 for record in kept if record.photo is not None}
     return Version(
         playlist=playlist,
+        parts=parts,
         revocations=revocations,
         decoded=decoded,
         shown=tuple(record.entry_id for record in kept),
-        objects=frozenset({playlist.sha256, revocations.sha256} | photos),
+        objects=frozenset({playlist.sha256, revocations.sha256} | {part.sha256 for part in parts} | photos),
     )
 
 
@@ -187,7 +195,7 @@ def world(tmp_path: Path, fault_server: FaultServer) -> Iterator[World]:
         fault_server.serve_dir(repository.public)
         fault_server.set_fault("/metadata/timestamp.json", Fault(chunk_delay=METADATA_PAUSE))
         for path, ref in (
-            (playlist_path(CHANNEL), new.playlist),
+            (header_path(CHANNEL), new.playlist),
             (revocations_path(CHANNEL), new.revocations),
         ):
             folder, name = path.rsplit("/", 1)
@@ -255,7 +263,7 @@ def _check_set(world: World, cache: Path) -> str:
     assert kind is not None, f"the pointer names neither set: {state}"
     version = new if kind == "new" else old
     assert state.revoked == (frozenset() if kind == "old" else {REVOKED}), f"{kind}: revoked {state.revoked}"
-    named = [state.playlist, state.revocations]
+    named = [state.playlist, state.revocations, *version.parts]
     named += [
         ObjectRef(record.photo.sha256, record.photo.length)
         for record in version.decoded.records
@@ -285,7 +293,11 @@ def _check_recovers(world: World, cache: Path) -> list[str]:
     assert result.ok, result
     assert _check_set(world, cache) == "new"
     _assert_only(world.new, cache)
-    leftovers = [f"tuf/{path.name}" for path in (cache / "tuf").iterdir() if path.name not in TUF_FILES]
+    leftovers = [
+        f"tuf/{path.name}"
+        for path in (cache / "tuf").iterdir()
+        if path.name not in TUF_FILES and not BIN_FILE.fullmatch(path.name)
+    ]
     return leftovers + [path.name for path in cache.iterdir() if path.name not in CACHE_FILES]
 
 

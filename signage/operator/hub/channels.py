@@ -34,7 +34,7 @@ class RepositoryChannels:
 
     def __call__(self) -> dict[str, ChannelState]:
         """Channel id -> what it publishes now."""
-        from signage.operator.publish.repo import playlist_path, revocations_path
+        from signage.operator.publish.repo import header_path, playlist_path, revocations_path
 
         with self._lock:
             targets = self._repository.targets().signed.targets
@@ -45,13 +45,13 @@ class RepositoryChannels:
             }
             channels = {}
             for channel in sorted(names):
-                playlist = targets.get(playlist_path(channel))
+                # The sharded header when there is one (the single file may be turned off), else the file.
+                path = header_path(channel) if header_path(channel) in targets else playlist_path(channel)
+                playlist = targets.get(path)
                 revocations = targets.get(revocations_path(channel))
                 playlist_version = None
                 if playlist is not None:
-                    playlist_version = self._playlist_version(
-                        playlist_path(channel), playlist.hashes["sha256"]
-                    )
+                    playlist_version = self._playlist_version(path, playlist.hashes["sha256"])
                 current = 0
                 sets: dict[int, frozenset[str]] = {}
                 if revocations is not None:

@@ -7,6 +7,9 @@ identity: a later publish cannot bring a revoked debtor back, whatever the expor
 number; the row is refused with the takedown's when, why and who, and the rest is published. A row that
 differs from a takedown by one character of the case number or of the ID (a typo) is refused too, unless
 the operator confirms it is a different case. Every act is appended to ``DIR/history.jsonl``.
+
+A publish writes the playlist sharded (``signage.operator.publish.sharded``) and, while the channel's
+``legacy_playlist`` setting is on (the default), as one file too, for screens not yet moved over.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from signage.core.playlist import (
     Revocation,
     Revocations,
     clean_notice_body,
+    decode_header,
     decode_playlist,
     decode_records,
     decode_revocations,
@@ -50,13 +54,13 @@ from signage.core.rules.idcard import MaskPolicy
 from signage.core.rules.text import clean_text
 from signage.operator.importer import ImportOptions, import_file
 from signage.operator.photos import DirectorySink
-from signage.operator.publish import lookup
+from signage.operator.publish import lookup, sharded
 from signage.operator.publish.ledger import Ledger, Takedown, append_history
-from signage.operator.publish.repo import OperatorRepository, playlist_path, revocations_path
+from signage.operator.publish.repo import OperatorRepository, header_path, playlist_path, revocations_path
 from signage.operator.report import ImportReport, Problem, Severity
 
 _WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_SETTINGS_KEYS = {"qr_hosts", "sample", "utc_offset_hours", "daypart", "notice"}
+_SETTINGS_KEYS = {"qr_hosts", "sample", "utc_offset_hours", "daypart", "notice", "legacy_playlist"}
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,9 @@ class ChannelSettings:
         utc_offset: Local time of the channel's screens.
         dayparts: Windows for debtor slides; empty means all day.
         notices: Operator notices.
+        legacy_playlist: Also publish the playlist as one file (``channels/<ID>/playlist.json``) for
+            screens that do not read the sharded form yet; turn it off (``legacy_playlist = false``) once
+            every screen of the channel runs a version that does.
     """
 
     qr_hosts: frozenset[str] = frozenset({"zxgk.court.gov.cn"})
@@ -76,6 +83,7 @@ class ChannelSettings:
     utc_offset: dt.timedelta = CHINA_STANDARD_TIME
     dayparts: tuple[Daypart, ...] = ()
     notices: tuple[Notice, ...] = field(default=())
+    legacy_playlist: bool = True
 
 
 @dataclass
@@ -111,10 +119,10 @@ def live_state(repository: OperatorRepository, channel: str) -> tuple[int, str]:
     What a reviewer saw is compared with it before signing (the hash alone identifies the playlist; the
     version is for the message).
     """
-    info = repository.targets().signed.targets.get(playlist_path(channel))
+    info = sharded.live_info(repository, channel)
     if info is None:
         return 0, ""
-    return _current_version(repository, playlist_path(channel)), str(info.hashes.get("sha256", ""))
+    return sharded.live_version(repository, channel), str(info.hashes.get("sha256", ""))
 
 
 def check_channel_id(channel: str) -> str:
@@ -150,6 +158,7 @@ def load_channel_settings(path: Path) -> ChannelSettings:
             utc_offset=_offset(document.get("utc_offset_hours", 8)),
             dayparts=tuple(_daypart(item) for item in document.get("daypart", [])),
             notices=tuple(_notice(item) for item in document.get("notice", [])),
+            legacy_playlist=_boolean(document.get("legacy_playlist", True), "legacy_playlist"),
         )
     except RuleViolation as violation:
         raise ConfigError(
@@ -411,7 +420,7 @@ def _sign_playlist(
     """Sign ``records`` as the next playlist with every takedown listed; the caller holds the lock."""
     playlist = Playlist(
         channel=channel,
-        version=_current_version(repository, playlist_path(channel)) + 1,
+        version=sharded.live_version(repository, channel) + 1,
         issued=now,
         records=records,
         notices=settings.notices,
@@ -420,10 +429,11 @@ def _sign_playlist(
         utc_offset=settings.utc_offset,
         sample=settings.sample,
     )
-    encoded = encode_playlist(playlist)
+    files, remove = sharded.playlist_files(repository, playlist, legacy=settings.legacy_playlist)
     # Sign only what every screen will accept: the screens' own decoder is the judge.
     try:
-        decode_playlist(encoded, channel=channel)
+        decode_playlist(files.get(playlist_path(channel)) or encode_playlist(playlist), channel=channel)
+        decode_header(files[header_path(channel)], channel=channel)
     except ContentError as error:
         raise ConfigError(
             f"频道设置或内容不合格，屏幕会拒绝，未发布：{error.zh}",
@@ -451,10 +461,8 @@ def _sign_playlist(
                 atomic_write(target, _photo_bytes(photos_from, ref))
                 copied.append(target)
         fsync_directory(repository.photos_dir)
-        repository.put_targets(
-            {playlist_path(channel): encoded, revocations_path(channel): encode_revocations(revocations)},
-            now=now,
-        )
+        files[revocations_path(channel)] = encode_revocations(revocations)
+        repository.put_targets(files, now=now, remove=remove)
     except BaseException:
         for target in copied:
             target.unlink(missing_ok=True)
@@ -481,8 +489,7 @@ def _photo_bytes(folder: Path, ref: PhotoRef) -> bytes:
 
 def current_playlist(repository: OperatorRepository, channel: str) -> Playlist | None:
     """The channel's current signed playlist, decoded, or ``None`` when it was never published."""
-    data = repository.read_target(playlist_path(channel))
-    return None if data is None else decode_playlist(data, channel=channel)
+    return sharded.read_playlist(repository, channel)
 
 
 def published_channels(repository: OperatorRepository) -> list[str]:
@@ -660,7 +667,12 @@ def _history_entry(record: DebtorRecord) -> dict[str, str]:
 def collect_photos(repository: OperatorRepository) -> int:
     """Delete served photos no kept playlist references; returns how many were deleted."""
     referenced: set[str] = set()
-    for playlist_file in repository.targets_dir.glob("channels/*/*.playlist.json"):
+    # Single files and shards alike: a photo stays while any kept file of either form names it.
+    kept = [
+        *repository.targets_dir.glob("channels/*/*.playlist.json"),
+        *repository.targets_dir.glob("channels/*/shards/*.json"),
+    ]
+    for playlist_file in kept:
         for record in json.loads(playlist_file.read_bytes())["records"]:
             if record["photo"]:
                 referenced.add(record["photo"]["sha256"])

@@ -7,16 +7,29 @@ Layout of a repository directory ``DIR``::
     DIR/keys/              private keys, mode 0700, files 0600, never served; plain or encrypted
                            with a passphrase (``signage.operator.publish.keys``)
     DIR/public/            everything the hub serves
-        metadata/          N.root.json, N.targets.json, N.snapshot.json, timestamp.json
-        targets/           channels/<ID>/<sha256>.playlist.json, …/<sha256>.revocations.json
+        metadata/          N.root.json, N.targets.json, N.snapshot.json, timestamp.json,
+                           N.bins-XX.json (the hashed bins, below)
+        targets/           channels/<ID>/<sha256>.header.json, …/shards/<sha256>.NNNN.json (the playlist,
+                           sharded), …/<sha256>.playlist.json (the same list as one file, for screens
+                           not yet moved over), …/<sha256>.revocations.json
         photos/<sha256>    content-addressed JPEGs, referenced from playlists by hash and length
 
 Roles and keys (Ed25519): *root* (keep it offline; only init and key rotation need it), *targets* (the
 operator's approval: every publish and revoke), *snapshot* and *timestamp* (online keys the hub uses to
 re-sign every hour). Only targets-signed content names people, so a stolen online key cannot add anyone.
 
-Every file is written atomically, and in the order screens read backwards: target files first, then
-targets, snapshot, and ``timestamp.json`` last, so a screen never sees metadata naming a missing file.
+Hashed bins (TUF's hashed-bin delegation, PEP 458): the top-level targets metadata lists the small
+targets (headers, revocations, single-file playlists) and delegates every other path, by the SHA-256 of
+the path, to :data:`BINS` succinct roles ``bins-00`` … ``bins-3f``; the shards live there. A publish that
+changes one shard re-signs one bin, so a screen downloads that bin's metadata, not a list of every shard
+of every channel. The bins are signed with the targets key, not a key of their own: what they list names
+people, so signing them is the operator's approval exactly as signing targets is (PyPI gives its bins an
+online key because it publishes unattended; a court clerk publishes by hand). A key rotation of targets
+moves the delegation to the new key and re-signs every bin.
+
+Every file is written atomically, and in the order screens read backwards: target files first, then the
+bins, targets, snapshot, and ``timestamp.json`` last, so a screen never sees metadata naming a missing
+file.
 """
 
 from __future__ import annotations
@@ -27,17 +40,19 @@ import fcntl
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from securesystemslib.signer import CryptoSigner
 from tuf.api.metadata import (
+    Delegations,
     Metadata,
     MetaFile,
     Root,
     Snapshot,
+    SuccinctRoles,
     TargetFile,
     Targets,
     Timestamp,
@@ -46,10 +61,12 @@ from tuf.api.serialization.json import JSONSerializer
 
 from signage.core.errors import ConfigError, RepositoryError
 from signage.core.fsutil import atomic_write, fsync_directory
+from signage.core.playlist import header_path as header_path
 
 # Re-exported: the operator side has always asked the repository for these paths.
 from signage.core.playlist import playlist_path as playlist_path
 from signage.core.playlist import revocations_path as revocations_path
+from signage.core.playlist import shard_path as shard_path
 from signage.operator.publish.keys import check_passphrase, load_private_key, private_pem
 
 ROLES = ("root", "targets", "snapshot", "timestamp")
@@ -67,6 +84,20 @@ SNAPSHOT_LIFETIME = dt.timedelta(days=7)
 KEEP_PLAYLISTS = 2
 _SERIALIZER = JSONSerializer(compact=True)
 _VERSIONED = re.compile(r"(\d+)\.root\.json")
+#: Hashed bins: 2**6 = 64 succinct roles. A screen fetches only the bins holding shards it lacks; the
+#: snapshot lists every bin (about 40 bytes each), and with 256 shards a channel puts some 4 in each bin.
+BIN_BITS = 6
+BINS = 2**BIN_BITS
+BIN_PREFIX = "bins"
+#: Bins outlive the top-level targets by 30 days and are re-signed once less than a targets lifetime is
+#: left, so a bin untouched by publishes never expires before the targets metadata that delegates to it.
+BINS_LIFETIME = TARGETS_LIFETIME + dt.timedelta(days=30)
+_DELEGATED = re.compile(r"channels/[^/]+/shards/[^/]+")
+
+
+def is_delegated(path: str) -> bool:
+    """Whether a target path is listed in a hashed bin rather than the top-level targets."""
+    return _DELEGATED.fullmatch(path) is not None
 
 
 @dataclass(frozen=True)
@@ -200,13 +231,30 @@ class OperatorRepository:
         version = self.snapshot().signed.meta["targets.json"].version
         return Metadata[Targets].from_file(str(self.metadata_dir / f"{version}.targets.json"))
 
+    def bin(self, name: str) -> Metadata[Targets]:
+        """The current metadata of hashed bin ``name`` (``bins-3f``), the version the snapshot names."""
+        version = self.snapshot().signed.meta[f"{name}.json"].version
+        return Metadata[Targets].from_file(str(self.metadata_dir / f"{version}.{name}.json"))
+
+    def target_info(self, path: str) -> TargetFile | None:
+        """The current signed entry of a target, from the top-level targets or its hashed bin."""
+        targets = self.targets().signed
+        if not is_delegated(path):
+            return targets.targets.get(path)
+        roles = _succinct(targets)
+        if roles is None:
+            return None
+        return self.bin(roles.get_role_for_target(path)).signed.targets.get(path)
+
+    def target_file(self, path: str, info: TargetFile) -> Path:
+        """Where the target file ``info`` of ``path`` is served from."""
+        folder, name = os.path.split(path)
+        return self.targets_dir / folder / f"{info.hashes['sha256']}.{name}"
+
     def read_target(self, path: str) -> bytes | None:
         """The current content of a target (``channels/<ID>/playlist.json``), or ``None``."""
-        info = self.targets().signed.targets.get(path)
-        if info is None:
-            return None
-        folder, name = os.path.split(path)
-        return (self.targets_dir / folder / f"{info.hashes['sha256']}.{name}").read_bytes()
+        info = self.target_info(path)
+        return None if info is None else self.target_file(path, info).read_bytes()
 
     # --- writing -------------------------------------------------------------------------------------
 
@@ -226,26 +274,80 @@ class OperatorRepository:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def put_targets(self, files: dict[str, bytes], *, now: dt.datetime) -> Metadata[Targets]:
-        """Add or replace target files and sign new targets, snapshot and timestamp metadata.
+    def put_targets(
+        self, files: dict[str, bytes], *, now: dt.datetime, remove: Iterable[str] = ()
+    ) -> Metadata[Targets]:
+        """Add or replace target files, drop others, and sign new metadata: the hashed bins that changed
+        (or near expiry), targets, snapshot and timestamp.
 
         Args:
-            files: Target path -> content.
+            files: Target path -> content. Shard paths (:func:`is_delegated`) go to their hashed bin.
             now: The signing time; expiries count from it.
+            remove: Target paths to delist (their files stay until pruned).
         """
         targets = self.targets()
+        delegated = [path for path in (*files, *remove) if is_delegated(path)]
+        bins: dict[str, Metadata[Targets]] = {}
+        roles = _succinct(targets.signed)
+        if delegated and roles is None:
+            roles = self._delegate(targets, bins, now=now)
         for path, data in files.items():
-            folder, name = os.path.split(path)
             info = TargetFile.from_data(path, data, ["sha256"])
-            destination = self.targets_dir / folder
-            destination.mkdir(parents=True, exist_ok=True)
-            atomic_write(destination / f"{info.hashes['sha256']}.{name}", data)
-            targets.signed.targets[path] = info
+            destination = self.target_file(path, info)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            # Named by its hash: a file already there is this content, written whole (an unchanged shard).
+            if not destination.exists():
+                atomic_write(destination, data)
+            if not is_delegated(path):
+                targets.signed.targets[path] = info
+                continue
+            assert roles is not None
+            holder = self._bin_for_change(roles.get_role_for_target(path), bins)
+            if holder.signed.targets.get(path) != info:
+                holder.signed.targets[path] = info
+                holder.signatures.clear()  # marks the bin changed: it is signed again
+        for path in remove:
+            if not is_delegated(path):
+                targets.signed.targets.pop(path, None)
+            elif roles is not None:
+                holder = self._bin_for_change(roles.get_role_for_target(path), bins)
+                if holder.signed.targets.pop(path, None) is not None:
+                    holder.signatures.clear()
+        if roles is not None:
+            for name in roles.get_roles():
+                holder = self._bin_for_change(name, bins)
+                if holder.signed.expires - now < TARGETS_LIFETIME:
+                    holder.signatures.clear()
+        changed = {name: holder for name, holder in bins.items() if not holder.signatures}
+        for holder in changed.values():
+            holder.signed.version += 1
+            holder.signed.expires = now + BINS_LIFETIME
         targets.signed.version += 1
         targets.signed.expires = now + TARGETS_LIFETIME
-        self._commit(targets, now=now)
-        self._prune_targets(targets.signed)
+        self._commit(targets, now=now, bins=changed)
+        self._prune_targets()
         return targets
+
+    def _bin_for_change(self, name: str, bins: dict[str, Metadata[Targets]]) -> Metadata[Targets]:
+        if name not in bins:
+            bins[name] = self.bin(name)
+        return bins[name]
+
+    def _delegate(
+        self, targets: Metadata[Targets], bins: dict[str, Metadata[Targets]], *, now: dt.datetime
+    ) -> SuccinctRoles:
+        """Delegate to the hashed bins (a repository made before them): every bin starts empty."""
+        keyid = self._signer("targets").public_key.keyid
+        roles = SuccinctRoles(keyids=[keyid], threshold=1, bit_length=BIN_BITS, name_prefix=BIN_PREFIX)
+        targets.signed.delegations = Delegations(
+            keys={keyid: self.root().signed.keys[keyid]}, roles=None, succinct_roles=roles
+        )
+        for name in roles.get_roles():
+            # No signature yet marks each as changed, so all are written, at version 0 + 1.
+            holder = Metadata(Targets(expires=now + BINS_LIFETIME))
+            holder.signed.version = 0
+            bins[name] = holder
+        return roles
 
     def refresh(self, *, now: dt.datetime) -> RefreshResult:
         """Re-sign timestamp (and snapshot when half its lifetime has passed) with the online keys."""
@@ -296,25 +398,49 @@ class OperatorRepository:
         # Re-sign everything below root with the keys now trusted, so screens verify with the new key.
         targets = self.targets()
         targets.signed.version += 1
-        self._commit(targets, now=now)
+        bins: dict[str, Metadata[Targets]] = {}
+        roles = _succinct(targets.signed)
+        if role == "targets" and roles is not None:
+            # The bins are signed with the targets key: the delegation moves to the new key, every bin too.
+            keyid = new_signer.public_key.keyid
+            assert targets.signed.delegations is not None
+            targets.signed.delegations.keys = {keyid: root.signed.keys[keyid]}
+            roles.keyids = [keyid]
+            for name in roles.get_roles():
+                holder = self.bin(name)
+                holder.signed.version += 1
+                bins[name] = holder
+        self._commit(targets, now=now, bins=bins)
         return new_signer.public_key.keyid
 
     # --- internals -----------------------------------------------------------------------------------
 
-    def _commit(self, targets: Metadata[Targets], *, now: dt.datetime) -> None:
-        targets.signatures.clear()
-        targets.sign(self._signer("targets"))
-        self._write_versioned(targets)
+    def _commit(
+        self,
+        targets: Metadata[Targets],
+        *,
+        now: dt.datetime,
+        bins: Mapping[str, Metadata[Targets]] | None = None,
+    ) -> None:
+        signer = self._signer("targets")
         previous = 0
+        meta: dict[str, MetaFile] = {}
         if (self.metadata_dir / "timestamp.json").exists():
             previous = self.timestamp().signed.snapshot_meta.version
-        snapshot = Metadata(
-            Snapshot(
-                version=previous + 1,
-                expires=now + SNAPSHOT_LIFETIME,
-                meta={"targets.json": MetaFile(version=targets.signed.version)},
-            )
-        )
+            meta = dict(self.snapshot().signed.meta)
+        # The bins before the targets that delegate to them: a screen never learns of a missing file.
+        for name, holder in (bins or {}).items():
+            holder.signatures.clear()
+            holder.sign(signer)
+            data = holder.to_bytes(_SERIALIZER)
+            atomic_write(self.metadata_dir / f"{holder.signed.version}.{name}.json", data)
+            # The length bounds the screen's download of the bin (python-tuf reads no byte past it).
+            meta[f"{name}.json"] = MetaFile(version=holder.signed.version, length=len(data))
+        targets.signatures.clear()
+        targets.sign(signer)
+        self._write_versioned(targets)
+        meta["targets.json"] = MetaFile(version=targets.signed.version)
+        snapshot = Metadata(Snapshot(version=previous + 1, expires=now + SNAPSHOT_LIFETIME, meta=meta))
         snapshot.sign(self._signer("snapshot"))
         self._write_versioned(snapshot)
         self._sign_timestamp(snapshot.signed.version, now=now)
@@ -361,10 +487,27 @@ class OperatorRepository:
             )
         return signer
 
-    def _prune_targets(self, targets: Targets) -> None:
-        """Delete target files older than the last :data:`KEEP_PLAYLISTS` of each target path."""
-        current = {f"{info.hashes['sha256']}.{Path(path).name}" for path, info in targets.targets.items()}
-        for folder in {str(Path(path).parent) for path in targets.targets}:
+    def all_targets(self) -> dict[str, TargetFile]:
+        """Every current target: the top-level targets' and every hashed bin's."""
+        targets = self.targets().signed
+        found = dict(targets.targets)
+        roles = _succinct(targets)
+        if roles is not None:
+            for name in roles.get_roles():
+                found.update(self.bin(name).signed.targets)
+        return found
+
+    def _prune_targets(self) -> None:
+        """Delete target files older than the last :data:`KEEP_PLAYLISTS` of each target path.
+
+        Shards go with their headers instead: a shard file stays while a kept header names it (the
+        current one, or the previous, for screens part-way through a sync of the previous version), so an
+        unchanged shard keeps its one file however many publishes pass.
+        """
+        infos = self.all_targets()
+        current = {f"{info.hashes['sha256']}.{Path(path).name}" for path, info in infos.items()}
+        folders = {str(Path(path).parent) for path in infos if not is_delegated(path)}
+        for folder in folders:
             directory = self.targets_dir / folder
             files = sorted(
                 (p for p in directory.iterdir() if p.is_file() and not p.name.startswith(".")),
@@ -382,6 +525,21 @@ class OperatorRepository:
                         continue
                     path.unlink()
             fsync_directory(directory)
+        for folder in folders:
+            shards = self.targets_dir / folder / "shards"
+            if shards.is_dir():
+                self._prune_shards(shards)
+
+    def _prune_shards(self, shards: Path) -> None:
+        named: set[str] = set()
+        for header in shards.parent.glob("*.header.json"):
+            for index, ref in enumerate(json.loads(header.read_bytes())["shards"]):
+                if ref is not None:
+                    named.add(f"{ref['sha256']}.{index:04d}.json")
+        for path in shards.iterdir():
+            if path.is_file() and not path.name.startswith(".") and path.name not in named:
+                path.unlink()
+        fsync_directory(shards)
 
 
 def check_freshness(freshness: dt.timedelta) -> None:
@@ -391,3 +549,8 @@ def check_freshness(freshness: dt.timedelta) -> None:
             f"时效上限须在 2 到 72 小时之间，现为 {freshness.total_seconds() / 3600:g} 小时",
             f"the freshness bound must be 2 to 72 hours, not {freshness.total_seconds() / 3600:g}",
         )
+
+
+def _succinct(targets: Targets) -> SuccinctRoles | None:
+    """The hashed bins ``targets`` delegates to, or ``None`` (a repository with no shard yet)."""
+    return None if targets.delegations is None else targets.delegations.succinct_roles

@@ -47,7 +47,8 @@ from signage.operator.publish.channel import (
     stage_list,
 )
 from signage.operator.publish.diff import DiffItem, ListDiff, diff_lists
-from signage.operator.publish.repo import OperatorRepository, playlist_path
+from signage.operator.publish.repo import OperatorRepository
+from signage.operator.publish.sharded import live_info
 from signage.operator.publish.thumbnails import MAX_THUMBNAIL_RECORDS, render_thumbnails
 from signage.operator.report import render_json
 
@@ -99,7 +100,7 @@ def known_channels(repository: OperatorRepository) -> list[str]:
 
 def live_fingerprint(repository: OperatorRepository, channel: str) -> str:
     """The SHA-256 of the channel's live playlist target (``""`` when never published): cheap to compare."""
-    info = repository.targets().signed.targets.get(playlist_path(channel))
+    info = live_info(repository, channel)
     return "" if info is None else str(info.hashes.get("sha256", ""))
 
 

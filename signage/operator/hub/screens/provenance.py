@@ -32,9 +32,12 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from signage.operator.hub.screens.ingest import Play
+
+if TYPE_CHECKING:
+    from signage.core.playlist import Playlist
 
 logger = logging.getLogger(__name__)
 
@@ -178,12 +181,16 @@ class RepositoryPlaylists:
 
     def __call__(self, channel: str, version: int) -> Issued | None:
         from signage.core.errors import ContentError
-        from signage.core.playlist import decode_playlist, is_channel_id
+        from signage.core.playlist import is_channel_id
 
         if not is_channel_id(channel):
             return None
         try:
-            files = sorted((self._folder / channel).glob("*.playlist.json"))
+            # Single files and sharded headers (whose shards are in shards/, named by the header).
+            files = [
+                *sorted((self._folder / channel).glob("*.playlist.json")),
+                *sorted((self._folder / channel).glob("*.header.json")),
+            ]
         except OSError:
             return None
         for file in files:
@@ -192,7 +199,7 @@ class RepositoryPlaylists:
             if known is None or (known != -1 and known != version):
                 continue
             try:
-                playlist = decode_playlist(file.read_bytes(), channel=channel)
+                playlist = _decode(file, channel)
             except (OSError, ContentError, ValueError):
                 with self._lock:
                     self._versions[file.name] = None
@@ -206,6 +213,22 @@ class RepositoryPlaylists:
                     frozenset(notice.notice_id for notice in playlist.notices),
                 )
         return None
+
+
+def _decode(file: Path, channel: str) -> Playlist:
+    """A single-file playlist, or a header with its shards put back together."""
+    from signage.core.playlist import decode_header, decode_playlist, decode_shard
+    from signage.core.records import DebtorRecord
+
+    if not file.name.endswith(".header.json"):
+        return decode_playlist(file.read_bytes(), channel=channel)
+    header = decode_header(file.read_bytes(), channel=channel)
+    records: list[DebtorRecord] = []
+    for index, ref in enumerate(header.shards):
+        if ref is not None:
+            data = (file.parent / "shards" / f"{ref.sha256}.{index:04d}.json").read_bytes()
+            records.extend(decode_shard(data, channel=channel, index=index, count=len(header.shards)))
+    return header.assemble(records)
 
 
 def console_versions(channel: str, version: int) -> Issued | None:
