@@ -122,8 +122,8 @@ def _now() -> dt.datetime:
 
 
 def jitter_seconds(poll: float) -> int:
-    """The jitter the player's revocation job gets: its gaps run from poll minus this to poll."""
-    from signage.kiosk.bridge import poll_spacing  # PyQt6 only when needed
+    """The jitter the sync service's takedown checks get: their gaps run from poll minus this to poll."""
+    from signage.sync.service import poll_spacing
 
     return poll_spacing(poll)[1]
 

@@ -363,15 +363,18 @@ def _add_distribution_commands(commands: Any) -> None:
 
     sync = commands.add_parser(
         "sync",
-        help="run one sync of a screen's content, without a display",
-        description="Fetch and verify the channel's signed content into the screen's cache and print what "
-        "happened. Exit 0 on success (also when nothing was new), non-zero when anything was refused or "
+        help="the screen's sync service (or, with --once, one sync), without a display",
+        description="Fetch and verify the channel's signed content into the screen's cache. Without --once: "
+        "the screen's sync service in the foreground (signage-sync.service runs it): takedown checks every "
+        "revocation_poll_seconds, a full sync every sync_minutes, heartbeats and proof-of-play uploads, "
+        "until SIGTERM; the player (signage play) only reads the cache. With --once: one sync, print what "
+        "happened, exit 0 on success (also when nothing was new), non-zero when anything was refused or "
         "failed.",
         epilog=_SYNC_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sync.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, metavar="FILE")
-    sync.add_argument("--once", action="store_true", required=True, help="one sync, then exit")
+    sync.add_argument("--once", action="store_true", help="one sync, print the outcome, then exit")
     sync.set_defaults(handler=_sync)
 
     status = commands.add_parser(
@@ -1031,6 +1034,14 @@ def _screen(config_path: Path) -> Any:
 
 
 def _sync(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
+    if not arguments.once:
+        from signage.config import load_player_config
+        from signage.journal import configure_logging
+        from signage.sync.service import run_service
+
+        config = load_player_config(arguments.config)
+        configure_logging(err)
+        return ExitStatus(run_service(config, clock=_now) or 0)
     screen = _screen(arguments.config)
     result = screen.sync_once()
     until = "-" if result.verified_until is None else local_time_text(result.verified_until)

@@ -24,13 +24,16 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PyQt6.QtCore import QObject, QTimer, pyqtBoundSignal, pyqtSignal
 from PyQt6.QtGui import QGuiApplication
 
 from signage import systemd
-from signage.doctor import FontFindings
 from signage.playlist import Playlist
+
+if TYPE_CHECKING:  # the doctor imports python-tuf, which the painter never loads
+    from signage.doctor import FontFindings
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +172,7 @@ def check_fonts(playlist: Playlist | None) -> FontFindings:
 
     Needs no display: when no Qt application exists yet, one is made on the ``offscreen`` platform.
     """
+    from signage.doctor import FontFindings
     from signage.kiosk.fonts import FontError, find_fonts, texts_of
 
     if QGuiApplication.instance() is None:
