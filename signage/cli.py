@@ -21,7 +21,6 @@ from typing import Any, TextIO, cast
 from signage import __version__
 from signage.config import DEFAULT_CONFIG_PATH
 from signage.errors import ConfigError, ExitStatus, InputFileError, SignageError, UsageError, exit_status_for
-from signage.importer import ImportOptions, import_file
 from signage.playlist import local_time_text
 from signage.report import render_json, render_text
 from signage.rules.idcard import MaskPolicy
@@ -543,6 +542,7 @@ def _play(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus
 def _render(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
     import tempfile
 
+    from signage.importer import ImportOptions, import_file  # Pillow and openpyxl: not for `signage play`
     from signage.kiosk.preview import render_all
     from signage.photos import DirectorySink
 
@@ -660,6 +660,8 @@ def main(
 
 
 def _check(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
+    from signage.importer import ImportOptions, import_file  # Pillow and openpyxl: not for `signage play`
+
     source, photos = _locate(arguments.source, arguments.photos)
     report = import_file(
         source,
@@ -1107,6 +1109,7 @@ def _status(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStat
 def _coverage(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
     from signage.config import PlayerConfig, load_player_config
     from signage.coverage import sample_records, simulate
+    from signage.importer import ImportOptions, import_file  # Pillow and openpyxl: not for `signage play`
 
     if not 1 <= arguments.days <= 31:
         raise UsageError("--days 应在 1 到 31 之间", "--days must be 1 to 31")
