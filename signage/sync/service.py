@@ -111,6 +111,8 @@ class SyncService:
         self._last: SyncResult | None = None
         self._alive_at = monotonic()
         self._failures = 0
+        # The loop wakes at least this often, so it marks itself alive well within half the watchdog timeout.
+        self._tick = TICK_S if watchdog is None else min(TICK_S, watchdog.total_seconds() / 4)
         #: Syncs run so far (tests wait on it).
         self.syncs = 0
 
@@ -173,7 +175,7 @@ class SyncService:
             self._alive_at = now
             due = min(due_full, due_poll)
             if now < due:
-                self._stop.wait(min(due - now, TICK_S))
+                self._stop.wait(min(due - now, self._tick))
                 continue
             full = now >= due_full
             ok = self._sync(full=full)
@@ -233,7 +235,8 @@ class SyncService:
                 self._notify("WATCHDOG=1")
             else:
                 log.error(
-                    "the sync loop has not moved for %.0f s; systemd will restart the service", timeout / 2
+                    "the sync loop has not moved for %.1f s; systemd restarts the service unless it does",
+                    timeout / 2,
                 )
             seen = received
 
