@@ -171,7 +171,7 @@ def test_the_painter_paints_and_never_uses_the_network():
 
 def test_the_sync_service_syncs_without_a_display():
     unit = "signage-sync.service"
-    assert "/opt/signage/venv/bin/signage sync --config /etc/signage/player.toml" == one(unit, "ExecStart")
+    assert one(unit, "ExecStart") == "/opt/signage/venv/bin/signage sync --config /etc/signage/player.toml"
     assert "--once" not in one(unit, "ExecStart")
     assert one(unit, "RestrictAddressFamilies") == "AF_UNIX AF_INET AF_INET6"
     assert one(unit, "PrivateDevices") == "yes"

@@ -10,6 +10,7 @@ as such, with nothing on screen.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -18,8 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-import datetime as dt
 
 from signage.config import PlayerConfig
 from signage.hub.screens import ingest
@@ -102,7 +101,9 @@ def test_the_heartbeat_says_the_list_is_not_covered_and_gives_the_slide_size(
     telemetry.start()
     try:
         built.qtbot.waitUntil(
-            lambda: (state := read_painter_state(config.cache_dir)) is not None and state.on_screen is not None,
+            lambda: (
+                (state := read_painter_state(config.cache_dir)) is not None and state.on_screen is not None
+            ),
             timeout=int(WAIT_SECONDS * 1000),
         )
     finally:

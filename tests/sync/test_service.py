@@ -90,7 +90,7 @@ class Unreliable:
 
 @pytest.fixture
 def running(screen: Screen) -> Iterator[tuple[SyncService, Notes, Unreliable, threading.Thread]]:
-    config = replace(screen.sync._config, revocation_poll_seconds=1.0, sync_minutes=60.0)  # noqa: SLF001
+    config = replace(screen.sync._config, revocation_poll_seconds=1.0, sync_minutes=60.0)
     notes = Notes()
     unreliable = Unreliable(screen.sync)
     service = SyncService(
