@@ -53,7 +53,16 @@ def test_the_hub_runs_django_without_pyqt6():
 
 
 #: What the painting process never loads (issue 15): the sync service verifies, fetches and uploads.
-PAINTER_NEVER = ("tuf", "requests", "cryptography", "securesystemslib", "apscheduler", "stdnum", "PIL", "django")
+PAINTER_NEVER = (
+    "tuf",
+    "requests",
+    "cryptography",
+    "securesystemslib",
+    "apscheduler",
+    "stdnum",
+    "PIL",
+    "django",
+)
 
 
 def test_the_painter_imports_nothing_of_the_sync_side():
