@@ -107,10 +107,9 @@ PAINTED = "bench: painted "
 GONE = "bench: gone "
 #: What signage.kiosk.player logs when its watch replaces a slide that may no longer be shown.
 REPLACING = "may no longer be shown; replacing it now"
-#: APScheduler's lines about the player's sync jobs (executors/base.py), at INFO.
-JOB = "SyncBridge._run"
-JOB_RUNNING = 'Running job "SyncBridge._run'
-JOB_FINISHED = 'Job "SyncBridge._run'
+#: What the instrumented sync service (``--child-sync``, issue 15's own process) logs around each sync.
+JOB_RUNNING = "bench: sync started"
+JOB_FINISHED = "bench: sync finished"
 NOT_A_DEBTOR = "-"
 
 log = logging.getLogger("bench.takedown")
@@ -122,8 +121,8 @@ def _now() -> dt.datetime:
 
 
 def jitter_seconds(poll: float) -> int:
-    """The jitter the player's revocation job gets: its gaps run from poll minus this to poll."""
-    from signage.kiosk.bridge import poll_spacing  # PyQt6 only when needed
+    """The jitter the sync service's takedown checks get: their gaps run from poll minus this to poll."""
+    from signage.sync.service import poll_spacing
 
     return poll_spacing(poll)[1]
 
@@ -308,28 +307,33 @@ class ChildLog:
 
 @contextmanager
 def player(config: Path) -> Iterator[tuple[subprocess.Popen[str], ChildLog]]:
-    """A fresh Xvfb 1920×1080 and the instrumented player on it, both stopped when the block ends."""
+    """A fresh Xvfb 1920×1080, the instrumented painter on it and the instrumented sync service beside it
+    (issue 15: two processes, their lines in one pipe, both on the system's monotonic clock), all stopped
+    when the block ends."""
     from signage.demo import xvfb
 
     with xvfb(SCREEN) as display:
         environment = {k: v for k, v in x_environment(display).items() if not k.lower().endswith("_proxy")}
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bench.takedown", "--child-play", str(config)],
-            cwd=ROOT,
-            env=environment,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-        )
-        assert process.stderr is not None
-        child = ChildLog(process.stderr)
+        reading, writing = os.pipe()
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-m", "bench.takedown", option, str(config)],
+                cwd=ROOT,
+                env=environment,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=writing,
+                text=True,
+            )
+            for option in ("--child-sync", "--child-play")
+        ]
+        os.close(writing)
+        child = ChildLog(os.fdopen(reading, encoding="utf-8", errors="replace"))
         try:
-            yield process, child
+            yield processes[1], child
         finally:
-            stop(process, timeout=15)
+            for process in reversed(processes):
+                stop(process, timeout=30)
             child.finish()
 
 
@@ -467,10 +471,8 @@ def run_trial(
 
 
 def job_kind(text: str, poll: float) -> str:
-    """Which job a line of APScheduler's is about: "poll" (the takedown check) or "full" (the full sync)."""
-    # The takedown job's interval is the poll less its jitter (signage.kiosk.bridge.poll_spacing).
-    interval = dt.timedelta(seconds=poll - jitter_seconds(poll))
-    return "poll" if f"interval[{interval}]" in text else "full"
+    """Which sync a "sync started" line is about: "poll" (the takedown check) or "full" (the full sync)."""
+    return "full" if text.endswith(" full") else "poll"
 
 
 # --- after the trials: proof of play ------------------------------------------------------------------------
@@ -630,6 +632,29 @@ def child_play(config_path: Path) -> int:
     return run_player(config, clock=_now, on_ready=ready)
 
 
+def child_sync(config_path: Path) -> int:
+    """``signage sync`` (the service) as the CLI runs it, plus a line when each sync starts and ends."""
+    from signage.sync import service
+    from signage.sync.config import load_player_config
+
+    config = load_player_config(config_path)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_MonotonicFormatter("%(name)s %(levelname)s %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
+    logging.getLogger("urllib3").setLevel(logging.WARNING)
+    original = service.SyncService._sync
+
+    def sync(self: service.SyncService, *, full: bool) -> bool:
+        log.info("%s %s", JOB_RUNNING, "full" if full else "poll")
+        try:
+            return original(self, full=full)
+        finally:
+            log.info(JOB_FINISHED)
+
+    service.SyncService._sync = sync  # type: ignore[method-assign]
+    return service.run_service(config, clock=_now)
+
+
 def _screen_watch(window: SlideWindow, player: Player) -> QObject:
     """Logs each slide shown, its first paint, and the paint from which a slide's image is no longer drawn."""
     from PyQt6.QtCore import QEvent, QObject, QTimer  # noqa: TID251 - bench code, never imported by the core
@@ -748,9 +773,7 @@ def timeline(trial: Trial, lines: Sequence[Line]) -> list[str]:
     events = [(trial.revoke_started, "this process: `signage revoke` started"),
               (trial.revoke_returned, "this process: `signage revoke` returned")]  # fmt: skip
     for line in lines:
-        if start - 0.01 <= line.at <= end and (
-            JOB in line.text or "bench: " in line.text or line.text.startswith("signage")
-        ):
+        if start - 0.01 <= line.at <= end and ("bench: " in line.text or line.text.startswith("signage")):
             events.append((line.at, line.text))
     events.sort()
     return [f"      {at - trial.revoke_returned:+8.3f} s  {text[:150]}" for at, text in events]
@@ -1020,9 +1043,12 @@ def main(argv: list[str] | None = None) -> int:
         "--figures", type=Path, metavar="PATH", help="write the headline figures here as JSON"
     )
     parser.add_argument("--child-play", type=Path, metavar="CONFIG", help=argparse.SUPPRESS)
+    parser.add_argument("--child-sync", type=Path, metavar="CONFIG", help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
     if arguments.child_play is not None:
         return child_play(arguments.child_play)
+    if arguments.child_sync is not None:
+        return child_sync(arguments.child_sync)
     if arguments.poll < 5 or arguments.poll > 3600:
         parser.error("--poll must be between 5 and 3600 (the config's bounds)")
     if not 1 <= arguments.trials <= 50:

@@ -14,7 +14,7 @@
 #      an existing /etc/signage/token is made root:signage 0640.
 #   5. /var/lib/signage (and its cache/ folder) owned by signage, mode 0750.
 #   6. The systemd units in /etc/systemd/system (kiosk.service from the top of the source, signage-x.service
-#      from deploy/), the X helper in /usr/local/lib/signage; then daemon-reload and enable (with systemd
+#      and signage-sync.service from deploy/), the X helper in /usr/local/lib/signage; then daemon-reload and enable (with systemd
 #      not running as PID 1, e.g. in a container, units are enabled offline or the step is skipped).
 #
 # --root DIR installs into DIR instead of / (tests, images); with it, nothing outside DIR is touched: no
@@ -162,8 +162,10 @@ install -d -m 0755 "$prefix$units" "$prefix/usr/local/lib/signage"
 # kiosk.service, the unit users install, sits at the top of the source; the X server's unit and helper here.
 install -m 0644 "$(dirname "$here")/kiosk.service" "$prefix$units/kiosk.service"
 install -m 0644 "$here/signage-x.service" "$prefix$units/signage-x.service"
+# The sync service beside the player (issue 15): it syncs, the player only paints.
+install -m 0644 "$here/signage-sync.service" "$prefix$units/signage-sync.service"
 install -m 0755 "$here/x-session" "$prefix/usr/local/lib/signage/x-session"
-enable=(kiosk.service signage-x.service)
+enable=(kiosk.service signage-x.service signage-sync.service)
 # The cage (Wayland) variant of earlier versions never reached a slide and was removed: take it away.
 disable=()
 if [ -e "$prefix$units/kiosk-cage.service" ]; then
@@ -182,7 +184,7 @@ elif [ -d /run/systemd/system ]; then
     systemctl daemon-reload
     [ ${#disable[@]} -eq 0 ] || systemctl --quiet disable "${disable[@]}" 2>/dev/null || true
     systemctl --quiet enable "${enable[@]}"
-    say "enabled ${enable[*]}; they start at the next boot (or now: systemctl start ${enable[0]})"
+    say "enabled ${enable[*]}; they start at the next boot (or now: systemctl start ${enable[0]} signage-sync.service)"
 else
     # A container or a chroot: systemd is not PID 1, so nothing can be started; enabling works offline.
     [ ${#disable[@]} -eq 0 ] || systemctl --quiet disable "${disable[@]}" 2>/dev/null || true
@@ -201,5 +203,5 @@ signage install: done. Next / 下一步:
   2. edit the config / 编辑配置:                  sudoedit $etc/player.toml
   3. put this screen's token / 放置令牌:          install -m 640 -o root -g $user token $etc/token
   4. check the screen / 检查:                      signage doctor --config $etc/player.toml
-  5. start / 启动:                                 systemctl start ${enable[0]}   (or reboot / 或重启)
+  5. start / 启动:                                 systemctl start ${enable[0]} signage-sync.service   (or reboot / 或重启)
 EOF

@@ -30,7 +30,6 @@ from signage.core.errors import (
 from signage.core.playlist import local_time_text
 from signage.core.rules.idcard import MaskPolicy
 from signage.core.terminal import TerminalWriter, for_terminal
-from signage.operator.importer import ImportOptions, import_file
 from signage.operator.report import render_json, render_text
 from signage.sync.config import DEFAULT_CONFIG_PATH
 
@@ -370,15 +369,18 @@ def _add_distribution_commands(commands: Any) -> None:
 
     sync = commands.add_parser(
         "sync",
-        help="run one sync of a screen's content, without a display",
-        description="Fetch and verify the channel's signed content into the screen's cache and print what "
-        "happened. Exit 0 on success (also when nothing was new), non-zero when anything was refused or "
+        help="the screen's sync service (or, with --once, one sync), without a display",
+        description="Fetch and verify the channel's signed content into the screen's cache. Without --once: "
+        "the screen's sync service in the foreground (signage-sync.service runs it): takedown checks every "
+        "revocation_poll_seconds, a full sync every sync_minutes, heartbeats and proof-of-play uploads, "
+        "until SIGTERM; the player (signage play) only reads the cache. With --once: one sync, print what "
+        "happened, exit 0 on success (also when nothing was new), non-zero when anything was refused or "
         "failed.",
         epilog=_SYNC_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sync.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, metavar="FILE")
-    sync.add_argument("--once", action="store_true", required=True, help="one sync, then exit")
+    sync.add_argument("--once", action="store_true", help="one sync, print the outcome, then exit")
     sync.set_defaults(handler=_sync)
 
     status = commands.add_parser(
@@ -548,6 +550,10 @@ def _render(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStat
     import tempfile
 
     from signage.kiosk.preview import render_all
+    from signage.operator.importer import (  # Pillow and openpyxl: not for `signage play`
+        ImportOptions,
+        import_file,
+    )
     from signage.operator.photos import DirectorySink
 
     size = arguments.size
@@ -663,6 +669,11 @@ def main(
 
 
 def _check(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
+    from signage.operator.importer import (  # Pillow and openpyxl: not for `signage play`
+        ImportOptions,
+        import_file,
+    )
+
     source, photos = _locate(arguments.source, arguments.photos)
     report = import_file(
         source,
@@ -1037,6 +1048,14 @@ def _screen(config_path: Path) -> Any:
 
 
 def _sync(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
+    if not arguments.once:
+        from signage.sync.config import load_player_config
+        from signage.sync.journal import configure_logging
+        from signage.sync.service import run_service
+
+        config = load_player_config(arguments.config)
+        configure_logging(err)
+        return ExitStatus(run_service(config, clock=_now) or 0)
     screen = _screen(arguments.config)
     result = screen.sync_once()
     until = "-" if result.verified_until is None else local_time_text(result.verified_until)
@@ -1101,6 +1120,10 @@ def _status(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStat
 
 def _coverage(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitStatus:
     from signage.core.coverage import sample_records, simulate
+    from signage.operator.importer import (  # Pillow and openpyxl: not for `signage play`
+        ImportOptions,
+        import_file,
+    )
     from signage.sync.config import PlayerConfig, load_player_config
 
     if not 1 <= arguments.days <= 31:

@@ -5,7 +5,8 @@ It creates a fresh repository in a temporary folder, publishes the sample, serve
 hub also serves the operator console; the demo creates a clerk (``demo-clerk``) and a reviewer
 (``demo-reviewer``) with fresh passwords and prints them with the console's address. Then it starts the
 player against that hub: in a window on a desktop, or, with no display, fullscreen under Xvfb with a
-screenshot every few slides in ``demo-out/``. What the two accounts publish to the sample channel reaches
+screenshot every few slides in ``demo-out/``, with the screen's sync service beside it (on a thread here; its
+own process on a screen). What the two accounts publish to the sample channel reaches
 the player within about a minute; the hub stays up until the player stops. Ctrl-C stops everything cleanly.
 """
 
@@ -239,7 +240,43 @@ def _run_player(
     # Imported here: the demo's distribution steps need no Qt, and PyQt6 lives in signage.kiosk alone.
     from signage.kiosk.app import run_demo_player
 
-    return run_demo_player(config, windowed=windowed, shots=shots, duration=play.duration) == 0
+    with sync_service(config):
+        return run_demo_player(config, windowed=windowed, shots=shots, duration=play.duration) == 0
+
+
+@contextlib.contextmanager
+def sync_service(config: PlayerConfig) -> Iterator[None]:
+    """The screen's sync service (signage/sync/service.py) beside the painter while the demo plays.
+
+    On a screen it is its own process (``signage-sync.service``); here it runs on a thread of the demo's
+    process, which has the hub's and the publisher's libraries loaded anyway. The painter only watches the
+    cache, exactly as on a screen.
+    """
+    import threading
+
+    from signage.sync.service import PAINTER_STATE_EVERY, SyncService
+    from signage.sync.telemetry.painter import stale_after
+    from signage.sync.telemetry.reporter import Reporter
+
+    def now() -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+    fetcher = HttpFetcher(user_agent="signage-demo")
+    service = SyncService(
+        config,
+        screen=ScreenSync(config, fetcher=fetcher, clock=now),
+        reporter=Reporter(config, clock=now, stale_after=stale_after(PAINTER_STATE_EVERY)),
+        progress=lambda: fetcher.bytes_received,
+        notify=lambda _message: False,
+    )
+    thread = threading.Thread(target=service.run, name="sync-service", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        service.stop()
+        thread.join(timeout=30)
+        fetcher.close()
 
 
 @contextlib.contextmanager

@@ -124,3 +124,46 @@ def test_the_top_level_shows_the_deployables():
         p.name for p in root.iterdir() if p.suffix == ".py" or (p.is_dir() and any(p.rglob("*.py")))
     )
     assert entries == ["__init__.py", "__main__.py", "cli.py", "core", "demo.py", "kiosk", "operator", "sync"]
+
+
+#: What the painting process never loads (issue 15): the sync service verifies, fetches and uploads.
+PAINTER_NEVER = (
+    "tuf",
+    "requests",
+    "cryptography",
+    "securesystemslib",
+    "apscheduler",
+    "stdnum",
+    "PIL",
+    "django",
+)
+
+
+def test_the_painter_imports_nothing_of_the_sync_side():
+    script = (
+        "import sys\n"
+        "import signage.cli, signage.kiosk.app, signage.kiosk.watcher, signage.kiosk.telemetry\n"
+        f"print(sorted(name for name in {PAINTER_NEVER!r} + ('qrcode', 'urllib3') if name in sys.modules))"
+    )
+    assert _run(script) == "[]"
+
+
+def test_the_painter_loads_qrcode_only_to_draw_a_qr_code():
+    script = (
+        "import sys\n"
+        "from signage.kiosk import qr\n"
+        "before = 'qrcode' in sys.modules\n"
+        "qr.qr_matrix('https://example.org/case')\n"
+        f"print(before, 'qrcode' in sys.modules, sorted(n for n in {PAINTER_NEVER!r} if n in sys.modules))"
+    )
+    # Pillow comes with qrcode (its image modules), only once a slide draws a link.
+    assert _run(script).startswith("False True")
+
+
+def test_the_sync_service_runs_without_pyqt6():
+    script = (
+        "import sys\n"
+        "import signage.sync.service, signage.sync.telemetry.reporter, signage.sync.journal\n"
+        "print('PyQt6' in sys.modules, 'tuf' in sys.modules)"
+    )
+    assert _run(script) == "False True"

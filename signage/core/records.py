@@ -17,7 +17,7 @@ from decimal import Decimal
 from signage.core.rules import RuleViolation, refuse
 from signage.core.rules.dates import add_years
 from signage.core.rules.idcard import ADULT_AGE, could_be_minor, is_lawful_mask, visible_birth_year
-from signage.core.rules.orgcode import parse_org_code
+from signage.core.rules.orgcode import normalise_org_code
 from signage.core.rules.text import (
     clean_conduct,
     clean_court_name,
@@ -250,7 +250,7 @@ class DebtorRecord:
             checks += [
                 (debtor.name, clean_org_name),
                 (debtor.legal_representative, clean_person_name),
-                (debtor.code, lambda code: parse_org_code(code).code),
+                (debtor.code, normalise_org_code),
             ]
         if self.conduct is not None:
             checks.append((self.conduct, clean_conduct))

@@ -1,4 +1,10 @@
-"""``signage play``: wires the screen's sync, the renderer, the rotation and the window into one player.
+"""``signage play``: the painter. Wires the cache watcher, the renderer, the rotation and the window.
+
+Since issue 15 the painter never syncs and never opens a network connection: the sync service (``signage
+sync``, signage/sync/service.py) verifies and switches the cache, and this process reads it when
+``current.json`` is replaced (signage/kiosk/watcher.py). It records plays into the local play log and
+writes its state for the service's heartbeat. It imports neither python-tuf, requests, cryptography,
+APScheduler, python-stdnum nor Pillow (tests/test_layers.py), which keeps it small.
 
 Everything is built here and passed in; nothing below looks anything up globally. An exception in a Qt
 slot is logged and the player carries on (PyQt6 would otherwise abort the process), and SIGTERM/SIGINT
@@ -17,7 +23,6 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import TextIO
 
 from PyQt6.QtCore import QSize, QTimer
 from PyQt6.QtGui import QGuiApplication, QImage
@@ -28,7 +33,7 @@ from signage import __version__
 from signage.core import pages
 from signage.core.records import PhotoRef
 from signage.core.rotation import DirectoryStore, Paging, QuietHours, QuietMode, Rotation, Slide, SlideKind
-from signage.kiosk.bridge import RenderQueue, SyncBridge
+from signage.kiosk.bridge import RenderQueue
 from signage.kiosk.fonts import Fonts, find_fonts, log_coverage, texts_of
 from signage.kiosk.health import Health
 from signage.kiosk.layout import LayoutKind
@@ -37,12 +42,17 @@ from signage.kiosk.player import Player
 from signage.kiosk.slides import screen_mark
 from signage.kiosk.state import BackgroundStore
 from signage.kiosk.telemetry import Telemetry
+from signage.kiosk.watcher import CacheWatcher
 from signage.kiosk.window import SlideWindow
 from signage.sync import systemd
 from signage.sync.cache import ContentCache, ObjectRef
-from signage.sync.client import ContentSnapshot, ScreenSync, SyncResult
 from signage.sync.config import PlayerConfig
-from signage.sync.fetcher import HttpFetcher
+
+# Re-exported: `signage play` and its tests configure the log through this module.
+from signage.sync.journal import LOG_FORMAT as LOG_FORMAT
+from signage.sync.journal import QUIET_LOGGERS as QUIET_LOGGERS
+from signage.sync.journal import configure_logging as configure_logging
+from signage.sync.snapshot import ContentSnapshot, SnapshotReader
 from signage.sync.telemetry.heartbeat import Display
 
 log = logging.getLogger(__name__)
@@ -120,28 +130,6 @@ def paging_for(config: PlayerConfig, size: QSize) -> Paging:
     )
 
 
-#: Libraries whose INFO lines are routine, not news for an installer: APScheduler logs "Running job …" and
-#: "Job … executed successfully" at every poll (about every 27 s). Their warnings and errors still pass.
-QUIET_LOGGERS = ("apscheduler",)
-LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
-
-
-def configure_logging(stream: TextIO) -> logging.Handler:
-    """The player's log: INFO and above to ``stream`` (journald under systemd), routine library lines off.
-
-    What remains is what an installer needs: the start, sync results, takedowns applied, errors. Returns
-    the handler added to the root logger.
-    """
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
-    return handler
-
-
 #: glibc's ``M_MMAP_THRESHOLD`` (malloc.h) and the value set: slide images (8 MiB at 1080p) are far above it.
 _M_MMAP_THRESHOLD = -3
 _MMAP_THRESHOLD = 1 << 20
@@ -195,8 +183,7 @@ def run_player(
     fonts = find_fonts()
     app.setFont(fonts.font(16))
 
-    fetcher = HttpFetcher(user_agent=f"signage-screen/{__version__} ({config.screen_id})")
-    screen = ScreenSync(config, fetcher=fetcher, clock=clock)
+    cache = ContentCache(config.cache_dir)
     window = SlideWindow(rotation=config.rotation)
     screens = QGuiApplication.screens()
     window.place(
@@ -205,7 +192,7 @@ def run_player(
     )
 
     queue = RenderQueue()
-    source = ScreenSource(fonts, config.screen_id, screen.cache, _LAYOUTS.get(config.layout))
+    source = ScreenSource(fonts, config.screen_id, cache, _LAYOUTS.get(config.layout))
     # The rotation saves its position with every decision; the writes (fsync) go to a worker thread.
     store = BackgroundStore(DirectoryStore(config.cache_dir))
     size = window.slide_size()
@@ -234,31 +221,17 @@ def run_player(
         dwell=dt.timedelta(seconds=config.dwell_seconds),
         fade=dt.timedelta(seconds=config.transition_seconds),
     )
-    bridge = SyncBridge(
-        screen,
-        sync_interval=dt.timedelta(minutes=config.sync_minutes),
-        revocation_interval=dt.timedelta(seconds=config.revocation_poll_seconds),
-    )
     checked: set[int] = set()
 
     def check_fonts(snapshot: ContentSnapshot) -> None:
-        # Once per playlist: every character of the set must have a glyph, or the log says so loudly.
+        # On the watcher's worker thread, once per playlist: every character of the set must have a glyph,
+        # or the log says so loudly. Walking 35,000 records must not stall the GUI thread.
         playlist = snapshot.playlist
         if playlist is not None and playlist.version not in checked:
             checked.add(playlist.version)
             log_coverage(fonts, texts_of(playlist.records, playlist.notices))
 
-    def on_loaded(snapshot: ContentSnapshot) -> None:
-        check_fonts(snapshot)
-        player.on_loaded(snapshot)
-
-    def on_synced(result: SyncResult, snapshot: ContentSnapshot) -> None:
-        systemd.status(f"{result.state}: {result.en}")
-        check_fonts(snapshot)
-        player.on_synced(result, snapshot)
-
-    bridge.loaded.connect(on_loaded)
-    bridge.synced.connect(on_synced)
+    watcher = CacheWatcher(SnapshotReader(cache, config.channel, clock), after_read=check_fonts)
     window.overlay_requested.connect(lambda: window.show_overlay(overlay_lines(config, player)))
     window.first_painted.connect(lambda: log.info("first slide painted"))
 
@@ -275,7 +248,14 @@ def run_player(
         clock=clock,
         plan=lambda: rotation.plan,
         display=display,
+        store=store,
     )
+
+    def on_changed(snapshot: ContentSnapshot) -> None:
+        player.on_changed(snapshot)
+        telemetry.set_changed()
+
+    watcher.changed.connect(on_changed)
     # systemd: READY once the first slide is painted, WATCHDOG pings from this (GUI) thread, and a planned
     # restart between slides when memory passes the ceiling.
     health = Health(
@@ -283,24 +263,22 @@ def run_player(
     )
     health.watch(window.first_painted, player.slide_shown)
     player.start()
-    bridge.start()
+    watcher.start()
     telemetry.start()
     if on_ready is not None:
         on_ready(window, player)
     try:
         return app.exec()
     finally:
-        bridge.stop()
+        watcher.stop()
         queue.wait(3000)
         telemetry.stop()
         store.close()
-        fetcher.close()
 
 
 def overlay_lines(config: PlayerConfig, player: Player) -> list[str]:
     """What the technician overlay shows (F1)."""
     snapshot = player.snapshot
-    last = player.last_sync
     addresses = [
         address.toString()
         for address in QNetworkInterface.allAddresses()
@@ -316,7 +294,7 @@ def overlay_lines(config: PlayerConfig, player: Player) -> list[str]:
         f"channel / 频道: {config.channel}    hub: {config.hub_url}",
         f"playlist / 名单: v{None if snapshot is None or snapshot.playlist is None else snapshot.playlist.version}"
         f"    revocations / 撤回: v{None if snapshot is None else snapshot.revocations_version}",
-        f"last sync / 上次同步: {'-' if last is None else f'{last.state}: {last.en}'}",
+        "sync / 同步: signage-sync.service (journalctl -u signage-sync)",
         f"verified until / 有效期至: {until}",
         f"IP: {', '.join(addresses) or '-'}    free disk / 剩余空间: {free}",
         f"on screen / 当前: {None if player.current is None else player.current.key}",

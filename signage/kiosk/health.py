@@ -24,13 +24,16 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PyQt6.QtCore import QObject, QTimer, pyqtBoundSignal, pyqtSignal
 from PyQt6.QtGui import QGuiApplication
 
 from signage.core.playlist import Playlist
 from signage.sync import systemd
-from signage.sync.doctor import FontFindings
+
+if TYPE_CHECKING:  # the doctor imports python-tuf, which the painter never loads
+    from signage.sync.doctor import FontFindings
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +173,7 @@ def check_fonts(playlist: Playlist | None) -> FontFindings:
     Needs no display: when no Qt application exists yet, one is made on the ``offscreen`` platform.
     """
     from signage.kiosk.fonts import FontError, find_fonts, texts_of
+    from signage.sync.doctor import FontFindings
 
     if QGuiApplication.instance() is None:
         _doctor_app.append(QGuiApplication(["signage-doctor", "-platform", "offscreen"]))

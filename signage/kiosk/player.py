@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from PyQt6.QtCore import QObject, QSize, QTimer, pyqtSignal
 from PyQt6.QtGui import QImage
@@ -20,7 +20,10 @@ from PyQt6.QtGui import QImage
 from signage.core.display import DisplaySet
 from signage.core.rotation import STANDBY_SLIDE, Rotation, Slide, SlideKind
 from signage.kiosk.bridge import RenderQueue
-from signage.sync.client import ContentSnapshot, SyncResult
+from signage.sync.snapshot import ContentSnapshot
+
+if TYPE_CHECKING:  # the painter never imports the sync client (python-tuf): only its result type here
+    from signage.sync.client import SyncResult
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +131,18 @@ class Player(QObject):
         self._take(snapshot)
         if self.current is None or self.current.kind in _FIXED:
             self.advance()
+
+    def on_changed(self, snapshot: ContentSnapshot) -> None:
+        """The cache holds a new set (the painter's watcher): as :meth:`on_loaded` the first time, then
+        as :meth:`on_synced` (new content at the next slide, removals at once)."""
+        if self.snapshot is None:
+            self.on_loaded(snapshot)
+            return
+        self._take(snapshot)
+        if self.current is None:
+            self.advance()
+        else:
+            self.watch()
 
     def on_synced(self, result: SyncResult, snapshot: ContentSnapshot) -> None:
         """A sync finished: new content takes effect at the next slide, removals at once."""

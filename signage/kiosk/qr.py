@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import qrcode  # type: ignore[import-untyped]
 from PyQt6.QtCore import QRectF
 from PyQt6.QtGui import QColor, QPainter
 
@@ -44,6 +43,9 @@ class QrMatrix:
 
 def qr_matrix(url: str) -> QrMatrix:
     """Encode ``url`` at error-correction level M (15 %: a smudged or partly glared screen still scans)."""
+    # Imported here: qrcode pulls in Pillow, which a screen needs only when a slide carries a link.
+    import qrcode  # type: ignore[import-untyped]
+
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
     code.add_data(url)
     code.make(fit=True)

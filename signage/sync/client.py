@@ -19,14 +19,14 @@ import enum
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from tuf.api import exceptions as tuf_errors
 from tuf.api.metadata import Metadata, TargetFile, Timestamp
 from tuf.ngclient import Updater, UpdaterConfig
 
-from signage.core.display import DisplaySet, compute_display_set, eligible_records
+from signage.core.display import DisplaySet
 from signage.core.errors import ContentError, DiskError, SignageError, TrustError
 from signage.core.playlist import (
     MAX_HEADER_BYTES,
@@ -49,6 +49,8 @@ from signage.sync.cache import SHARDED, SINGLE, CacheState, ContentCache, Object
 from signage.sync.config import PlayerConfig
 from signage.sync.fetcher import HttpFetcher
 from signage.sync.photos import download_photos, missing_photos
+from signage.sync.snapshot import ContentSnapshot as ContentSnapshot  # re-exported
+from signage.sync.snapshot import read_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -141,53 +143,6 @@ class StateLog:
         return True
 
 
-@dataclass(frozen=True)
-class ContentSnapshot:
-    """The verified set as read from disk: pure data the player keeps in memory between syncs.
-
-    Attributes:
-        channel: The channel.
-        playlist: The playlist in effect, or ``None``.
-        revoked: Entry ids taken down.
-        revocations_version: Version of the revocations applied.
-        verified_until: The freshness bound.
-        time_floor: The newest trustworthy time seen; the clock is never believed below it.
-    """
-
-    channel: str
-    playlist: Playlist | None
-    revoked: frozenset[str]
-    revocations_version: int | None
-    verified_until: dt.datetime | None
-    time_floor: dt.datetime | None
-    # The eligible records of one local day: 35,000 records take a fraction of a second to filter, which
-    # the GUI thread must not spend every second.
-    _eligible: dict[dt.date, tuple[DebtorRecord, ...]] = field(
-        default_factory=dict, compare=False, repr=False
-    )
-
-    def display_set(self, now: dt.datetime) -> DisplaySet:
-        """What may be shown at ``now`` (no I/O, and cached per day, so the GUI thread may call it often)."""
-        at = now if self.time_floor is None or now >= self.time_floor else self.time_floor
-        return compute_display_set(
-            channel=self.channel,
-            playlist=self.playlist,
-            revoked=self.revoked,
-            revocations_version=self.revocations_version,
-            verified_until=self.verified_until,
-            at=at,
-            eligible=self._eligible_on,
-        )
-
-    def _eligible_on(
-        self, playlist: Playlist, revoked: frozenset[str], day: dt.date
-    ) -> tuple[DebtorRecord, ...]:
-        if day not in self._eligible:
-            self._eligible.clear()
-            self._eligible[day] = eligible_records(playlist, revoked, day)
-        return self._eligible[day]
-
-
 class ScreenSync:
     """One screen's view of its channel.
 
@@ -240,24 +195,9 @@ class ScreenSync:
         previous snapshot when the playlist and the takedowns are the same (a poll with nothing new), else
         filtered afresh (a fifth of a second at 35,000 records, bench/scale.py).
         """
-        state = self.cache.load_state(self._config.channel)
-        snapshot = ContentSnapshot(
-            channel=self._config.channel,
-            playlist=self._load_playlist(state.playlist, state.layout),
-            revoked=state.revoked,
-            revocations_version=None if state.revocations is None else state.revocations.version,
-            verified_until=state.verified_until,
-            time_floor=self.cache.time_floor(),
+        snapshot = read_snapshot(
+            self.cache, self._config.channel, self._load_playlist, self._last_snapshot, self._clock()
         )
-        previous = self._last_snapshot
-        if (
-            previous is not None
-            and previous.playlist is snapshot.playlist
-            and previous.revoked == snapshot.revoked
-        ):
-            # dict.update copies under the GIL in one step, while the GUI thread may be reading the old one.
-            snapshot._eligible.update(previous._eligible)
-        snapshot.display_set(self._clock())
         self._last_snapshot = snapshot
         return snapshot
 

@@ -12,10 +12,12 @@ Steps (each failure is named on standard error and the exit status is 1):
    127.0.0.1) of the fictional sample channel, copied into the image with its root file and a config;
 5. boot in QEMU (KVM when /dev/kvm works, TCG otherwise; no network device), wait for kiosk.service READY
    on the serial console, QMP screendump, compare with ``signage render`` of the same channel;
-6. SIGSTOP the player: systemd must restart it (READY again) within WatchdogSec plus a margin;
-7. kill -9 QEMU (a power cut), boot again: the cache hashes are unchanged and a slide is back.
+6. signage-sync.service (issue 15: the sync beside the painter) is active too; SIGSTOP the player, then the
+   sync service: systemd must restart each (READY again) within its WatchdogSec plus a margin, and the
+   screen shows a slide throughout the sync service's restart;
+7. kill -9 QEMU (a power cut), boot again: the cache hashes are unchanged, a slide is back and both units run.
 
-Out: boot-out/first-boot.png, after-watchdog.png, after-power-cut.png, serial-*.log, kiosk-journal-*.txt,
+Out: boot-out/first-boot.png, after-watchdog.png, after-sync-watchdog.png, after-power-cut.png, serial-*.log, kiosk-journal-*.txt,
 status- and state-after-power-cut.txt, times.txt. Run as root on Debian 12 (mmdebstrap, qemu-system-x86 and
 qemu-utils are installed when missing). The test image differs from a screen in three test-only ways: QEMU
 boots its kernel directly (no GRUB); a command agent on a virtio serial port (boot-test-agent.service) runs
@@ -648,9 +650,14 @@ def wait_for_slide(machine: Machine, png: Path, repo: Path, work: Path, what: st
 # --- main ------------------------------------------------------------------------------------------------
 
 
-def kiosk_state(machine: Machine) -> dict[str, str]:
+#: The units the test checks: the painter and the sync service beside it.
+PLAYER_UNIT = "kiosk.service"
+SYNC_UNIT = "signage-sync.service"
+
+
+def kiosk_state(machine: Machine, unit: str = PLAYER_UNIT) -> dict[str, str]:
     _, output = machine.sh(
-        "systemctl show kiosk.service -p MainPID -p NRestarts -p ActiveState -p SubState -p WatchdogUSec"
+        f"systemctl show {unit} -p MainPID -p NRestarts -p ActiveState -p SubState -p WatchdogUSec"
     )
     return dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
 
@@ -714,22 +721,34 @@ def timespan(text: str) -> float:
     return sum(float(number) * _UNITS[unit or "us"] for number, unit in parts)
 
 
-def watchdog(machine: Machine, times: Times, ready_limit: float) -> None:
-    before = kiosk_state(machine)
+def running(machine: Machine, unit: str, limit: float, what: str) -> None:
+    """Wait until ``unit`` is active and running (a Type=notify unit: READY was sent)."""
+    deadline = time.monotonic() + limit
+    state = kiosk_state(machine, unit)
+    while state.get("SubState") != "running" or state.get("ActiveState") != "active":
+        if time.monotonic() > deadline:
+            raise BootTestError(f"{what}: {unit} not running within {limit:.0f} s ({state})")
+        time.sleep(1)
+        state = kiosk_state(machine, unit)
+
+
+def watchdog(machine: Machine, times: Times, ready_limit: float, unit: str = PLAYER_UNIT) -> None:
+    before = kiosk_state(machine, unit)
     limit = timespan(before.get("WatchdogUSec", "0"))
     if limit <= 0:
-        raise BootTestError(f"watchdog: kiosk.service has no WatchdogSec ({before})")
+        raise BootTestError(f"watchdog: {unit} has no WatchdogSec ({before})")
     pid = before["MainPID"]
     rc, output = machine.sh(f"kill -STOP {pid}")
     if rc != 0:
-        raise BootTestError(f"watchdog: cannot SIGSTOP the player {pid}: {output}")
+        raise BootTestError(f"watchdog: cannot SIGSTOP {unit}'s process {pid}: {output}")
     stopped = time.monotonic()
     say(
-        f"watchdog: player {pid} stopped; WatchdogSec={limit:.0f} s, restart allowed {limit + WATCHDOG_MARGIN:.0f} s"
+        f"watchdog: {unit} process {pid} stopped; WatchdogSec={limit:.0f} s, restart allowed "
+        f"{limit + WATCHDOG_MARGIN:.0f} s"
     )
-    # The restart: systemd kills the frozen player once WatchdogSec passes and starts a new one.
+    # The restart: systemd kills the frozen process once WatchdogSec passes and starts a new one.
     while True:
-        state = kiosk_state(machine)
+        state = kiosk_state(machine, unit)
         if state.get("MainPID") not in (pid, "0", None):
             break
         if time.monotonic() - stopped > limit + WATCHDOG_MARGIN:
@@ -737,16 +756,16 @@ def watchdog(machine: Machine, times: Times, ready_limit: float) -> None:
                 f"watchdog: no restart within WatchdogSec + {WATCHDOG_MARGIN:.0f} s ({state})"
             )
         time.sleep(1)
-    times.note("watchdog: SIGSTOP to a new player process", time.monotonic() - stopped)
-    # Then the new player must come up (READY: the unit is "running" again).
+    times.note(f"watchdog: SIGSTOP to a new {unit} process", time.monotonic() - stopped)
+    # Then the new process must come up (READY: the unit is "running" again).
     while state.get("SubState") != "running" or state.get("ActiveState") != "active":
         if time.monotonic() - stopped > ready_limit:
             raise BootTestError(
-                f"watchdog: the restarted player was not READY within {ready_limit:.0f} s ({state})"
+                f"watchdog: the restarted {unit} was not READY within {ready_limit:.0f} s ({state})"
             )
         time.sleep(1)
-        state = kiosk_state(machine)
-    times.note("watchdog: SIGSTOP to the new player READY", time.monotonic() - stopped)
+        state = kiosk_state(machine, unit)
+    times.note(f"watchdog: SIGSTOP to the new {unit} READY", time.monotonic() - stopped)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -812,8 +831,15 @@ def boot_test(times: Times, timeout: float | None) -> int:
         times.note("boot 1: guest uptime at READY", machine.ready_uptime())
         machine.wait_agent(120)
         wait_for_slide(machine, OUT / "first-boot.png", repo, work, "boot 1: screen", 60)
+        running(machine, SYNC_UNIT, 120, "boot 1")
         watchdog(machine, times, limit)
         wait_for_slide(machine, OUT / "after-watchdog.png", repo, work, "watchdog: screen", 60)
+        # The sync service frozen, then restarted: the painter is not touched (same process, a slide on).
+        painter = kiosk_state(machine)["MainPID"]
+        watchdog(machine, times, limit, SYNC_UNIT)
+        if kiosk_state(machine)["MainPID"] != painter:
+            raise BootTestError("watchdog: restarting the sync service restarted the player too")
+        wait_for_slide(machine, OUT / "after-sync-watchdog.png", repo, work, "sync watchdog: screen", 60)
         seeded = seeded_hashes(work / "seed-cache")
         hashes = cache_hashes(machine)
         # The player may add to it (ngclient keeps its trusted root as tuf/root.json), never change it.
@@ -823,6 +849,8 @@ def boot_test(times: Times, timeout: float | None) -> int:
             )
         rc, journal = machine.sh("journalctl -b -u kiosk.service -o short-monotonic --no-pager")
         (OUT / "kiosk-journal-first-boot.txt").write_text(journal, encoding="utf-8")
+        rc, journal = machine.sh(f"journalctl -b -u {SYNC_UNIT} -o short-monotonic --no-pager")
+        (OUT / "sync-journal-first-boot.txt").write_text(journal, encoding="utf-8")
         # Cut the power while the player writes its play log (one row per slide shown), not before it has one.
         deadline = time.monotonic() + 120
         while machine.sh("test -s /var/lib/signage/cache/plays.sqlite")[0] != 0:
@@ -854,6 +882,7 @@ def boot_test(times: Times, timeout: float | None) -> int:
         if rc != 0:
             raise BootTestError(f"power cut: `signage status` failed ({rc}): {status}")
         wait_for_slide(machine, OUT / "after-power-cut.png", repo, work, "boot 2: screen", 60)
+        running(machine, SYNC_UNIT, 120, "boot 2 (after the power cut)")
         rc, journal = machine.sh("journalctl -b -u kiosk.service -o short-monotonic --no-pager")
         (OUT / "kiosk-journal-after-power-cut.txt").write_text(journal, encoding="utf-8")
     finally:

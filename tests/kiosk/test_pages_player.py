@@ -2,8 +2,9 @@
 
 The fictional sample (more than 12 entries, marked 示例 / SAMPLE) is published to a fresh repository and
 served by a hub on 127.0.0.1. A fresh interpreter runs the player as ``signage play`` does
-(``run_player``: sync, rotation, render thread, a fullscreen window on Xvfb at 1920×1080 through Qt's xcb
-platform) with ``entries_per_page = 12``. The child prints every slide it shows; at the first page it
+(``run_player``: cache watcher, rotation, render thread, a fullscreen window on Xvfb at 1920×1080 through Qt's xcb
+platform) with ``entries_per_page = 12``, and ``signage sync`` beside it fills the empty cache (issue 15). The
+child prints every slide it shows; at the first page it
 waits for the crossfade to end and for the X server to hold the window's frame, grabs the screen and
 exits. The test checks the page had 12 entries, the grab is the screen's whole 1920×1080 and matches what
 the window painted, and the player recorded its slide size for ``signage status``.
@@ -159,15 +160,29 @@ def test_a_real_player_under_xvfb_shows_a_grid_page_of_twelve(hub: tuple[str, Pa
             "QT_QPA_PLATFORM": "xcb",
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         }
-        done = subprocess.run(
-            [sys.executable, str(script), str(config), str(shot), str(CHILD_SECONDS)],
+        # Beside it, as on a screen: the sync service fills the empty cache (issue 15: the painter never syncs).
+        service = subprocess.Popen(
+            [sys.executable, "-m", "signage", "sync", "--config", str(config)],
             env=env,
             cwd=tmp_path,
-            capture_output=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=CHILD_SECONDS + 60,
-            check=False,
         )
+        try:
+            done = subprocess.run(
+                [sys.executable, str(script), str(config), str(shot), str(CHILD_SECONDS)],
+                env=env,
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=CHILD_SECONDS + 60,
+                check=False,
+            )
+        finally:
+            service.terminate()
+            _out, service_log = service.communicate(timeout=60)
+    assert service.returncode == 0, service_log[-3000:]
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     assert done.returncode == 0, (lines, done.stderr[-3000:])
     pages = [line for line in lines if line.get("kind") == "page"]

@@ -1,8 +1,9 @@
-"""The player's journal: its own lines (start, sync results, takedowns, errors), never APScheduler's routine.
+"""The screen's journal: its own lines (start, sync results, takedowns, errors), not one line per poll.
 
-The real logging setup of ``signage play`` (:func:`signage.kiosk.app.configure_logging`) and the real
-scheduler (:class:`~signage.kiosk.bridge.SyncBridge`, APScheduler's QtScheduler) running real syncs of a real
-screen against a hub port nobody listens on (127.0.0.1).
+The real logging setup of ``signage play`` and ``signage sync`` (:func:`signage.sync.journal.configure_logging`)
+and the real sync service (:class:`~signage.sync.service.SyncService`) running real syncs of a real screen
+against a hub port nobody listens on (127.0.0.1): the outcome is logged once, not at every poll, and the
+HTTP library's routine lines stay out.
 """
 
 from __future__ import annotations
@@ -11,16 +12,18 @@ import datetime as dt
 import io
 import logging
 import socket
+import threading
 from collections.abc import Iterator
 
 import pytest
 
-from signage.kiosk.app import QUIET_LOGGERS, configure_logging
-from signage.kiosk.bridge import SyncBridge
 from signage.operator.publish.repo import OperatorRepository
-from signage.sync.client import ScreenSync, SyncResult
+from signage.sync.client import ScreenSync
 from signage.sync.config import PlayerConfig
 from signage.sync.fetcher import HttpFetcher
+from signage.sync.journal import QUIET_LOGGERS, configure_logging
+from signage.sync.service import SyncService
+from tests.helpers import wait_until
 
 
 class Keep(logging.Handler):
@@ -60,7 +63,7 @@ def closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_the_scheduler_runs_jobs_but_its_routine_lines_stay_out(qtbot, tmp_path, journal):
+def test_the_service_logs_an_outcome_once_not_at_every_poll(tmp_path, journal):
     stream, keep = journal
     now = dt.datetime.now(dt.UTC)
     repository = OperatorRepository.init(tmp_path / "repo", now=now)
@@ -70,32 +73,25 @@ def test_the_scheduler_runs_jobs_but_its_routine_lines_stay_out(qtbot, tmp_path,
         channel="c1",
         root=repository.metadata_dir / "1.root.json",
         cache_dir=tmp_path / "cache",
+        revocation_poll_seconds=1.0,
+        sync_minutes=60.0,
     )
-    results: list[SyncResult] = []
     with HttpFetcher(connect_timeout=1, read_timeout=1, deadline=2) as fetcher:
-        screen = ScreenSync(config, fetcher=fetcher, clock=lambda: dt.datetime.now(dt.UTC))
-        bridge = SyncBridge(
-            screen, sync_interval=dt.timedelta(seconds=1), revocation_interval=dt.timedelta(seconds=5)
+        service = SyncService(
+            config,
+            screen=ScreenSync(config, fetcher=fetcher, clock=lambda: dt.datetime.now(dt.UTC)),
+            reporter=None,
+            notify=lambda _message: False,
         )
-        bridge.synced.connect(lambda result, _snapshot: results.append(result))
-        bridge.start()
+        thread = threading.Thread(target=service.run, daemon=True)
+        thread.start()
         try:
-            # Several scheduled runs: each one is a "Running job" and an "executed successfully" at INFO.
-            qtbot.waitUntil(lambda: len(results) >= 3, timeout=60_000)
-            routine = [
-                r for r in keep.records if r.name.startswith("apscheduler") and r.levelno < logging.WARNING
-            ]
-            assert routine == []
-            assert "apscheduler" not in stream.getvalue()
-            # The sync results themselves are news: the hub cannot be reached, said once.
-            own = [r for r in keep.records if r.name.startswith("signage")]
-            assert own, [r.getMessage() for r in keep.records]
-            assert own[0].getMessage() in stream.getvalue()
-
-            # The check is not vacuous: at INFO, the same scheduler's lines do reach the handler.
-            logging.getLogger("apscheduler").setLevel(logging.INFO)
-            seen = len(results)
-            qtbot.waitUntil(lambda: len(results) > seen, timeout=60_000)
+            wait_until(lambda: service.syncs >= 4, timeout=60)
         finally:
-            bridge.stop()
-    assert any(r.name.startswith("apscheduler") and r.levelno == logging.INFO for r in keep.records)
+            service.stop()
+            thread.join(30)
+    outcomes = [r for r in keep.records if r.name == "signage.sync.service" and "offline" in r.getMessage()]
+    # Four offline syncs, one line: the hub cannot be reached, said once.
+    assert len(outcomes) == 1, [r.getMessage() for r in keep.records]
+    assert outcomes[0].getMessage() in stream.getvalue()
+    assert not [r for r in keep.records if r.name.startswith("urllib3") and r.levelno < logging.WARNING]

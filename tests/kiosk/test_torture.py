@@ -61,6 +61,7 @@ import socket
 import sqlite3
 import statistics
 import subprocess
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -352,7 +353,7 @@ def _phase(run: Run, lines: Lines, published: str, cache: CacheCheck) -> str:
     started = [(at, line) for at, line in lines.matching(SYNC_STARTED) if at < run.stopped]
     finished = [at for at, _ in lines.matching(SYNC_FINISHED) if at < run.stopped]
     if len(started) > len(finished):
-        kind = "full sync" if "interval[0:01:00]" in started[-1][1] else "takedown check"
+        kind = "full sync" if started[-1][1].endswith("full") else "takedown check"
         outcome = "new set already in" if cache.playlist == published else "old set kept"
         return f"during a {kind} ({outcome})"
     if run.mode == "in-write":
@@ -860,3 +861,74 @@ def test_a_hub_flapping_between_two_failures_is_not_logged_at_every_poll() -> No
     state_log = StateLog(logger)
     logged = sum(state_log.record(messages[poll % 2]) for poll in range(120))
     assert logged <= MAX_WARNINGS, f"{logged} warnings for 120 polls of a hub flapping between two failures"
+
+
+class _Watchdog:
+    """A datagram socket standing in for systemd's ``$NOTIFY_SOCKET``: the painter's pings, timed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.pings: list[float] = []
+        self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._socket.bind(str(path))
+        self._socket.settimeout(0.2)
+        self._stop = False
+        self._thread = threading.Thread(target=self._listen, daemon=True)
+        self._thread.start()
+
+    def _listen(self) -> None:
+        while not self._stop:
+            try:
+                message = self._socket.recv(4096)
+            except TimeoutError:
+                continue
+            if b"WATCHDOG=1" in message:
+                self.pings.append(time.perf_counter())
+
+    def close(self) -> None:
+        self._stop = True
+        self._thread.join(5)
+        self._socket.close()
+
+
+def _last_shown(lines: Lines) -> int:
+    """The number of lines up to and including the last "shown" line."""
+    return next(
+        (number + 1 for number in range(len(lines.seen) - 1, -1, -1) if SHOWN in lines.seen[number][1]), 0
+    )
+
+
+def test_a_stopped_or_killed_sync_service_never_touches_the_screen(world: World, tmp_path: Path) -> None:
+    """SIGSTOP the sync service (a hang), then SIGKILL it (a crash): the painter keeps changing slides and
+    its watchdog pings never pause."""
+    cache = tmp_path / "cache"
+    shutil.copytree(world.seed_cache, cache)
+    config_path = write_config(tmp_path / "player.toml", world.settings(cache))
+    watchdog = _Watchdog(tmp_path / "notify")
+    extra = {"NOTIFY_SOCKET": str(watchdog.path), "WATCHDOG_USEC": "2000000"}
+    try:
+        with player(config_path, world.display, instrumented=True, extra=extra) as child:
+            assert child.service is not None
+            painted = child.lines.wait_for(FIRST_PAINTED, child.started + PAINT_TIMEOUT)
+            assert painted is not None, child.lines.tail()
+            assert child.lines.wait_for(SYNC_FINISHED, painted + PAINT_TIMEOUT) is not None, (
+                child.lines.tail()
+            )
+            for hurt in (signal.SIGSTOP, signal.SIGKILL):
+                child.service.send_signal(hurt)
+                hurt_at = time.perf_counter()
+                child.lines.drain()
+                # Four more slides at a 2 s dwell: the screen goes on as if nothing happened.
+                for _ in range(4):
+                    after = _last_shown(child.lines)
+                    arrived = child.lines.wait_for(SHOWN, hurt_at + 4 * DWELL + PAINT_TIMEOUT, after=after)
+                    assert arrived is not None, child.lines.tail()
+                during = [at for at in watchdog.pings if at > hurt_at]
+                # Pings every second (half of WATCHDOG_USEC): never a gap near the 2 s timeout.
+                assert len(during) >= 4, (hurt, len(during))
+                assert max(b - a for a, b in zip([hurt_at, *during], during, strict=False)) < 1.9
+                assert child.process.poll() is None
+            child.service.wait(timeout=10)
+            assert child.service.returncode == -signal.SIGKILL
+    finally:
+        watchdog.close()

@@ -1,13 +1,14 @@
 """Support for ``tests/kiosk/test_torture.py``: the player as a subprocess, a hub that answers garbage, and the
 checks run after every kill.
 
-Run as a module, this file is the player under torture::
+Run as a module, this file is the screen under torture: the painter and, beside it, the sync service (issue 15)::
 
     python -m tests.kiosk.torture_support play --config FILE
+    python -m tests.kiosk.torture_support sync --config FILE
 
-which is exactly ``signage play --config FILE`` (``signage.cli.main``, the same logging but for APScheduler's
-job lines, kept to aim kills at syncs, the same ``run_player``) with one line more on stderr for every slide
-put on screen::
+which are exactly ``signage play`` and ``signage sync`` (``signage.cli.main``, the same logging, the same
+``run_player`` and ``run_service``); the service logs a line when each sync starts and ends (the kills are
+aimed at them), and the painter one line more on stderr for every slide put on screen::
 
     ... torture INFO shown <entry id> <started, ISO 8601>
 
@@ -42,7 +43,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TextIO
+from typing import IO
 
 import requests
 
@@ -57,15 +58,17 @@ ROOT = Path(__file__).resolve().parents[2]
 FIRST_PAINTED = "first slide painted"
 #: What the instrumented player logs for every slide put on screen.
 SHOWN = " torture INFO shown "
-#: APScheduler (at INFO, through the player's logging) when a sync job starts, and when it has finished.
-SYNC_STARTED = 'Running job "SyncBridge._run'
-SYNC_FINISHED = 'Job "SyncBridge._run'
+#: What the instrumented sync service logs when a sync starts ("full" or "poll") and when it has finished.
+SYNC_STARTED = " torture INFO sync started"
+SYNC_FINISHED = " torture INFO sync finished"
 #: What the instrumented player logs just before it kills itself inside a play-log write.
 KILLING = " torture INFO killing myself inside a play-log write"
 IN_WRITE_ENV = "TORTURE_KILL_IN_WRITE"
 #: Seconds an in-write kill waits at most for the GUI thread's "shown" line: a hang-guard only.
 MAX_LOG_WAIT = 30.0
 PLAY_LOG = "plays.sqlite"
+#: Seconds the sync service may take to stop on SIGTERM (a sync under way finishes first).
+STOP_SERVICE = 30.0
 #: Entry id logged for a slide that is not a play (black during quiet hours).
 NOT_A_PLAY = "-"
 
@@ -146,26 +149,29 @@ class Lines:
 
 @dataclass
 class Child:
-    """A started player: the process, ``time.perf_counter()`` just before ``Popen``, and its stderr."""
+    """A started screen: the painter's process, ``time.perf_counter()`` just before ``Popen``, the stderr
+    lines of both processes (one pipe), and the sync service's process."""
 
     process: subprocess.Popen[str]
     started: float
     lines: Lines
+    service: subprocess.Popen[bytes] | None = None
 
 
-def player_command(config: Path, *, instrumented: bool) -> list[str]:
-    """The instrumented player (this module) or plain ``python -m signage play``."""
+def player_command(config: Path, *, instrumented: bool, command: str = "play") -> list[str]:
+    """The instrumented painter or service (this module), or plain ``python -m signage play`` / ``sync``."""
     module = "tests.kiosk.torture_support" if instrumented else "signage"
-    return [sys.executable, "-m", module, "play", "--config", str(config)]
+    return [sys.executable, "-m", module, command, "--config", str(config)]
 
 
 @contextlib.contextmanager
 def player(
     config: Path, display: str, *, instrumented: bool, extra: dict[str, str] | None = None
 ) -> Iterator[Child]:
-    """A player on ``display`` (Xvfb, through Qt's xcb platform); SIGKILLed if still running at the end.
+    """A painter on ``display`` (Xvfb, through Qt's xcb platform) and the sync service beside it, their
+    stderr lines in one pipe; the painter is SIGKILLed if still running at the end, the service stopped.
 
-    ``extra`` adds environment variables (:data:`IN_WRITE_ENV`).
+    ``extra`` adds environment variables (:data:`IN_WRITE_ENV`, the painter's only).
     """
     environment = {
         key: value
@@ -174,35 +180,55 @@ def player(
     }
     environment |= {"DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "PYTHONUNBUFFERED": "1"}
     environment.pop(IN_WRITE_ENV, None)
-    environment |= extra or {}
+    # Both processes write their log lines into one pipe (each line one write, so they never interleave).
+    reading, writing = os.pipe()
     started = time.perf_counter()
-    process = subprocess.Popen(
-        player_command(config, instrumented=instrumented),
+    service = subprocess.Popen(
+        player_command(config, instrumented=instrumented, command="sync"),
         cwd=ROOT,
         env=environment,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
+        stderr=writing,
     )
-    assert process.stderr is not None
-    child = Child(process, started, Lines(process.stderr))
+    process = subprocess.Popen(
+        player_command(config, instrumented=instrumented),
+        cwd=ROOT,
+        env=environment | (extra or {}),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=writing,
+        text=True,
+    )
+    os.close(writing)
+    stream = os.fdopen(reading, encoding="utf-8", errors="replace")
+    child = Child(process, started, Lines(stream), service)
     try:
         yield child
     finally:
         if process.poll() is None:
             process.kill()
         process.wait(timeout=10)
+        if service.poll() is None:
+            service.terminate()
+        try:
+            service.wait(timeout=STOP_SERVICE)
+        except subprocess.TimeoutExpired:
+            service.kill()
+            service.wait(timeout=10)
         child.lines.finish()
 
 
 def kill9(child: Child) -> float:
-    """SIGKILL the player; returns ``time.perf_counter()`` of the kill, once the process is gone."""
+    """SIGKILL the painter and the sync service at once (a power cut, as far as each process can tell);
+    returns ``time.perf_counter()`` of the kill, once both are gone."""
     at = time.perf_counter()
-    child.process.send_signal(signal.SIGKILL)
-    child.process.wait(timeout=10)
+    for process in (child.process, child.service):
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+    for process in (child.process, child.service):
+        if process is not None:
+            process.wait(timeout=10)
     return at
 
 
@@ -632,10 +658,13 @@ class _GarbageHandler(http.server.BaseHTTPRequestHandler):
 
 def _instrumented_main(argv: list[str]) -> int:
     from signage.cli import main
-    from signage.core.rotation import Slide, SlideKind
-    from signage.kiosk import app, telemetry
 
     log = logging.getLogger("torture")
+    if argv[:1] == ["sync"]:
+        return _instrumented_service(argv, log, main)
+    from signage.core.rotation import Slide, SlideKind
+    from signage.kiosk import telemetry
+
     original = telemetry.Telemetry._on_slide_shown
 
     def entry_of(slide: Slide) -> str:
@@ -670,18 +699,26 @@ def _instrumented_main(argv: list[str]) -> int:
             handing.wait_for(lambda: not inside[0], timeout=MAX_LOG_WAIT)
 
     telemetry.Telemetry._on_slide_shown = on_slide_shown  # type: ignore[method-assign]
-    quiet = app.configure_logging
-
-    def configure_logging(stream: TextIO) -> logging.Handler:
-        # The player keeps APScheduler's job lines out of its journal; the kills are aimed at them.
-        handler = quiet(stream)
-        logging.getLogger("apscheduler").setLevel(logging.INFO)
-        return handler
-
-    app.configure_logging = configure_logging
     kill_at = int(os.environ.get(IN_WRITE_ENV, "0"))
     if kill_at:
         _kill_inside_write(kill_at, log, slide_logged)
+    return main(argv)
+
+
+def _instrumented_service(argv: list[str], log: logging.Logger, main: Callable[[list[str]], int]) -> int:
+    """The sync service, logging when each sync starts and ends (the kills of the ``sync`` mode aim at them)."""
+    from signage.sync import service
+
+    original = service.SyncService._sync
+
+    def sync(self: service.SyncService, *, full: bool) -> bool:
+        log.info("sync started %s", "full" if full else "poll")
+        try:
+            return original(self, full=full)
+        finally:
+            log.info("sync finished")
+
+    service.SyncService._sync = sync  # type: ignore[method-assign]
     return main(argv)
 
 

@@ -14,10 +14,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from stdnum import numdb
-from stdnum.cn import ric
-from stdnum.exceptions import ValidationError
-
 from signage.core.rules import Finding, refuse
 from signage.core.rules.dates import add_years
 
@@ -77,6 +73,9 @@ def parse_resident_id(raw: str, *, policy: MaskPolicy, today: dt.date) -> Parsed
     """
     text = normalise_id_text(raw)
     if _FULL_18.fullmatch(text):
+        # Imported here: only the operator's import verifies full numbers; a screen never loads stdnum.
+        from stdnum.cn import ric
+
         if text[-1] != ric.calc_check_digit(text):
             raise refuse(
                 "id.check_digit",
@@ -211,6 +210,9 @@ def _region_warnings(region: str) -> tuple[Finding, ...]:
     # Cached: the lookup dominates import time, and a list has a few thousand regions at most.
     # ric.validate() would also refuse codes younger than the holder; the code records where the person
     # was registered when the card was issued, so only an entirely unknown code is worth a warning.
+    from stdnum import numdb
+    from stdnum.exceptions import ValidationError
+
     try:
         parts = numdb.get("cn/loc").info(region)
     except (ValidationError, LookupError):

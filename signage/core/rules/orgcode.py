@@ -10,8 +10,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from stdnum.cn import uscc
-
 from signage.core.rules import Finding, refuse
 
 # GB 32100-2015: 18 characters from digits and upper-case letters other than I, O, Z, S and V.
@@ -50,7 +48,9 @@ def parse_org_code(raw: str) -> OrgCode:
     if _USCC_SHAPE.fullmatch(text):
         # Only the check character: uscc.is_valid() also wants 8 leading digits, so a code whose
         # registration-department character is a letter (GB 32100: Y for 其他) would get this warning
-        # even with a correct check character.
+        # even with a correct check character. Imported here: a screen only needs normalise_org_code.
+        from stdnum.cn import uscc
+
         if uscc.calc_check_digit(text[:17]) == text[17]:
             return OrgCode(text, ())
         return OrgCode(
@@ -84,6 +84,20 @@ def parse_org_code(raw: str) -> OrgCode:
         "请填写营业执照上的统一社会信用代码",
         "enter the USCC printed on the business licence",
     )
+
+
+def normalise_org_code(raw: str) -> str:
+    """The code as :func:`parse_org_code` writes it, without the USCC check character's warning.
+
+    The screen's re-check of what a slide draws needs only this, so it never loads python-stdnum.
+
+    Raises:
+        RuleViolation: as :func:`parse_org_code`.
+    """
+    text = "".join(unicodedata.normalize("NFKC", raw).split()).upper()
+    if _USCC_SHAPE.fullmatch(text):
+        return text
+    return parse_org_code(text).code
 
 
 def org_code_check_character(body: str) -> str:
