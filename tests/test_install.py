@@ -192,7 +192,8 @@ def test_the_x_variant_waits_for_its_own_x_server():
     assert one("signage-x.service", "Group") == "signage"
     assert not values("signage-x.service", "ExecStartPre")
     # No blanking, no DPMS, no cursor, no TCP.
-    for flag in ("-s 0", "-dpms", "-nocursor", "-nolisten tcp"):
+    # No GLX (the player never uses OpenGL; Mesa's libLLVM is ~50 MiB), and glamor off in xorg.conf.d.
+    for flag in ("-s 0", "-dpms", "-nocursor", "-nolisten tcp", "-extension GLX"):
         assert flag in " ".join(xorg)
     assert one("signage-x.service", "ExecStartPost") == "/usr/local/lib/signage/x-session ready"
 
@@ -294,6 +295,9 @@ def test_install_into_a_fake_root_twice(tmp_path):
         assert installed.read_bytes() == UNIT_FILES[unit].read_bytes()
         assert mode(installed) == 0o644
     assert mode(root / "usr/local/lib/signage/x-session") == 0o755
+    xorg_conf = root / "etc/X11/xorg.conf.d/20-signage.conf"
+    assert mode(xorg_conf) == 0o644
+    assert 'Disable "glamoregl"' in xorg_conf.read_text() and '"GLX" "Disable"' in xorg_conf.read_text()
     if shutil.which("systemctl"):
         wants = root / "etc/systemd/system/multi-user.target.wants"
         assert sorted(path.name for path in wants.iterdir()) == [

@@ -121,13 +121,13 @@ class BootTestError(Exception):
 
 @dataclass
 class Times:
-    """Measured durations in seconds, written to boot-out/times.txt."""
+    """Measured durations in seconds (and a few figures in other units), written to boot-out/times.txt."""
 
     values: dict[str, float] = field(default_factory=dict)
 
-    def note(self, name: str, seconds: float) -> None:
+    def note(self, name: str, seconds: float, unit: str = "s") -> None:
         self.values[name] = seconds
-        say(f"time: {name} = {seconds:.1f} s")
+        say(f"{'time' if unit == 's' else 'figure'}: {name} = {seconds:.1f} {unit}")
 
     def write(self, path: Path) -> None:
         path.write_text("".join(f"{k}\t{v:.1f}\n" for k, v in self.values.items()), encoding="utf-8")
@@ -768,6 +768,28 @@ def watchdog(machine: Machine, times: Times, ready_limit: float, unit: str = PLA
     times.note(f"watchdog: SIGSTOP to the new {unit} READY", time.monotonic() - stopped)
 
 
+def memory_report(machine: Machine, times: Times) -> None:
+    """PSS of the X server, the painter and the sync service in the booted screen (a figure, not a check).
+
+    Noted in MiB in boot-out/times.txt beside the durations; PSS from /proc/PID/smaps_rollup, so memory
+    the processes share (libraries, the X server's shared images) is split between them.
+    """
+    for name, pid_command in (
+        ("X server (Xorg)", "pidof Xorg"),
+        ("painter (kiosk.service)", f"systemctl show -p MainPID --value {PLAYER_UNIT}"),
+        ("sync service (signage-sync.service)", f"systemctl show -p MainPID --value {SYNC_UNIT}"),
+    ):
+        rc, pid = machine.sh(pid_command)
+        pid = pid.strip().split()[0] if rc == 0 and pid.strip() else ""
+        if not pid.isdigit() or pid == "0":
+            say(f"memory: {name}: no process")
+            continue
+        rc, text = machine.sh(f"grep '^Pss:' /proc/{pid}/smaps_rollup")
+        match = re.search(r"Pss:\s+(\d+) kB", text)
+        if rc == 0 and match:
+            times.note(f"memory: {name} PSS", int(match.group(1)) / 1024, "MiB")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -832,6 +854,7 @@ def boot_test(times: Times, timeout: float | None) -> int:
         machine.wait_agent(120)
         wait_for_slide(machine, OUT / "first-boot.png", repo, work, "boot 1: screen", 60)
         running(machine, SYNC_UNIT, 120, "boot 1")
+        memory_report(machine, times)
         watchdog(machine, times, limit)
         wait_for_slide(machine, OUT / "after-watchdog.png", repo, work, "watchdog: screen", 60)
         # The sync service frozen, then restarted: the painter is not touched (same process, a slide on).
