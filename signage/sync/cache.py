@@ -246,6 +246,18 @@ def _disk(doing: str) -> Iterator[None]:
         raise disk_error(error, doing) from error
 
 
+#: What the cache was doing, in Chinese, for each English phrase its callers pass.
+_DOING_ZH = {
+    "create the cache folders": "创建缓存文件夹",
+    "switch to the new set": "切换到新内容",
+    "store a downloaded file": "保存下载的文件",
+    "delete files no longer needed": "删除不再需要的文件",
+    "flush the trusted metadata": "写入可信元数据",
+    "record the time floor": "记录时间下限",
+    "write the trusted metadata": "写入可信元数据",
+}
+
+
 def disk_error(error: OSError, doing: str) -> DiskError:
     """A :class:`DiskError` saying what failed and why, in both languages."""
     cause = {
@@ -256,7 +268,7 @@ def disk_error(error: OSError, doing: str) -> DiskError:
         errno.EDQUOT: ("磁盘配额已满", "the disk quota is exhausted"),
     }.get(error.errno or 0, (str(error), str(error)))
     return DiskError(
-        f"无法{doing}：{cause[0]}；继续播放现有内容",
+        f"无法{_DOING_ZH.get(doing, doing)}：{cause[0]}；继续播放现有内容",
         f"could not {doing}: {cause[1]}; playing on with what is cached",
     )
 

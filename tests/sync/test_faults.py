@@ -220,3 +220,22 @@ def test_a_cache_folder_that_cannot_be_created_is_a_disk_failure(make_screen, ca
     assert result.state is SyncState.DISK, result
     assert "could not create the cache folders" in result.en
     assert screen.current().playlist_version is None
+
+
+def test_every_disk_error_reads_whole_in_chinese():
+    """Each thing the cache can fail at, as its callers name it, reads in Chinese (no English inside the zh)."""
+    import re
+
+    import signage.sync as package
+    from signage.sync.cache import disk_error
+
+    phrases = set()
+    for path in Path(package.__file__).parent.rglob("*.py"):
+        phrases.update(
+            re.findall(r'(?:_disk|disk_error)\((?:error, )?"([a-z][^"]*)"', path.read_text("utf-8"))
+        )
+    assert len(phrases) >= 6
+    for phrase in sorted(phrases):
+        error = disk_error(OSError(errno.ENOSPC, "No space left on device"), phrase)
+        assert not re.search(r"[A-Za-z]", error.zh), error.zh
+        assert phrase in error.en
