@@ -788,6 +788,9 @@ def memory_report(machine: Machine, times: Times) -> None:
         match = re.search(r"Pss:\s+(\d+) kB", text)
         if rc == 0 and match:
             times.note(f"memory: {name} PSS", int(match.group(1)) / 1024, "MiB")
+        # Mesa's libLLVM is what glamor and GLX pull in (deploy/xorg-signage.conf turns both off).
+        rc, text = machine.sh(f"grep -c libLLVM /proc/{pid}/maps")
+        say(f"memory: {name}: libLLVM {'mapped' if text.strip() not in ('', '0') else 'not mapped'}")
 
 
 def main(argv: list[str] | None = None) -> int:
