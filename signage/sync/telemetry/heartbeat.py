@@ -15,6 +15,11 @@ rotation's page plan) and ``display`` (the slide size and layout, so the console
 shapes the fleet has). The hub checks both against the bounds below (:data:`DISPLAY_SIDE_PX` and the rest);
 :func:`build_heartbeat` keeps every value inside them, because a heartbeat the hub refuses stays queued and
 blocks the ones after it. Hubs before issue 13 keep only the fields they know and ignore these two.
+
+``playlist_layout`` (issue 15) says which published form of the channel the screen's playing set came
+from: ``sharded`` (the header and hash shards) or ``single`` (the one ``playlist.json``). Screens before
+issue 15 never send it, and they read the single file: the hub counts a heartbeat without it as ``single``,
+so the operator knows when the channel's ``legacy_playlist`` can be turned off.
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ MAX_ENTRIES_PER_PAGE = 1000
 MAX_CAPACITY = 1000
 #: A longer loop is reported as this many hours: still far beyond any target, so still "not covered".
 MAX_LOOP_HOURS = 10_000.0
+#: Contract with the hub: the values of ``playlist_layout`` (``signage.sync.cache.CacheState.layout``).
+PLAYLIST_LAYOUTS = ("single", "sharded")
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,8 @@ class Heartbeat:
             ``entries_per_page`` int, ``loop_hours`` number or null, ``covered`` bool, ``capacity`` int), or
             ``None`` before the first list; ``covered`` false means not everyone is shown every day.
         display: The slide size and layout (:meth:`Display.to_json`), or ``None`` when unknown.
+        playlist_layout: The form the playing set was read in (one of :data:`PLAYLIST_LAYOUTS`), or ``None``
+            before the first set.
     """
 
     screen_id: str
@@ -100,6 +109,7 @@ class Heartbeat:
     sent_at: dt.datetime
     coverage: dict[str, object] | None = None
     display: dict[str, object] | None = None
+    playlist_layout: str | None = None
 
     def to_json(self) -> dict[str, object]:
         """The heartbeat as the contract spells it, times as ``2026-11-26T08:00:00Z``."""
@@ -123,6 +133,8 @@ class Heartbeat:
             document["coverage"] = self.coverage
         if self.display is not None:
             document["display"] = self.display
+        if self.playlist_layout is not None:
+            document["playlist_layout"] = self.playlist_layout
         return document
 
     def encode(self) -> bytes:
@@ -155,6 +167,7 @@ def build_heartbeat(
     on_screen: str | None,
     coverage: PagePlan | None = None,
     display: Display | None = None,
+    playlist_layout: str | None = None,
 ) -> Heartbeat:
     """A heartbeat from values the caller read (pure).
 
@@ -181,6 +194,8 @@ def build_heartbeat(
             that many, still not covered).
         display: The slide size and layout; left out when the size is outside :data:`DISPLAY_SIDE_PX` or
             the layout unknown, rather than have the hub refuse the heartbeat.
+        playlist_layout: ``CacheState.layout`` of the playing set, or ``None`` before the first; a value
+            outside :data:`PLAYLIST_LAYOUTS` is left out rather than have the hub refuse the heartbeat.
 
     Raises:
         ValueError: a naive time, an id that is not one, or ``on_screen`` naming something other than an
@@ -215,6 +230,7 @@ def build_heartbeat(
         sent_at=_utc(now),
         coverage=None if coverage is None else _coverage(coverage),
         display=None if display is None else _display(display),
+        playlist_layout=playlist_layout if playlist_layout in PLAYLIST_LAYOUTS else None,
     )
 
 

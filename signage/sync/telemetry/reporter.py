@@ -88,6 +88,8 @@ class Reporter:
                 disk_read_only=filesystem_read_only(self._config.cache_dir),
                 last_sync_state=None if last_sync is None else last_sync[0],
                 last_sync_message=_message(last_sync, painter, fresh, now),
+                # From current.json whoever paints: the form of the channel this screen reads (issue 15).
+                playlist_layout=None if cache.playlist is None else cache.layout,
                 **seen._asdict(),
             )
             self._queue.put(heartbeat)
