@@ -9,6 +9,7 @@ through the parsers :func:`signage.operator.hub.commands.add_fleet_commands` bui
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -30,9 +31,11 @@ from signage.operator.hub.fleet import (
     ScreenStatus,
     acknowledgements,
     as_json,
+    channel_forms,
     fleet_status,
     render_acknowledgements,
     render_text,
+    single_file_warning,
 )
 from signage.operator.hub.screens import records
 from signage.operator.hub.screens.ingest import Play, hash_token
@@ -205,6 +208,7 @@ def test_the_text_table():
         "FRESH",
         "SKEW",
         "SYNC",
+        "LIST",
         "PAGES",
     ]
     assert lines[2].split() == [
@@ -219,6 +223,7 @@ def test_the_text_table():
         "20h",
         "+0.4s",
         "unchanged",
+        "single",
         "-",
     ]
     assert lines[3].split() == [
@@ -236,6 +241,7 @@ def test_the_text_table():
         "-95.0s",
         "!",
         "-",
+        "single",
         "-",
     ]
     assert "expired 3h ago" in lines[4] and "offline" in lines[4]
@@ -459,6 +465,82 @@ def test_stored_coverage_and_display_are_read_leniently():
     assert never.coverage is not None and never.coverage.note() == (
         "not covered: 1 entries per page, loop never completes > 24 h"
     )
+
+
+# --- which form of the channel each screen reads (issue 15) --------------------------------------------
+
+
+def test_a_screen_reads_the_sharded_form_only_when_its_heartbeat_says_so():
+    assert one(seen(1, playlist_layout="sharded")).playlist_form == "sharded"
+    single = one(seen(1, playlist_layout="single"))
+    assert single.playlist_form == "single" and not single.older_software
+    older = one(seen(1))  # no playlist_layout: software before the sharded form, which reads the single file
+    assert older.playlist_form == "single" and older.older_software
+    assert one(None).playlist_form is None and not one(None).older_software
+    assert Heartbeat.from_document({"playlist_layout": "sharded"}).playlist_layout == "sharded"
+    for odd in ("SHARDED", 1, None, ["sharded"]):
+        assert Heartbeat.from_document({"playlist_layout": odd}).playlist_layout is None
+
+
+def form_statuses() -> list[ScreenStatus]:
+    heartbeats = {
+        "bus-0412": seen(1, playlist_layout="sharded"),
+        "bus-0413": seen(60 * 24 * 6),  # six days ago, older software
+        "bus-0414": seen(60 * 24 * 8),  # eight days ago: says nothing of the software it runs now
+        "hall-1": seen(2, playlist_layout="single", channel="hall"),
+    }
+    names = {"bus-0413": ("12 路 2 号车", "后门上方"), "hall-1": ("诉讼服务中心", "")}
+    return [
+        dataclasses.replace(
+            status,
+            name=names.get(status.screen_id, ("", ""))[0],
+            location=names.get(status.screen_id, ("", ""))[1],
+        )
+        for status in fleet_status(heartbeats, screens=[*heartbeats, "never"], now=NOW, channels=CHANNELS)
+    ]
+
+
+def test_per_channel_the_screens_of_the_last_seven_days_that_still_read_the_single_file():
+    forms = channel_forms(form_statuses(), now=NOW)
+    assert [(f.channel, f.screens, [s.screen_id for s in f.single]) for f in forms] == [
+        ("hall", 1, ["hall-1"]),
+        (CHANNEL, 2, ["bus-0413"]),
+    ]
+    text = render_text(form_statuses(), now=NOW)
+    assert (
+        f"频道 {CHANNEL}：近 7 天的 2 台屏幕中 1 台仍读取单文件（旧版软件）/ channel {CHANNEL}: 1 of 2 screens "
+        "of the last 7 days still read the single file (older software): 12 路 2 号车 (后门上方)"
+    ) in text
+
+
+def test_the_warning_names_the_screens_by_name_and_location_never_by_id():
+    warning = single_file_warning(CHANNEL, form_statuses(), now=NOW)
+    assert "12 路 2 号车 (后门上方)" in warning and "bus-0413" not in warning and "bus-0414" not in warning
+    assert warning.startswith(f"警告：频道 {CHANNEL} 的 legacy_playlist 已关闭") and "Warning:" in warning
+    assert single_file_warning("hall", form_statuses(), now=NOW).count("诉讼服务中心") == 2
+    moved = [s for s in form_statuses() if s.screen_id != "bus-0413"]
+    assert single_file_warning(CHANNEL, moved, now=NOW) == ""
+    assert single_file_warning("nobody", form_statuses(), now=NOW) == ""
+
+
+@pytest.mark.django_db
+def test_signage_fleet_shows_the_form_each_screen_reads(repo_dir: Path):
+    run("screens", "add", "--repo", repo_dir, "bus-0412", "--name", "1 号车", "--location", "前门")
+    run("screens", "add", "--repo", repo_dir, "bus-0413", "--name", "2 号车", "--location", "后门")
+    beat = {"channel": CHANNEL, "playlist_version": 1, "revocations_version": 5}
+    records.record_heartbeat("bus-0412", {**beat, "playlist_layout": "sharded"}, NOW)
+    records.record_heartbeat("bus-0413", beat, NOW)
+
+    out = run("fleet", "--repo", repo_dir)[1]
+    lines = out.splitlines()
+    assert lines[0].split()[-2:] == ["LIST", "PAGES"]
+    assert lines[2].split()[0] == "bus-0412" and lines[2].split()[-2:] == ["sharded", "-"]
+    assert lines[3].split()[0] == "bus-0413" and lines[3].split()[-2:] == ["single", "-"]
+    assert f"channel {CHANNEL}: 1 of 2 screens of the last 7 days still read the single file" in out
+    assert "(older software): 2 号车 (后门)" in out
+
+    document = json.loads(run("fleet", "--repo", repo_dir, "--json")[1])
+    assert [screen["playlist_form"] for screen in document] == ["sharded", "single"]
 
 
 # Requests in-process open and close their own connections, as under waitress: the rows must be committed.

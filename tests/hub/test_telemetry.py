@@ -206,6 +206,25 @@ def test_a_heartbeat_with_coverage_and_display_keeps_both(ingest: Ingest):
     assert stored["coverage"]["loop_hours"] is None and "display" not in stored
 
 
+def test_a_heartbeat_says_which_form_of_the_channel_the_screen_reads(ingest: Ingest):
+    # A screen of issue 15 says sharded (or single, when its channel has no header yet); a screen before it
+    # says nothing, and its stored heartbeat has no playlist_layout: the fleet reads that as the single file.
+    sharded = heartbeat(playlist_layout="sharded")
+    assert ingest.post("/telemetry/heartbeat", sharded).status_code == 200
+    assert ingest.post("/telemetry/heartbeat", heartbeat("bus-0413"), screen_id="bus-0413").status_code == 200
+    new, old = ingest.store.latest_heartbeats()
+    assert new.heartbeat == sharded and "playlist_layout" not in old.heartbeat
+    assert ingest.post("/telemetry/heartbeat", heartbeat(playlist_layout=None)).status_code == 200
+    assert "playlist_layout" not in ingest.store.latest_heartbeats()[0].heartbeat
+
+
+@pytest.mark.parametrize("layout", ["Sharded", "bins", "", 1, True, ["sharded"], "s" * 5000])
+def test_a_playlist_layout_outside_the_two_forms_is_a_400_naming_the_field(ingest: Ingest, layout: Any):
+    response = ingest.post("/telemetry/heartbeat", heartbeat(playlist_layout=layout))
+    assert_error(response, 400, "playlist_layout")
+    assert ingest.store.latest_heartbeats() == []
+
+
 def test_fields_the_hub_does_not_know_are_left_out_not_refused(ingest: Ingest):
     # What lets a newer screen talk to this hub: it keeps what it knows.
     body = heartbeat(coverage=UNCOVERED, from_the_future={"x": 1})

@@ -12,7 +12,12 @@ For every registered screen, :func:`fleet_status` says:
   entries revoked after the version a screen applied are the ones it may still be showing;
 - *coverage*: whether the screen's list goes round within its loop (every entry shown every day), from the
   page plan the screen reports; a screen that cannot cover its list needs attention (issue 13);
-- *display*: the slide size and layout the screen reports.
+- *display*: the slide size and layout the screen reports;
+- *list form*: whether the screen reads the channel's sharded form or the single ``playlist.json``
+  (issue 15). A heartbeat without ``playlist_layout`` comes from software before the sharded form, which
+  reads the single file. :func:`channel_forms` counts, per channel, the screens heard from within
+  :data:`MOVED_OVER_WITHIN` that still read it: the channel's ``legacy_playlist`` setting may be turned off
+  when none does (:func:`single_file_warning` is what ``signage publish`` prints otherwise).
 
 Revocations documents are cumulative (each version lists every takedown since the last publish, and a
 publish carries the whole ledger), so "revoked after version v" is ``entries(current) - entries(v)``.
@@ -44,6 +49,11 @@ SKEW_TOLERANCE_S: Final = 30.0
 PAGE_REFRESH_S: Final = 30
 #: The loop the players plan for (``signage.core.rotation.Paging.loop_hours``); the heartbeat does not carry it.
 LOOP_TARGET_HOURS: Final = 24
+#: A screen heard from within this long counts when deciding whether a channel still needs its single file.
+MOVED_OVER_WITHIN: Final = dt.timedelta(days=7)
+#: ``playlist_layout`` values (``signage.sync.telemetry.heartbeat.PLAYLIST_LAYOUTS``).
+SHARDED: Final = "sharded"
+SINGLE: Final = "single"
 
 
 class Presence(enum.StrEnum):
@@ -174,6 +184,8 @@ class Heartbeat:
     sent_at: dt.datetime | None = None
     coverage: Coverage | None = None
     display: Display | None = None
+    #: ``sharded`` or ``single``; None when the heartbeat did not say (software before issue 15: single).
+    playlist_layout: str | None = None
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> Heartbeat:
@@ -198,6 +210,7 @@ class Heartbeat:
             sent_at=_moment(document.get("sent_at")),
             coverage=Coverage.from_document(document.get("coverage")),
             display=Display.from_document(document.get("display")),
+            playlist_layout=_choice(document.get("playlist_layout"), (SHARDED, SINGLE)),
         )
 
 
@@ -244,6 +257,24 @@ class ScreenStatus:
     def display(self) -> Display | None:
         """The slide size and layout the screen last reported, or None."""
         return self.heartbeat.display
+
+    @property
+    def playlist_form(self) -> str | None:
+        """``sharded`` or ``single`` (the single file, also what a screen before issue 15 reads); None when
+        the screen never sent a heartbeat."""
+        if self.last_seen is None:
+            return None
+        return SHARDED if self.heartbeat.playlist_layout == SHARDED else SINGLE
+
+    @property
+    def older_software(self) -> bool:
+        """Whether the screen's heartbeat does not say its list form: software before the sharded form."""
+        return self.last_seen is not None and self.heartbeat.playlist_layout is None
+
+    def label(self) -> str:
+        """How the operator knows the screen: its name and location (the id only when it has no name)."""
+        place = f" ({self.location})" if self.location else ""
+        return f"{self.name or self.screen_id}{place}"
 
     def attention(self) -> list[str]:
         """What the operator should look at, most urgent first (short English phrases)."""
@@ -343,6 +374,7 @@ def as_json(status: ScreenStatus) -> dict[str, Any]:
         "attention": status.attention(),
         "coverage": heartbeat["coverage"],
         "display": heartbeat["display"],
+        "playlist_form": status.playlist_form,
         "heartbeat": heartbeat,
     }
 
@@ -359,6 +391,7 @@ HEADERS: Final = (
     "FRESH",
     "SKEW",
     "SYNC",
+    "LIST",
     "PAGES",
 )
 HEADERS_ZH: Final = (
@@ -371,6 +404,7 @@ HEADERS_ZH: Final = (
     "有效期",
     "时钟偏差",
     "同步",
+    "名单形式",
     "轮播",
 )
 
@@ -394,6 +428,8 @@ def render_text(
     ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     lines += ["", summary(statuses)]
+    for forms in channel_forms(statuses, now=now):
+        lines.append(forms.text())
     for status in statuses:
         if status.unacknowledged:
             bound = "" if status.unacknowledged_exact else " (at least)"
@@ -472,7 +508,7 @@ def _status(
 
 def cells(status: ScreenStatus, now: dt.datetime) -> tuple[str, ...]:
     """The table cells of ``status`` for the fleet page: id, presence, last seen, channel, playlist, takedowns,
-    freshness, clock skew, the last sync's state and the pages (entries per page, loop hours, ``!`` when the
+    freshness, clock skew, the last sync's state, the list form (``sharded`` or ``single``) and the pages (entries per page, loop hours, ``!`` when the
     list is not covered)."""
     heartbeat = status.heartbeat
     last_seen = "never" if status.last_seen is None else f"{_duration(now - status.last_seen)} ago"
@@ -509,6 +545,7 @@ def cells(status: ScreenStatus, now: dt.datetime) -> tuple[str, ...]:
         fresh,
         skew,
         sync,
+        status.playlist_form or "-",
         _pages(status.coverage),
     )
 
@@ -539,6 +576,90 @@ def summary(statuses: Sequence[ScreenStatus]) -> str:
     return line + (f"; {uncovered} not covering their list" if uncovered else "")
 
 
+@dataclass(frozen=True)
+class ChannelForms:
+    """Which form of one channel its screens read.
+
+    Attributes:
+        channel: The channel.
+        screens: Its screens heard from within :data:`MOVED_OVER_WITHIN`.
+        single: Those of them that still read the single file, by screen id.
+    """
+
+    channel: str
+    screens: int
+    single: tuple[ScreenStatus, ...]
+
+    def text(self) -> str:
+        """One line, Chinese then English, naming the screens that still read the single file."""
+        days = MOVED_OVER_WITHIN.days
+        if not self.single:
+            return (
+                f"  频道 {self.channel}：近 {days} 天的 {self.screens} 台屏幕都已读取分片 / channel {self.channel}: "
+                f"all {self.screens} screens of the last {days} days read the sharded form"
+            )
+        names = "、".join(status.label() for status in self.single)
+        return (
+            f"  频道 {self.channel}：近 {days} 天的 {self.screens} 台屏幕中 {len(self.single)} 台仍读取单文件"
+            f"（旧版软件）/ channel {self.channel}: {len(self.single)} of {self.screens} screens of the last "
+            f"{days} days still read the single file (older software): {names}"
+        )
+
+
+def channel_forms(
+    statuses: Iterable[ScreenStatus], *, now: dt.datetime, within: dt.timedelta = MOVED_OVER_WITHIN
+) -> list[ChannelForms]:
+    """Per channel (sorted), its screens heard from within ``within`` and those still reading the single file.
+
+    Screens never heard from, or not for longer, are left out: they say nothing about the software they run.
+    """
+    by_channel: dict[str, list[ScreenStatus]] = collections.defaultdict(list)
+    for status in statuses:
+        heard = status.last_seen is not None and now - status.last_seen <= within
+        if status.heartbeat.channel is not None and heard:
+            by_channel[status.heartbeat.channel].append(status)
+    return [
+        ChannelForms(
+            channel,
+            len(screens),
+            tuple(sorted((s for s in screens if s.playlist_form == SINGLE), key=lambda s: s.screen_id)),
+        )
+        for channel, screens in sorted(by_channel.items())
+    ]
+
+
+def single_file_warning(
+    channel: str,
+    statuses: Iterable[ScreenStatus],
+    *,
+    now: dt.datetime,
+    within: dt.timedelta = MOVED_OVER_WITHIN,
+) -> str:
+    """What to tell an operator turning the single file of ``channel`` off while screens still read it.
+
+    Empty when no screen of the channel heard from within ``within`` reads the single file. The screens are
+    named by name and location, the way the operator knows them.
+    """
+    forms = next((f for f in channel_forms(statuses, now=now, within=within) if f.channel == channel), None)
+    if forms is None or not forms.single:
+        return ""
+    names = "\n".join(f"  - {status.label()}" for status in forms.single)
+    days = within.days
+    return (
+        f"警告：频道 {channel} 的 legacy_playlist 已关闭，不再发布单文件名单，但近 {days} 天仍有 "
+        f"{len(forms.single)} 台屏幕读取单文件（旧版软件）。这些屏幕升级前将不显示任何失信被执行人：\n"
+        f"{names}\n"
+        f"请先升级这些屏幕，在屏幕状态页确认没有屏幕读取单文件后再关闭；若要恢复，在 channels/{channel}.toml "
+        f"中设 legacy_playlist = true 并重新发布。\n"
+        f"Warning: legacy_playlist is off for channel {channel}, so the single-file list is no longer published, "
+        f"but {len(forms.single)} screen(s) heard from in the last {days} days still read it (older software). "
+        f"They show no debtor until they are upgraded:\n"
+        f"{names}\n"
+        f"Upgrade them first and turn it off once the fleet page shows none reading the single file; to undo, "
+        f"set legacy_playlist = true in channels/{channel}.toml and publish again.\n"
+    )
+
+
 def _duration(span: dt.timedelta) -> str:
     """A short rounded duration: ``45s``, ``12m``, ``3h``, ``2d``."""
     seconds = int(span.total_seconds())
@@ -553,6 +674,10 @@ def _duration(span: dt.timedelta) -> str:
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _choice(value: object, choices: tuple[str, ...]) -> str | None:
+    return value if isinstance(value, str) and value in choices else None
 
 
 def _integer(value: object) -> int | None:

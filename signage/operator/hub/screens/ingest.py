@@ -30,6 +30,7 @@ from signage.sync.telemetry.heartbeat import (
     MAX_CAPACITY,
     MAX_ENTRIES_PER_PAGE,
     MAX_LOOP_HOURS,
+    PLAYLIST_LAYOUTS,
 )
 
 #: What waitress should refuse on its own, from Content-Length, before buffering a body for the
@@ -479,7 +480,11 @@ def heartbeat(
     fields.moment("sent_at", latest=now + limits.max_ahead)
     extras = {
         key: value
-        for key, value in (("coverage", _coverage(fields)), ("display", _display(fields)))
+        for key, value in (
+            ("coverage", _coverage(fields)),
+            ("display", _display(fields)),
+            ("playlist_layout", _playlist_layout(fields)),
+        )
         if value is not None
     }
     return {
@@ -496,7 +501,8 @@ def heartbeat(
         "clock_offset_s": fields.number("clock_offset_s", -_TEN_YEARS_S, _TEN_YEARS_S, optional=True),
         "on_screen": fields.text("on_screen", 200, optional=True),
         "sent_at": fields.text("sent_at", 40),
-        # Stored only when sent, so a heartbeat from a screen before issue 13 reads back as it came.
+        # Stored only when sent, so a heartbeat from an older screen reads back as it came (no
+        # playlist_layout: a screen before issue 15, which reads the single file).
         **extras,
     }
 
@@ -534,3 +540,15 @@ def _display(fields: _Fields) -> dict[str, Any] | None:
         "height": display.integer("height", low, high),
         "layout": layout,
     }
+
+
+def _playlist_layout(fields: _Fields) -> str | None:
+    """The optional form of the channel the screen reads (issue 15): ``single`` or ``sharded``."""
+    layout = fields.text("playlist_layout", 20, optional=True)
+    if layout is not None and layout not in PLAYLIST_LAYOUTS:
+        raise _field_error(
+            "playlist_layout",
+            f"{str(layout)[:20]!r} is not one of {', '.join(PLAYLIST_LAYOUTS)}",
+            f"{str(layout)[:20]!r} 不是 {', '.join(PLAYLIST_LAYOUTS)} 之一",
+        )
+    return None if layout is None else str(layout)
