@@ -141,3 +141,33 @@ def test_the_fleet_shows_a_screens_refused_plays_and_requests_over_its_quota_tod
     assert "今日拒收" in html and "拒收 2 条播放（晚于当前时间 2）；超出每日配额被拒 1 次" in bus_row
     hall_row = html[html.index("示例法院大厅") :].split("</tr>")[0]
     assert "拒收" not in hall_row
+
+
+# --- which form of the channel each screen reads (issue 15) ---------------------------------------------
+
+
+def test_the_fleet_shows_which_form_each_screen_reads_and_who_still_reads_the_single_file(fleet, client):
+    from tests.console.test_i18n import english
+
+    # Through the real ingest: a screen of issue 15 on the sharded form, one before it (no playlist_layout).
+    assert _post_heartbeat(client, "bus-0500", playlist_layout="sharded").status_code == 200
+    refused = _post_heartbeat(client, "bus-0501", playlist_layout="bins")
+    assert refused.status_code == 400 and "'playlist_layout'" in refused.json()["error"]
+    html = fleet.get("/screens/").content.decode()
+    row = html[html.index("示例 bus-0500") :].split("</tr>")[0]
+    assert '<span class="badge ok">分片</span>' in row
+    hall = html[html.index("示例法院大厅<br>") :].split("</tr>")[0]
+    assert '<span class="badge warn">单文件（旧版软件）</span>' in hall
+    # The channel: bus-0412, hall-1 and bus-0500 heard from; bus-0501 (refused) and the spare never.
+    forms = html[html.index('id="forms"') :].split("</ul>")[0]
+    assert f"频道 {CHANNEL}：近 7 天有心跳的 3 台屏幕中 2 台仍读取单文件（旧版软件）：" in forms
+    assert "示例 K12 路公交 (示例东湖站)、示例法院大厅 (示例东湖区人民法院一楼)" in forms
+    assert "hall-1" not in forms and "bus-0412" not in forms
+
+    english(fleet)
+    html = fleet.get("/screens/").content.decode()
+    assert "Sharded" in html and "Single file (older software)" in html
+    assert (
+        f"Channel {CHANNEL}: 2 of the 3 screens heard from in the last 7 days still read the single file"
+        in html
+    )

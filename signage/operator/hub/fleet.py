@@ -590,20 +590,26 @@ class ChannelForms:
     screens: int
     single: tuple[ScreenStatus, ...]
 
-    def text(self) -> str:
-        """One line, Chinese then English, naming the screens that still read the single file."""
+    def texts(self) -> tuple[str, str]:
+        """One line in Chinese and in English, naming the screens that still read the single file."""
         days = MOVED_OVER_WITHIN.days
         if not self.single:
             return (
-                f"  频道 {self.channel}：近 {days} 天的 {self.screens} 台屏幕都已读取分片 / channel {self.channel}: "
-                f"all {self.screens} screens of the last {days} days read the sharded form"
+                f"频道 {self.channel}：近 {days} 天的 {self.screens} 台屏幕都已读取分片",
+                f"channel {self.channel}: all {self.screens} screens of the last {days} days read the sharded form",
             )
         names = "、".join(status.label() for status in self.single)
         return (
-            f"  频道 {self.channel}：近 {days} 天的 {self.screens} 台屏幕中 {len(self.single)} 台仍读取单文件"
-            f"（旧版软件）/ channel {self.channel}: {len(self.single)} of {self.screens} screens of the last "
-            f"{days} days still read the single file (older software): {names}"
+            f"频道 {self.channel}：近 {days} 天的 {self.screens} 台屏幕中 {len(self.single)} 台仍读取单文件"
+            f"（旧版软件）：{names}",
+            f"channel {self.channel}: {len(self.single)} of {self.screens} screens of the last {days} days "
+            f"still read the single file (older software): {names}",
         )
+
+    def text(self) -> str:
+        """:meth:`texts` as one line, Chinese then English."""
+        zh, en = self.texts()
+        return f"  {zh} / {en}"
 
 
 def channel_forms(

@@ -51,6 +51,7 @@ from signage.operator.hub.fleet import (
     ChannelState,
     ScreenStatus,
     cells,
+    channel_forms,
     display_text,
     summary,
 )
@@ -465,6 +466,8 @@ def fleet_page_context(
         "headers": list(zip(HEADERS_ZH, HEADERS, strict=True)),
         "rows": rows,
         "summary": summary(statuses),
+        # Per channel, which screens still read the single file (issue 15), in both languages.
+        "forms": [forms.texts() for forms in channel_forms(statuses, now=now)],
         "now": now.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "note": note,
         "refresh": PAGE_REFRESH_S,

@@ -1,6 +1,7 @@
 """The fleet page (``console:fleet``): every screen with its name and place, when it was last heard from,
 the version it applied, the takedowns it has not applied yet, whether its list goes round within the
-loop (with its slide size), and the plays the hub refused from it today (and its requests over the daily
+loop (with its slide size), which form of its channel it reads (the sharded form, or the single file of
+older software; per channel, which screens still read that file), and the plays the hub refused from it today (and its requests over the daily
 quota); screens that need attention first.
 
 The statuses come from :func:`fleet_snapshot`, which reads the screens' stored heartbeats through the
@@ -23,11 +24,13 @@ from signage.operator.hub.console.views.common import PermittedMixin
 from signage.operator.hub.context import hub_context
 from signage.operator.hub.fleet import (
     LOOP_TARGET_HOURS,
+    MOVED_OVER_WITHIN,
     Acknowledgement,
     ChannelState,
     Presence,
     ScreenStatus,
     acknowledgements,
+    channel_forms,
 )
 from signage.operator.hub.screens import queries, records
 from signage.operator.hub.screens.ingest import china_day
@@ -115,6 +118,9 @@ class FleetView(PermittedMixin, TemplateView):
             )
         context.update(
             rows=rows,
+            # Per channel, the screens heard from lately that still read the single file (issue 15).
+            forms=channel_forms(snapshot.screens, now=now),
+            moved_over_days=MOVED_OVER_WITHIN.days,
             now=now,
             online=sum(1 for s in snapshot.screens if s.presence is Presence.ONLINE),
             attention=sum(1 for row in rows if not row["healthy"]),
