@@ -806,13 +806,21 @@ def _publish(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitSta
     settings_file = arguments.settings or arguments.repo / "channels" / f"{channel}.toml"
     source, photos = _locate(arguments.source, arguments.photos)
     now = _now()
+    settings = load_channel_settings(settings_file)
+    moved_over = ""
+    if not settings.legacy_playlist:
+        from signage.operator.hub.commands import single_file_readers
+
+        # A warning, not a refusal: a screen may be gone for good, and the operator knows the fleet.
+        moved_over = single_file_readers(arguments.repo, channel, now)
+        err.write(moved_over)
     result = publish_channel(
         repository,
         channel,
         source,
         photos=photos,
         now=now,
-        settings=load_channel_settings(settings_file),
+        settings=settings,
         allow_partial=arguments.allow_partial,
         policy=MaskPolicy(arguments.mask),
         progress=_progress_printer(err),
@@ -848,6 +856,8 @@ def _publish(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> ExitSta
         f"{result.photos} photos",
         file=out,
     )
+    if moved_over:
+        out.write("\n" + moved_over)
     return ExitStatus.OK
 
 

@@ -28,6 +28,7 @@ from signage.operator.hub.fleet import (
     as_json,
     render_acknowledgements,
     render_text,
+    single_file_warning,
 )
 from signage.operator.hub.screens.ingest import china_day, hash_token, new_token
 from signage.sync.config import ID_RE
@@ -222,6 +223,21 @@ def fleet_command(arguments: argparse.Namespace, out: TextIO, err: TextIO, *, cl
     else:
         out.write(render_text(statuses, now=now, names=entry_names(arguments.repo)))
     return ExitStatus.OK
+
+
+def single_file_readers(repo_dir: Path, channel: str, now: dt.datetime) -> str:
+    """The warning ``signage publish`` prints when ``channel``'s ``legacy_playlist`` is off while screens
+    heard from in the last 7 days still read the single file (naming them); empty when none does, or when
+    ``repo_dir`` has no hub database (no screen reports to it, so nothing is known)."""
+    from signage.operator.hub.command_acts import has_hub_database
+
+    if not has_hub_database(repo_dir):
+        return ""
+    _records(repo_dir)
+    from signage.operator.hub.screens.queries import screen_statuses
+
+    statuses = screen_statuses(now, RepositoryChannels(repo_dir)())
+    return single_file_warning(channel, statuses, now=now)
 
 
 def report_command(arguments: argparse.Namespace, out: TextIO, err: TextIO, *, clock: Clock) -> ExitStatus:
