@@ -593,4 +593,6 @@ def call(app: Any, method: str, path: str, body: bytes = b"", **environ: str) ->
 def test_the_fleet_page_says_per_channel_who_still_reads_the_single_file():
     page = render_to_string("screens/fleet.html", fleet_page_context(form_statuses(), now=NOW))
     assert "<th>名单形式</th>" in page and "<td>sharded</td>" in page and "<td>single</td>" in page
-    assert f"频道 {CHANNEL}：近 7 天的 2 台屏幕中 1 台仍读取单文件（旧版软件）：12 路 2 号车 (后门上方)" in page
+    assert (
+        f"频道 {CHANNEL}：近 7 天的 2 台屏幕中 1 台仍读取单文件（旧版软件）：12 路 2 号车 (后门上方)" in page
+    )

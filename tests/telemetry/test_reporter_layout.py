@@ -109,7 +109,7 @@ def _playlist(cache_dir: Path) -> ObjectRef:
     return ref
 
 
-def test_the_heartbeat_carries_the_layout_of_the_playing_set(hub: HubStub, tmp_path: Path):
+def test_the_heartbeat_carries_the_layout_of_the_playing_set(hub: HubStub, tmp_path: Path) -> None:
     assert PLAYLIST_LAYOUTS == (SINGLE, SHARDED)
     ref = _playlist(tmp_path / "cache")
     sharded = _beat(hub, tmp_path, CacheState("c1", playlist=ref, layout=SHARDED))
@@ -123,7 +123,7 @@ def test_the_heartbeat_carries_the_layout_of_the_playing_set(hub: HubStub, tmp_p
 
 def test_a_pointer_without_a_layout_reads_as_single_and_a_screen_without_a_set_says_nothing(
     hub: HubStub, tmp_path: Path
-):
+) -> None:
     assert "playlist_layout" not in _beat(hub, tmp_path, None)
     ref = _playlist(tmp_path / "cache")
     ContentCache(tmp_path / "cache").switch(CacheState("c1", playlist=ref, layout=SHARDED))
