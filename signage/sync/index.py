@@ -29,7 +29,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import secrets
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -88,8 +87,10 @@ def build_index(cache: ContentCache, playlist: Playlist, playlist_sha256: str) -
     Raises:
         DiskError: the disk is full or read-only.
     """
-    temp = cache.objects_dir / f"index-{secrets.token_hex(8)}.download"
+    # Named after the playlist, so the next sync replaces what a killed one left (and prepare() sweeps it).
+    temp = cache.objects_dir / f"{playlist_sha256}.index.download"
     try:
+        temp.unlink(missing_ok=True)
         try:
             # A fresh file each time; journal and syncs off while writing, as nothing names it before the
             # fsync and rename in adopt().
