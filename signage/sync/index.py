@@ -87,10 +87,11 @@ def build_index(cache: ContentCache, playlist: Playlist, playlist_sha256: str) -
     Raises:
         DiskError: the disk is full or read-only.
     """
-    # Named after the playlist, so the next sync replaces what a killed one left (and prepare() sweeps it).
     temp = cache.objects_dir / f"{playlist_sha256}.index.download"
     try:
-        temp.unlink(missing_ok=True)
+        # Only the sync service builds indexes, one at a time: any temp index is a killed build's.
+        for leftover in cache.objects_dir.glob("*.index.download"):
+            leftover.unlink(missing_ok=True)
         try:
             # A fresh file each time; journal and syncs off while writing, as nothing names it before the
             # fsync and rename in adopt().
@@ -158,6 +159,9 @@ class CompactIndex:
         except sqlite3.Error as error:
             raise ContentError("无法打开名单索引", f"cannot open the compact index: {error}") from None
         try:
+            # Lookups by entry id touch a few pages; SQLite's default 2 MiB page cache would only hold the
+            # pages the column scan passed through.
+            self._db.execute("PRAGMA cache_size = -256")
             meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
             if meta.get("format") != INDEX_FORMAT or meta.get("playlist") != playlist_sha256:
                 raise ContentError("名单索引与名单不符", "the compact index is not the current playlist's")
