@@ -43,7 +43,6 @@ from signage.core.playlist import (
     decode_playlist,
     decode_records,
     encode_playlist,
-    record_hash,
     record_json,
 )
 from signage.core.records import DebtorRecord
@@ -74,8 +73,10 @@ def _rows(playlist: Playlist) -> Iterator[tuple[int, str, int, int, int, str, st
         if window is None:
             continue  # never displayable, whatever the day: not in the index at all
         first, ends = window_ordinals(window)
+        # Encoded exactly as record_hash encodes it, so the text's hash is the record hash (a test checks).
         text = json.dumps(record_json(record), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        yield position, record.entry_id, int(record.is_person), first, ends, record_hash(record), text
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        yield position, record.entry_id, int(record.is_person), first, ends, digest, text
 
 
 def build_index(cache: ContentCache, playlist: Playlist, playlist_sha256: str) -> ObjectRef:
@@ -89,10 +90,10 @@ def build_index(cache: ContentCache, playlist: Playlist, playlist_sha256: str) -
     """
     temp = cache.objects_dir / f"{playlist_sha256}.index.download"
     try:
-        # Only the sync service builds indexes, one at a time: any temp index is a killed build's.
-        for leftover in cache.objects_dir.glob("*.index.download"):
-            leftover.unlink(missing_ok=True)
         try:
+            # Only the sync service builds indexes, one at a time: any temp index is a killed build's.
+            for leftover in cache.objects_dir.glob("*.index.download"):
+                leftover.unlink(missing_ok=True)
             # A fresh file each time; journal and syncs off while writing, as nothing names it before the
             # fsync and rename in adopt().
             connection = sqlite3.connect(temp, isolation_level=None)
@@ -110,7 +111,9 @@ def build_index(cache: ContentCache, playlist: Playlist, playlist_sha256: str) -
                 connection.execute("COMMIT")
             finally:
                 connection.close()
-        except sqlite3.OperationalError as error:
+        except OSError as error:
+            raise disk_error(error, "store the compact index") from error
+        except sqlite3.OperationalError as error:  # "database or disk is full", a read-only folder
             raise disk_error(OSError(str(error)), "store the compact index") from error
         return cache.adopt(temp, playlist.version)
     finally:
