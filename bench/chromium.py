@@ -125,7 +125,8 @@ def build_page(config_path: Path, repo: Path, folder: Path, dwell: float) -> tup
     config = load_player_config(config_path)
     with HttpFetcher() as fetcher:  # never used: nothing here syncs
         screen = ScreenSync(config, fetcher=fetcher, clock=_now)
-    shown = screen.snapshot().display_set(_now())
+    snapshot = screen.snapshot()
+    shown = snapshot.display_set(_now())
     photos = OperatorRepository(repo).photos_dir
     (folder / "photos").mkdir(parents=True, exist_ok=True)
     data_date = _now().date().isoformat()
@@ -133,7 +134,7 @@ def build_page(config_path: Path, repo: Path, folder: Path, dwell: float) -> tup
     sample = '<span class="sample">示例 / SAMPLE</span>' if shown.sample else ""
     e = html.escape
     sections: list[str] = []
-    for record in shown.records:
+    for record in snapshot.resolve(shown.records):
         debtor = record.debtor
         fields: list[tuple[str, str]] = []
         photo = ""

@@ -382,7 +382,6 @@ def measure_render(config_path: Path, repeats: int) -> dict[tuple[str, str], lis
     from PyQt6.QtCore import QSize  # noqa: TID251 - bench code, never imported by the core
     from PyQt6.QtGui import QGuiApplication  # noqa: TID251
 
-    from signage.core.records import Person
     from signage.core.rotation import STANDBY_SLIDE, Slide, SlideKind, notice_key, record_key
     from signage.kiosk.app import ScreenSource
     from signage.kiosk.fonts import find_fonts
@@ -398,7 +397,7 @@ def measure_render(config_path: Path, repeats: int) -> dict[tuple[str, str], lis
     shown = snapshot.display_set(_now())
     slides = [
         Slide(
-            kind=SlideKind.PERSON if isinstance(record.debtor, Person) else SlideKind.ORGANISATION,
+            kind=SlideKind.PERSON if record.is_person else SlideKind.ORGANISATION,
             key=record_key(record.entry_id, shown.playlist_version),
             record=record,
         )

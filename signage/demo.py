@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TextIO
 
 from signage.core.playlist import local_time_text
+from signage.core.records import DebtorRecord
 from signage.operator.hub.screens.ingest import hash_token, new_token
 from signage.operator.hub.serve import make_hub
 from signage.operator.publish.channel import ChannelSettings, publish_channel, revoke_entries
@@ -149,11 +150,13 @@ def _run(
                 f"{'-' if shown.verified_until is None else local_time_text(shown.verified_until)}",
                 file=out,
             )
-            for record in shown.records[:5]:
+            # The sync side's sets hold full records (only the painter's hold compact handles).
+            listed = [record for record in shown.records if isinstance(record, DebtorRecord)]
+            for record in listed[:5]:
                 print(f"     {record.debtor.name}  {record.case_number}", file=out)
-            if not shown.records:
+            if not listed:
                 return False
-            victim = shown.records[0]
+            victim = listed[0]
             label = f"{victim.debtor.name} {victim.case_number}"
             step(f"5. 撤回 {label}（如已履行）", f"5. take {label} down (say, it was paid)")
             revoke_entries(

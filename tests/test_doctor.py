@@ -115,8 +115,9 @@ def test_a_synced_screen_is_well(screen, operator, hub, token, fetcher):
     checks = doctor(config_of(screen, operator, hub, token), fetcher)
     assert failed(checks) == [], render_report(list(checks.values()))
     assert exit_status(list(checks.values())) == 0
-    # the header and its one shard (two entries fit in one), the revocations and two photos
-    assert "re-hashed 5 files" in checks["cache"].en
+    # the header and its one shard (two entries fit in one), the revocations, two photos and the painter's
+    # compact index
+    assert "re-hashed 6 files" in checks["cache"].en
     report = render_report(list(checks.values()))
     assert report.endswith("全部 9 项正常 / all 9 checks passed\n")
     assert "[FAIL]" not in report

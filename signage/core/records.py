@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from signage.core.rules import RuleViolation, refuse
 from signage.core.rules.dates import add_years
-from signage.core.rules.idcard import ADULT_AGE, could_be_minor, is_lawful_mask, visible_birth_year
+from signage.core.rules.idcard import ADULT_AGE, is_lawful_mask, visible_birth_year
 from signage.core.rules.orgcode import normalise_org_code
 from signage.core.rules.text import (
     clean_conduct,
@@ -162,6 +162,23 @@ Debtor = Person | Organisation
 
 
 @dataclass(frozen=True)
+class DisplayWindow:
+    """The days a record may be shown (:meth:`DebtorRecord.display_window`).
+
+    Attributes:
+        first: The first such day.
+        ends: The first day it may no longer be shown, or ``None`` for no end (a listing without a term).
+    """
+
+    first: dt.date
+    ends: dt.date | None
+
+    def contains(self, on: dt.date) -> bool:
+        """Whether ``on`` lies in the window."""
+        return self.first <= on and (self.ends is None or on < self.ends)
+
+
+@dataclass(frozen=True)
 class DebtorRecord:
     """One entry of the list: a debtor in one enforcement case.
 
@@ -207,6 +224,11 @@ class DebtorRecord:
             return "未履行金额", self.unpaid
         return "执行标的", self.amount
 
+    @property
+    def is_person(self) -> bool:
+        """Whether the debtor is a natural person (a person slide) rather than an organisation."""
+        return isinstance(self.debtor, Person)
+
     def is_displayable(self, on: dt.date) -> bool:
         """Whether this record may be shown on ``on``, judged from the record alone.
 
@@ -214,26 +236,42 @@ class DebtorRecord:
         repeats the checks that do not need the full ID: the mask shape, the visible birth year, the term.
         It also re-checks every text the slide draws (issue 10): names, court, case number, organisation
         code and court phone, so a control character, a bidi override or markup never reaches a screen
-        whatever made the record; and it refuses a term end no real listing has.
+        whatever made the record; and it refuses a term end no real listing has. All of it is
+        :meth:`display_window`, the one rule the painter's compact index stores.
+        """
+        window = self.display_window()
+        return window is not None and window.contains(on)
+
+    def display_window(self) -> DisplayWindow | None:
+        """The days on which this record may be shown, or ``None`` when it may never be shown.
+
+        The checks that do not depend on the date (mask shape, age, every text, the amounts, a term end no
+        real listing has) decide ``None``; the date decides the rest: from the listing date, or from the
+        first day the visible birth year no longer allows a minor if that is later, up to the day before
+        the term ends. The compact index (signage/sync/index.py) stores exactly this, so the screen's
+        decision over compact columns is this rule and not a copy of it.
         """
         # No status check: Status has only the two displayable members, so an ended one cannot be here.
-        if on < self.listed_on or (self.term_ends is not None and on >= self.term_ends):
-            return False
-        if self.term_ends is not None and self.term_ends > add_years(
-            self.listed_on, MAX_TERM_YEARS_ON_SCREEN
-        ):
-            return False
-        if not self._fields_displayable():
-            return False
-        if isinstance(self.debtor, Person):
-            if not is_lawful_mask(self.debtor.id_masked):
-                return False
-            if self.debtor.age is not None and self.debtor.age < ADULT_AGE:
-                return False
-            year = visible_birth_year(self.debtor.id_masked)
-            if year is not None and could_be_minor(dt.date(year, 12, 31), on):
-                return False
-        return True
+        try:
+            if self.term_ends is not None and self.term_ends > add_years(
+                self.listed_on, MAX_TERM_YEARS_ON_SCREEN
+            ):
+                return None
+            if not self._fields_displayable():
+                return None
+            first = self.listed_on
+            if isinstance(self.debtor, Person):
+                if not is_lawful_mask(self.debtor.id_masked):
+                    return None
+                if self.debtor.age is not None and self.debtor.age < ADULT_AGE:
+                    return None
+                year = visible_birth_year(self.debtor.id_masked)
+                if year is not None:
+                    # could_be_minor(31 December of that year, on) is false from this day on.
+                    first = max(first, add_years(dt.date(year, 12, 31), ADULT_AGE))
+        except (ValueError, OverflowError):
+            return None  # a date past year 9999: no real listing, never shown
+        return DisplayWindow(first, self.term_ends)
 
     def _fields_displayable(self) -> bool:
         """Every text the slide draws passes the rule the import applied to it (unchanged by it)."""

@@ -48,11 +48,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from signage.core.display import DisplaySet
+from signage.core.display import DisplaySet, Entry
 from signage.core.fsutil import atomic_write
 from signage.core.pages import PagePlan, plan_pages
 from signage.core.playlist import CHINA_STANDARD_TIME
-from signage.core.records import DebtorRecord, Notice, Person
+from signage.core.records import Notice
 
 #: Names of the persisted rotation state's documents (files in ``state_dir``).
 ORDER_FILE = "rotation-order.json"
@@ -118,16 +118,17 @@ class Slide:
             render: ``record:<entry_id>:<playlist_version>``, ``page:<first entry_id>:<n>:<playlist_version>``,
             ``notice:<notice_id>:<playlist_version>``, ``standby`` or ``black``. The version is part of it
             so that a corrected entry is rendered anew.
-        record: The debtor record, for person and organisation slides.
+        record: The debtor record, for person and organisation slides: a full record, or the painter's
+            compact :class:`~signage.core.display.EntryRef` (its record is loaded when the slide is rendered).
         notice: The notice, for notice slides.
-        records: The debtor records of a page slide, in order (two or more).
+        records: The debtor records of a page slide, in order (two or more), as ``record``.
     """
 
     kind: SlideKind
     key: str
-    record: DebtorRecord | None = None
+    record: Entry | None = None
     notice: Notice | None = None
-    records: tuple[DebtorRecord, ...] = ()
+    records: tuple[Entry, ...] = ()
 
     def __post_init__(self) -> None:
         # The renderer trusts the kind; a debtor slide without its record would paint an empty frame.
@@ -142,7 +143,7 @@ class Slide:
             raise ValueError(f"a {self.kind} slide has the wrong content")
 
     @property
-    def entries(self) -> tuple[DebtorRecord, ...]:
+    def entries(self) -> tuple[Entry, ...]:
         """The debtor records on this slide: the page's, the one record, or none."""
         if self.records:
             return self.records
@@ -321,15 +322,14 @@ class Rotation:
         self.store: StateStore | None = DirectoryStore(state_dir) if state_dir is not None else store
         self._resume_at: dt.datetime | None = None
         self._seed = screen_seed(screen_id)
-        self._keys: dict[str, bytes] = {}
         # The current cycle: its number, ids in order, the next position, and every id it holds.
         self._cycle_number = -1
         self._order: list[str] = []
         self._cursor = 0
         self._in_cycle: set[str] = set()
         # The last records seen, and the same by id.
-        self._records: tuple[DebtorRecord, ...] = ()
-        self._by_id: dict[str, DebtorRecord] = {}
+        self._records: tuple[Entry, ...] = ()
+        self._by_id: dict[str, Entry] = {}
         self._since_notice = 0
         self._last_notice: str | None = None
         self._plan: PagePlan | None = None
@@ -446,10 +446,9 @@ class Rotation:
     # --- the cycle ------------------------------------------------------------------------------------
 
     def _key(self, entry_id: str) -> bytes:
-        key = self._keys.get(entry_id)
-        if key is None:
-            key = self._keys[entry_id] = order_key(self._seed, entry_id)
-        return key
+        # Not kept per entry: a sort computes each key once anyway, and a cache of 35,000 digests costs the
+        # painter about 4 MiB for keys needed only when a cycle starts or entries join (issue 15).
+        return order_key(self._seed, entry_id)
 
     def _sync(self, display: DisplaySet) -> None:
         records = display.records
@@ -499,9 +498,9 @@ class Rotation:
         self._order, self._cursor, self._in_cycle = order, 0, set(order)
         self._save_order()
 
-    def _take(self, count: int, version: int | None, skip: frozenset[str]) -> tuple[list[DebtorRecord], int]:
+    def _take(self, count: int, version: int | None, skip: frozenset[str]) -> tuple[list[Entry], int]:
         """Up to ``count`` records from the cycle (never across its end), and the index of the first."""
-        taken: list[DebtorRecord] = []
+        taken: list[Entry] = []
         first = self._cursor
         restarted = False
         while True:
@@ -534,7 +533,7 @@ class Rotation:
         if not taken:
             return None
         record = taken[0]
-        kind = SlideKind.PERSON if isinstance(record.debtor, Person) else SlideKind.ORGANISATION
+        kind = SlideKind.PERSON if record.is_person else SlideKind.ORGANISATION
         return Slide(kind=kind, key=record_key(record.entry_id, version), record=record)
 
     # --- persistence ----------------------------------------------------------------------------------

@@ -31,7 +31,8 @@ from PyQt6.QtWidgets import QApplication
 
 from signage import __version__
 from signage.core import pages
-from signage.core.records import PhotoRef
+from signage.core.display import Entry
+from signage.core.records import DebtorRecord, PhotoRef
 from signage.core.rotation import DirectoryStore, Paging, QuietHours, QuietMode, Rotation, Slide, SlideKind
 from signage.kiosk.bridge import RenderQueue
 from signage.kiosk.fonts import Fonts, find_fonts, log_coverage, texts_of
@@ -97,15 +98,22 @@ class ScreenSource:
         elif slide.notice is not None:
             rendered = renderer.render_notice(slide.notice, size)
         elif slide.records:
-            rendered = renderer.render_page(slide.records, size, _data_date(snapshot))
+            # The records are loaded here, on the render thread, from the compact index (issue 15).
+            rendered = renderer.render_page(_resolve(snapshot, slide.records), size, _data_date(snapshot))
         elif slide.record is not None:
-            rendered = renderer.render_record(slide.record, size, _data_date(snapshot))
+            (record,) = _resolve(snapshot, (slide.record,))
+            rendered = renderer.render_record(record, size, _data_date(snapshot))
         else:
             rendered = renderer.render_standby(size)
         return [page.image for page in rendered.pages]
 
     def _photo(self, ref: PhotoRef) -> bytes | None:
         return self._cache.read(ObjectRef(ref.sha256, ref.length))
+
+
+def _resolve(snapshot: ContentSnapshot | None, entries: tuple[Entry, ...]) -> tuple[DebtorRecord, ...]:
+    assert snapshot is not None
+    return snapshot.resolve(entries)
 
 
 def _data_date(snapshot: ContentSnapshot | None) -> dt.date:
@@ -225,11 +233,13 @@ def run_player(
 
     def check_fonts(snapshot: ContentSnapshot) -> None:
         # On the watcher's worker thread, once per playlist: every character of the set must have a glyph,
-        # or the log says so loudly. Walking 35,000 records must not stall the GUI thread.
+        # or the log says so loudly. Walking 35,000 records must not stall the GUI thread; from the compact
+        # index they are read a batch at a time, never all at once.
         playlist = snapshot.playlist
         if playlist is not None and playlist.version not in checked:
             checked.add(playlist.version)
-            log_coverage(fonts, texts_of(playlist.records, playlist.notices))
+            records = playlist.records if snapshot.index is None else snapshot.index.all_records()
+            log_coverage(fonts, texts_of(records, playlist.notices))
 
     watcher = CacheWatcher(SnapshotReader(cache, config.channel, clock), after_read=check_fonts)
     window.overlay_requested.connect(lambda: window.show_overlay(overlay_lines(config, player)))

@@ -1,7 +1,7 @@
 """The painter's proof of play and its state file: recorded on worker threads, timed by Qt.
 
-When a slide leaves the screen, its play (entry id and record hash, start, duration) is written to the local
-play log on the plays thread: a power cut loses at most the slide on screen. Every
+When a slide leaves the screen, its play (entry id and record hash, start, duration) is built and written to
+the local play log on the plays thread (the hash of a compact entry is read from the index there): a power cut loses at most the slide on screen. Every
 :data:`~signage.sync.service.PAINTER_STATE_EVERY` and whenever the set on screen changes, the GUI thread
 hands what it knows (versions, freshness, the entry on screen, the rotation's page plan, the slide size,
 its RSS, the last paint) to the state store's worker, which writes
@@ -26,9 +26,10 @@ from signage.core.pages import PagePlan
 from signage.core.rotation import Slide, SlideKind, StateStore
 from signage.kiosk.player import Player
 from signage.sync.config import PlayerConfig
+from signage.sync.snapshot import ContentSnapshot
 from signage.sync.telemetry.heartbeat import Display, rss_bytes
 from signage.sync.telemetry.painter import PAINTER_STATE_FILE, PainterState
-from signage.sync.telemetry.plays import Play, PlayLog, debtor_play, notice_play, standby_play
+from signage.sync.telemetry.plays import Play, PlayLog, notice_play, standby_play
 
 log = logging.getLogger(__name__)
 
@@ -149,24 +150,29 @@ class Telemetry(QObject):
             return
         slide, started = self._on_screen
         self._on_screen = None
-        for play in self._plays(slide, started, now):
-            self._writer.submit(self._record, play)
+        # Built on the plays thread: a compact entry's record hash is read from the index there.
+        self._writer.submit(self._record_slide, slide, self._player.snapshot, started, now)
 
-    def _plays(self, slide: Slide, started: dt.datetime, ended: dt.datetime) -> list[Play]:
-        """The plays of a slide that stood from ``started`` to ``ended``.
+    def _plays(
+        self, slide: Slide, snapshot: ContentSnapshot | None, started: dt.datetime, ended: dt.datetime
+    ) -> list[Play]:
+        """The plays of a slide of ``snapshot`` that stood from ``started`` to ``ended`` (plays thread).
 
         Each entry shown on a page is one play, with the page's start and duration (issue 13): exposure is
         counted per debtor, whether the screen showed them alone or beside others.
         """
-        snapshot = self._player.snapshot
         version = 0 if snapshot is None or snapshot.playlist is None else snapshot.playlist.version
         duration = max(0, int((ended - started).total_seconds() * 1000))
         screen = self._config.screen_id
         if slide.entries:
-            return [
-                debtor_play(screen, record, playlist_version=version, started=started, duration_ms=duration)
-                for record in slide.entries
-            ]
+            plays = []
+            for entry in slide.entries:
+                entry_hash = None if snapshot is None else snapshot.entry_hash(entry)
+                if entry_hash is None:
+                    log.warning("no record hash for entry %s; its play is not recorded", entry.entry_id)
+                    continue
+                plays.append(Play(screen, entry.entry_id, entry_hash, version, started, duration))
+            return plays
         play = self._other_play(slide, screen, version, started, duration)
         return [] if play is None else [play]
 
@@ -193,9 +199,12 @@ class Telemetry(QObject):
                 self._log = PlayLog(self._config.cache_dir / PLAY_LOG_NAME, clock=self._clock)
             return self._log
 
-    def _record(self, play: Play) -> None:
+    def _record_slide(
+        self, slide: Slide, snapshot: ContentSnapshot | None, started: dt.datetime, ended: dt.datetime
+    ) -> None:
         try:
-            self._play_log().record(play)
+            for play in self._plays(slide, snapshot, started, ended):
+                self._play_log().record(play)
         except DiskError as error:
             self._warn_once("disk", f"proof of play not recorded: {error.en}")
         except Exception:

@@ -70,6 +70,11 @@ class CacheState:
         synced_at: When the last successful sync finished (the trusted time then).
         layout: :data:`SINGLE` or :data:`SHARDED`: what ``playlist`` is. Pointers written before the
             sharded form say nothing, and are single.
+        index: The compact index of ``playlist`` (signage/sync/index.py), the object the painter reads, or
+            ``None`` (no playlist, or a pointer written before the index: the painter then reads the
+            playlist itself until the sync service has built one).
+        index_of: The hash of the playlist object ``index`` was built from; an index of another playlist
+            is never used.
     """
 
     channel: str
@@ -80,6 +85,8 @@ class CacheState:
     timestamp_version: int = 0
     synced_at: dt.datetime | None = None
     layout: str = SINGLE
+    index: ObjectRef | None = None
+    index_of: str | None = None
 
     def with_changes(self, **changes: Any) -> CacheState:
         """A copy with some fields replaced."""
@@ -182,6 +189,25 @@ class ContentCache:
             )
         with _disk("store a downloaded file"):
             atomic_write(self.object_path(digest), data)
+
+    def adopt(self, path: Path, version: int = 0) -> ObjectRef:
+        """Make the finished file ``path`` (in the objects folder) an object: fsync it, hash it, rename it to
+        its hash and fsync the folder, so a power cut leaves either no object or a whole one.
+
+        Raises:
+            DiskError: the disk is full or read-only.
+        """
+        digest = hashlib.sha256()
+        with _disk("store the compact index"):
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())
+                while chunk := handle.read(1 << 20):
+                    digest.update(chunk)
+                length = handle.tell()
+            target = self.object_path(digest.hexdigest())
+            path.replace(target)
+            fsync_directory(self.objects_dir)
+        return ObjectRef(target.name, length, version)
 
     def collect(self, keep: set[str]) -> int:
         """Delete every object not in ``keep``; returns how many were deleted."""
@@ -304,6 +330,9 @@ def _state_from_json(document: dict[str, Any]) -> CacheState:
         timestamp_version=int(document["timestamp_version"]),
         synced_at=moment(document["synced_at"]),
         layout=_layout(document.get("layout", SINGLE)),
+        # Pointers written before the compact index have neither field.
+        index=ref(document.get("index")),
+        index_of=None if document.get("index_of") is None else str(document["index_of"]),
     )
 
 

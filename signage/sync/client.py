@@ -48,6 +48,7 @@ from signage.core.records import DebtorRecord
 from signage.sync.cache import SHARDED, SINGLE, CacheState, ContentCache, ObjectRef, disk_error, read_playlist
 from signage.sync.config import PlayerConfig
 from signage.sync.fetcher import HttpFetcher
+from signage.sync.index import with_index
 from signage.sync.photos import download_photos, missing_photos
 from signage.sync.snapshot import ContentSnapshot as ContentSnapshot  # re-exported
 from signage.sync.snapshot import read_snapshot
@@ -245,6 +246,8 @@ class ScreenSync:
             current = self._matches_targets(updater, state)
             if current:
                 state = state.with_changes(verified_until=verified_until)
+            # The painter's compact index of the set, built before the switch names it (signage/sync/index.py).
+            state = with_index(self.cache, state, self._load_playlist(state.playlist, state.layout))
             self.cache.switch(state)
             if full:
                 self._collect(state)
@@ -505,7 +508,7 @@ class ScreenSync:
 
     def _collect(self, state: CacheState) -> None:
         keep: set[str] = set()
-        for ref in (state.playlist, state.revocations):
+        for ref in (state.playlist, state.revocations, state.index):
             if ref is not None:
                 keep.add(ref.sha256)
         playlist = self._load_playlist(state.playlist, state.layout)

@@ -59,6 +59,7 @@ from signage.sync.cache import ContentCache, ObjectRef
 from signage.sync.client import ScreenSync, SyncState
 from signage.sync.config import PlayerConfig
 from signage.sync.fetcher import HttpFetcher
+from signage.sync.snapshot import SnapshotReader
 from tests.helpers import HEADERS, entry_id_of, person_row, write_csv
 from tests.sync.conftest import Fault, FaultServer
 
@@ -277,6 +278,11 @@ def _check_set(world: World, cache: Path) -> str:
     with _screen(world.root, cache, world.hub_url) as screen:
         shown = tuple(record.entry_id for record in screen.current(_now()).records)
     assert shown == version.shown, f"{kind}: shows {shown}"
+    # The painter reads the same set through the compact index the pointer names, never a half-built one.
+    assert state.index is not None and state.index_of == state.playlist.sha256, f"{kind}: no index"
+    painted = SnapshotReader(store, CHANNEL, _now).read()
+    assert painted.index is not None, f"{kind}: the index does not open"
+    assert tuple(entry.entry_id for entry in painted.display_set(_now()).records) == version.shown
     return kind
 
 
@@ -303,7 +309,12 @@ def _check_recovers(world: World, cache: Path) -> list[str]:
 
 def _assert_only(version: Version, cache: Path) -> None:
     left = {path.name for path in (cache / "objects").iterdir()}
-    assert left == version.objects, f"debris in objects/: {sorted(left - version.objects)}"
+    # Beside the version's own objects, the painter's compact index of it, which the pointer names.
+    state = ContentCache(cache).load_state(CHANNEL)
+    assert state.index is not None and state.playlist is not None
+    assert state.index_of == state.playlist.sha256
+    expected = version.objects | {state.index.sha256}
+    assert left == expected, f"debris in objects/: {sorted(left - expected)}"
 
 
 def test_sigkill_at_random_points_leaves_the_old_or_the_new_set(
