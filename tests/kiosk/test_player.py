@@ -199,7 +199,7 @@ class Rig:
         """End a running crossfade now, as its last frame would, and let the player's render-ahead timer
         (as long as the fade, within half the dwell) fire now too: what follows the fade then runs."""
         fade = self.window._fade
-        fade.setCurrentTime(fade.duration())
+        fade.seek(fade.duration())
         self.qtbot.waitUntil(lambda: not self.window.is_fading(), timeout=WAIT_MS)
         if self.player._ahead.isActive():
             self.player._ahead.start(0)
