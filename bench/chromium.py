@@ -8,7 +8,9 @@ listing date, photo — Noto Sans CJK SC, the player's dark palette, 1920×1080,
 advancing every dwell seconds), written to a temporary folder with copies of the photos and opened from a
 ``file://`` URL.
 
-Each run starts a fresh Xvfb 1920×1080x24 and one side on it, in its own session:
+Each run starts a fresh Xvfb 1920×1080x24 (without GLX, as the screens' Xorg runs: neither side uses OpenGL,
+``--disable-gpu``, and a GLX-enabled server maps Mesa's libLLVM, ~50 MiB on each side) and one side on it, in
+its own session:
 
 * ``chromium --kiosk --no-sandbox --disable-gpu ... file:///.../index.html`` (Debian's chromium);
 * ``python -m signage play --config <cfg>`` with the same dwell and ``transition_seconds = 1``: the
@@ -83,6 +85,7 @@ from bench.player import (
     crossfade_frames,
     player_command,
     prepare,
+    service_tuning,
 )
 
 OUT = PLAYER_OUT.parent / "chromium"
@@ -318,7 +321,7 @@ def _environment(side: str, display: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     env["DISPLAY"] = display
     if side == "player":
-        env |= {"QT_QPA_PLATFORM": "xcb", "PYTHONUNBUFFERED": "1"}
+        env |= service_tuning() | {"QT_QPA_PLATFORM": "xcb", "PYTHONUNBUFFERED": "1"}
     return env
 
 

@@ -245,10 +245,26 @@ def player_command(config: Path, *, instrumented: bool) -> list[str]:
     return [sys.executable, "-m", "signage", "play", "--config", str(config)]
 
 
+def service_tuning() -> dict[str, str]:
+    """The allocator settings kiosk.service gives the painter (``Environment=MALLOC_...``), so the benches
+    measure the painter as screens run it."""
+    tuning = {}
+    for line in (ROOT / "kiosk.service").read_text(encoding="utf-8").splitlines():
+        key, _, value = line.removeprefix("Environment=").partition("=")
+        if line.startswith("Environment=MALLOC_") and value:
+            tuning[key] = value
+    return tuning
+
+
 def x_environment(display: str) -> dict[str, str]:
-    """This process's environment for a Qt player on the X server ``display`` (never Wayland or offscreen)."""
+    """This process's environment for a Qt player on the X server ``display`` (never Wayland or offscreen),
+    with kiosk.service's allocator settings."""
     environment = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
-    return environment | {"DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "PYTHONUNBUFFERED": "1"}
+    return (
+        environment
+        | service_tuning()
+        | {"DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "PYTHONUNBUFFERED": "1"}
+    )
 
 
 def stop(process: subprocess.Popen[str], *, timeout: float) -> None:
