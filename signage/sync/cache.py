@@ -281,6 +281,7 @@ _DOING_ZH = {
     "flush the trusted metadata": "写入可信元数据",
     "record the time floor": "记录时间下限",
     "write the trusted metadata": "写入可信元数据",
+    "store the compact index": "保存精简索引",
 }
 
 
