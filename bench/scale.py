@@ -2,7 +2,9 @@
 
 The fictional export of :mod:`bench.import_speed` (35,000 rows by default, a distinct 358×441 portrait for
 about 85 % of them, generated once under ``bench/out/import-<rows>/``) is published into a fresh
-repository under ``bench/out/scale/``, served by a real Hub on 127.0.0.1, and measured:
+repository under ``bench/out/scale/``, served by a real Hub on 127.0.0.1 in a process of its own (a screen's
+hub is another machine: in one interpreter the hub's threads and the screen's photo workers would share its
+lock), and measured:
 
 1. **Publish**: ``publish_channel`` (import with photos, playlist, photo re-encoding, signing) of the whole
    export, once; then a republish of the same export with one row's amount changed, once.
@@ -67,7 +69,7 @@ from bench.sync_cost import (
     playlist_bytes,
     publish,
     read_rows,
-    serve,
+    serve_apart,
     sync_into,
 )
 from signage.core.rotation import QuietHours, QuietMode, Rotation
@@ -161,7 +163,7 @@ def publish_and_sync(work: Path, rows: int, rounds: int, probe_bytes: int) -> Pu
         playlist_bytes=playlist_bytes(repository),
     )
     base = work / "screen-v1"
-    with serve(repository.public) as hub_url:
+    with serve_apart(repository.public) as hub_url:
         result.probe_bytes = probe_bytes
         result.bandwidth = loopback_bandwidth(hub_url, repository.public, probe_bytes, rounds)
         _progress(

@@ -23,6 +23,8 @@ import csv
 import datetime as dt
 import os
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -152,6 +154,41 @@ def serve(public: Path) -> Iterator[str]:
         yield f"http://127.0.0.1:{hub.port}/"
     finally:
         hub.stop()
+
+
+@contextmanager
+def serve_apart(public: Path) -> Iterator[str]:
+    """The same hub as :func:`serve`, in a process of its own (as a screen's hub is another machine), so the
+    screen's sync measured here does not share this interpreter's lock with the hub's threads; yields its URL.
+    """
+    script = (
+        "import sys, pathlib\n"
+        "from bench.sync_cost import serve\n"
+        "with serve(pathlib.Path(sys.argv[1])) as url:\n"
+        "    print(url, flush=True)\n"
+        "    sys.stdin.read()\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, str(public)],
+        cwd=Path(__file__).resolve().parent.parent,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        if not url.startswith("http://127.0.0.1:"):
+            raise RuntimeError(f"the hub process did not start (exit {process.poll()})")
+        yield url
+    finally:
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def new_repository(work: Path) -> tuple[OperatorRepository, Path]:
