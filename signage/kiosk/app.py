@@ -160,22 +160,6 @@ def map_large_blocks_apart() -> bool:
     return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD))
 
 
-def return_freed_memory() -> bool:
-    """Have glibc hand the free memory of its heaps back to the system (``malloc_trim``).
-
-    Called once start-up's passing work is done (the font probe's faces, freed when its thread ends): glibc
-    returns only the top of a heap by itself, and the rest of those megabytes stayed resident for good.
-    Returns whether anything was returned (not glibc: nothing to do).
-    """
-    try:
-        trim = ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):
-        return False
-    trim.argtypes = (ctypes.c_size_t,)
-    trim.restype = ctypes.c_int
-    return bool(trim(0))
-
-
 def run_player(
     config: PlayerConfig,
     *,
@@ -206,7 +190,6 @@ def run_player(
     _install_excepthook()
     fonts = find_fonts()
     app.setFont(fonts.font(16))
-    return_freed_memory()
 
     cache = ContentCache(config.cache_dir)
     window = SlideWindow(rotation=config.rotation)
