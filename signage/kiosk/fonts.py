@@ -25,6 +25,7 @@ import logging
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from PyQt6.QtCore import QPointF, QRectF, Qt, QThread
 from PyQt6.QtGui import (
@@ -183,11 +184,15 @@ def find_fonts(preferred: Sequence[str] = PREFERRED_FAMILIES) -> Fonts:
         raise FontError("no installed font covers Chinese; install fonts-noto-cjk")
     if chain[0] != preferred[0]:
         log.error("font %r is not installed; Chinese is set in %r instead", preferred[0], chain[0])
+    (ink,) = _in_passing_thread(lambda: [_ink_centre(chain[0])])
+    return Fonts(primary=chain[0], fallbacks=tuple(chain[1:]), ink_centre=ink)
+
+
+def _ink_centre(family: str) -> float:
     probe = QFont()
-    probe.setFamily(chain[0])
+    probe.setFamily(family)
     probe.setPixelSize(1000)
-    ink = QFontMetricsF(probe).tightBoundingRect("国")
-    return Fonts(primary=chain[0], fallbacks=tuple(chain[1:]), ink_centre=ink.center().y() / 1000)
+    return QFontMetricsF(probe).tightBoundingRect("国").center().y() / 1000
 
 
 def texts_of(records: Iterable[DebtorRecord], notices: Iterable[Notice] = ()) -> Iterable[str]:
@@ -226,24 +231,27 @@ def log_coverage(fonts: Fonts, texts: Iterable[str]) -> list[Coverage]:
     return gaps
 
 
-class _PassingThread(QThread):
-    def __init__(self, job: Callable[[], list[str]]) -> None:
+_T = TypeVar("_T")
+
+
+class _PassingThread(QThread, Generic[_T]):
+    def __init__(self, job: Callable[[], list[_T]]) -> None:
         super().__init__()
         self._job = job
-        self.result: list[str] = []
+        self.result: list[_T] = []
 
     def run(self) -> None:
         self.result = self._job()
 
 
-def _in_passing_thread(job: Callable[[], list[str]]) -> list[str]:
+def _in_passing_thread(job: Callable[[], list[_T]]) -> list[_T]:
     """``job()``, run on a thread of its own that ends with it.
 
     Qt keeps every font face a thread loaded in that thread's font cache until the thread ends: probing the
     fifteen Noto CJK families on the GUI thread left about 18 MiB of faces there for good (heap and mapped
     font pages), while the slides only ever draw with the first family or two.
     """
-    thread = _PassingThread(job)
+    thread: _PassingThread[_T] = _PassingThread(job)
     thread.start()
     thread.wait()
     return thread.result

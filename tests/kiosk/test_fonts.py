@@ -183,8 +183,8 @@ def test_checking_a_covered_set_loads_only_the_primary_face(fonts, sample):
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts mappings in /proc/self/maps")
 def test_finding_the_fonts_leaves_no_faces_open(qapp):
     # find_fonts opens every CJK family to probe it; those faces must be gone when it returns (the player
-    # would otherwise keep about 18 MiB of them for good). Only the primary, measured for its ink, may stay.
+    # would otherwise keep about 18 MiB of them for good).
     probe = _Probe(find_fonts)
     probe.start()
     assert probe.wait(30_000)
-    assert probe.loaded <= 1
+    assert probe.loaded == 0
