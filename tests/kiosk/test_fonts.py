@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import sys
+from pathlib import Path
 
 import pytest
-from PyQt6.QtCore import QRectF
+from PyQt6.QtCore import QRectF, QThread
 from PyQt6.QtGui import QRawFont, QTextLayout
 
 from signage.kiosk.fonts import (
@@ -145,3 +147,44 @@ def test_wrap_lines_for_led_pages(qapp, fonts):
     lines = wrap_lines(fonts, "如有异议请向执行法院申请纠正\n电话 12368", 160, 16)
     assert lines[-1] == "电话 12368"
     assert "".join(lines[:-1]) == "如有异议请向执行法院申请纠正"
+
+
+def _font_faces_mapped() -> int:
+    """How many CJK font faces the process has open: FreeType maps the file once per face it loads."""
+    maps = Path("/proc/self/maps").read_text(encoding="utf-8").splitlines()
+    return sum(1 for line in maps if "CJK" in line and line.endswith((".ttc", ".otf", ".ttf")))
+
+
+class _Probe(QThread):
+    """A fresh thread (a fresh font cache of its own): counts the faces one call loads, while it runs."""
+
+    def __init__(self, job) -> None:
+        super().__init__()
+        self._job = job
+        self.loaded = -1
+
+    def run(self) -> None:
+        before = _font_faces_mapped()
+        self._job()
+        self.loaded = _font_faces_mapped() - before
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts mappings in /proc/self/maps")
+def test_checking_a_covered_set_loads_only_the_primary_face(fonts, sample):
+    # Each face loaded stays in the loading thread's font cache (about a megabyte of heap each): a set the
+    # primary covers must not load the fourteen other Noto CJK faces of the chain.
+    assert len(fonts.families) > 2
+    probe = _Probe(lambda: fonts.check_coverage(texts_of(sample.records.values())))
+    probe.start()
+    assert probe.wait(30_000)
+    assert probe.loaded <= 1
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts mappings in /proc/self/maps")
+def test_finding_the_fonts_leaves_no_faces_open(qapp):
+    # find_fonts opens every CJK family to probe it; those faces must be gone when it returns (the player
+    # would otherwise keep about 18 MiB of them for good).
+    probe = _Probe(find_fonts)
+    probe.start()
+    assert probe.wait(30_000)
+    assert probe.loaded == 0
