@@ -180,7 +180,8 @@ def measure(screen: Screen, relay: Relay, *, full: bool) -> Cost:
 def added_export(work: Path) -> tuple[Path, Path]:
     """The sample's CSV and photos plus one fictional person row with a generated portrait."""
     rows = read_rows(SAMPLE / "records.csv")
-    number = max(int(row["编号"].lstrip("S")) for row in rows) + 1
+    # The sample ends with a total row (合计), as court exports do: only numbered rows count.
+    number = max(int(row["编号"].lstrip("S")) for row in rows if row["编号"].lstrip("S").isdigit()) + 1
     row = person_row(random.Random(ADDED_SEED), number, photo=True)
     photos = work / "added-photos"
     shutil.rmtree(photos, ignore_errors=True)
