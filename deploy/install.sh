@@ -14,7 +14,7 @@
 #      an existing /etc/signage/token is made root:signage 0640.
 #   5. /var/lib/signage (and its cache/ folder) owned by signage, mode 0750.
 #   6. The systemd units in /etc/systemd/system (kiosk.service from the top of the source, signage-x.service
-#      and signage-sync.service from deploy/), the X helper in /usr/local/lib/signage, /etc/X11/xorg.conf.d/20-signage.conf (no glamor, no GLX); then daemon-reload and enable (with systemd
+#      and signage-sync.service from deploy/), the X helper in /usr/local/lib/signage, /etc/X11/xorg.conf.d/20-signage.conf (no GLX); then daemon-reload and enable (with systemd
 #      not running as PID 1, e.g. in a container, units are enabled offline or the step is skipped).
 #
 # --root DIR installs into DIR instead of / (tests, images); with it, nothing outside DIR is touched: no
@@ -165,7 +165,7 @@ install -m 0644 "$here/signage-x.service" "$prefix$units/signage-x.service"
 # The sync service beside the player (issue 15): it syncs, the player only paints.
 install -m 0644 "$here/signage-sync.service" "$prefix$units/signage-sync.service"
 install -m 0755 "$here/x-session" "$prefix/usr/local/lib/signage/x-session"
-# Xorg without glamor and GLX: the player never uses OpenGL, and Mesa's libLLVM is ~50 MiB (issue 15).
+# Xorg without GLX: the player never uses OpenGL (issue 15).
 install -d -m 0755 "$prefix/etc/X11/xorg.conf.d"
 install -m 0644 "$here/xorg-signage.conf" "$prefix/etc/X11/xorg.conf.d/20-signage.conf"
 enable=(kiosk.service signage-x.service signage-sync.service)

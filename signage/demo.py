@@ -288,7 +288,7 @@ def xvfb(size: tuple[int, int]) -> Iterator[str]:
     read, write = os.pipe()
     process = subprocess.Popen(
         # No GLX: the player paints with QPainter (raster) and never needs OpenGL, and a GLX-enabled X server
-        # maps Mesa's libLLVM (about 50 MiB of PSS on Debian 12). The screens' Xorg runs without it too.
+        # maps Mesa's libLLVM (about 50 MiB of PSS on Debian 12). The screens' Xorg runs without GLX too.
         [
             "Xvfb",
             "-displayfd",
