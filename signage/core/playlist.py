@@ -20,7 +20,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -233,6 +233,25 @@ class PlaylistHeader:
         if len(collected) != self.records:
             raise _bad("playlist header", f"the shards hold {len(collected)} records, not {self.records}")
         return replace(self.playlist, records=collected)
+
+    def read(self, channel: str, shard: Callable[[int, ShardRef], bytes | None]) -> Playlist | None:
+        """The full playlist, each shard's bytes asked of ``shard(index, ref)`` and decoded in order; ``None``
+        as soon as ``shard`` has none for one (the reader says where shards live: a screen's cache, the
+        repository's target files).
+
+        Raises:
+            ContentError: a shard is malformed, holds another shard's records, or the count is wrong.
+        """
+        count = len(self.shards)
+        records: list[DebtorRecord] = []
+        for index, ref in enumerate(self.shards):
+            if ref is None:
+                continue
+            data = shard(index, ref)
+            if data is None:
+                return None
+            records.extend(decode_shard(data, channel=channel, index=index, count=count))
+        return self.assemble(records)
 
 
 def shard_of(entry_id: str, count: int) -> int:

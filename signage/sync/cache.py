@@ -30,8 +30,7 @@ from typing import Any
 
 from signage.core.errors import ContentError, DiskError
 from signage.core.fsutil import atomic_write, fsync_directory
-from signage.core.playlist import Playlist, decode_header, decode_playlist, decode_shard
-from signage.core.records import DebtorRecord
+from signage.core.playlist import Playlist, decode_header, decode_playlist
 
 POINTER_FORMAT = 1
 #: How the set's playlist is stored: one file, or a header naming its shards by hash (both objects).
@@ -357,21 +356,14 @@ def read_playlist(
     data = cache.read(ref)
     if data is None:
         return None
-    parts: list[ObjectRef] = []
     try:
         if layout != SHARDED:
             return decode_playlist(data, channel=channel), ()
         header = decode_header(data, channel=channel)
-        records: list[DebtorRecord] = []
-        for index, shard in enumerate(header.shards):
-            if shard is None:
-                continue
-            part = ObjectRef(shard.sha256, shard.length)
-            parts.append(part)
-            shard_data = cache.read(part)
-            if shard_data is None:
-                return None
-            records.extend(decode_shard(shard_data, channel=channel, index=index, count=len(header.shards)))
-        return header.assemble(records), tuple(parts)
+        parts = tuple(ObjectRef(shard.sha256, shard.length) for shard in header.shards if shard is not None)
+        playlist = header.read(
+            channel, lambda _index, shard: cache.read(ObjectRef(shard.sha256, shard.length))
+        )
+        return None if playlist is None else (playlist, parts)
     except ContentError:
         return None

@@ -16,15 +16,14 @@ from tuf.api.metadata import TargetFile
 from signage.core.playlist import (
     Playlist,
     PlaylistHeader,
+    ShardRef,
     decode_header,
     decode_playlist,
-    decode_shard,
     encode_header,
     encode_playlist,
     encode_shards,
     shard_count,
 )
-from signage.core.records import DebtorRecord
 from signage.operator.publish.repo import OperatorRepository, header_path, playlist_path, shard_path
 
 
@@ -58,16 +57,12 @@ def read_playlist(repository: OperatorRepository, channel: str) -> Playlist | No
     if header is None:
         data = repository.read_target(playlist_path(channel))
         return None if data is None else decode_playlist(data, channel=channel)
-    count = len(header.shards)
-    records: list[DebtorRecord] = []
-    for index, ref in enumerate(header.shards):
-        if ref is None:
-            continue
+
+    def shard(index: int, ref: ShardRef) -> bytes:
         path = shard_path(channel, index)
-        info = TargetFile(ref.length, {"sha256": ref.sha256}, path)
-        data = repository.target_file(path, info).read_bytes()
-        records.extend(decode_shard(data, channel=channel, index=index, count=count))
-    return header.assemble(records)
+        return repository.target_file(path, TargetFile(ref.length, {"sha256": ref.sha256}, path)).read_bytes()
+
+    return header.read(channel, shard)
 
 
 def playlist_files(

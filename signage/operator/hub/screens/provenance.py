@@ -217,18 +217,19 @@ class RepositoryPlaylists:
 
 def _decode(file: Path, channel: str) -> Playlist:
     """A single-file playlist, or a header with its shards put back together."""
-    from signage.core.playlist import decode_header, decode_playlist, decode_shard
-    from signage.core.records import DebtorRecord
+    from signage.core.errors import ContentError
+    from signage.core.playlist import decode_header, decode_playlist
 
     if not file.name.endswith(".header.json"):
         return decode_playlist(file.read_bytes(), channel=channel)
     header = decode_header(file.read_bytes(), channel=channel)
-    records: list[DebtorRecord] = []
-    for index, ref in enumerate(header.shards):
-        if ref is not None:
-            data = (file.parent / "shards" / f"{ref.sha256}.{index:04d}.json").read_bytes()
-            records.extend(decode_shard(data, channel=channel, index=index, count=len(header.shards)))
-    return header.assemble(records)
+    shards = file.parent / "shards"
+    playlist = header.read(
+        channel, lambda index, ref: (shards / f"{ref.sha256}.{index:04d}.json").read_bytes()
+    )
+    if playlist is None:  # never: the reader above reads a file or raises
+        raise ContentError(f"{file.name} 的分片不全", f"{file.name}: a shard is missing")
+    return playlist
 
 
 def console_versions(channel: str, version: int) -> Issued | None:
